@@ -1,0 +1,40 @@
+"""jobq: a background job queue for Python on Redis Streams."""
+
+from jobq.app import App
+from jobq.errors import (
+    BrokerError,
+    ConfigError,
+    JobCancelled,
+    JobFailed,
+    JobNotFound,
+    JobqError,
+    JobTimeout,
+    Reject,
+    Retry,
+    SerializationError,
+    UnknownTask,
+)
+from jobq.job import Job, JobInfo, current_job
+from jobq.task import Task
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "App",
+    "BrokerError",
+    "ConfigError",
+    "Job",
+    "JobCancelled",
+    "JobFailed",
+    "JobInfo",
+    "JobNotFound",
+    "JobTimeout",
+    "JobqError",
+    "Reject",
+    "Retry",
+    "SerializationError",
+    "Task",
+    "UnknownTask",
+    "__version__",
+    "current_job",
+]

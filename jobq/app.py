@@ -1,0 +1,198 @@
+"""App: configuration, the task registry, and the producer-side entry points."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any, ParamSpec, TypeVar, overload
+
+from jobq.broker import Broker
+from jobq.config import Config, resolve_redis_url
+from jobq.envelope import Envelope, encode
+from jobq.errors import ConfigError, UnknownTask
+from jobq.job import Job
+from jobq.protocol import NewJob
+from jobq.task import Task, TaskOptions, new_job_id, to_delay_ms
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class App:
+    """One jobq application: where jobs go (Redis, namespace) and which tasks exist."""
+
+    def __init__(
+        self,
+        redis_url: str | None = None,
+        namespace: str = "jobq",
+        default_queue: str = "default",
+        visibility_timeout: float = 30.0,
+        *,
+        max_payload_bytes: int = 1024 * 1024,
+    ) -> None:
+        self.config = Config(
+            redis_url=resolve_redis_url(redis_url),
+            namespace=namespace,
+            default_queue=default_queue,
+            visibility_timeout=float(visibility_timeout),
+            max_payload_bytes=max_payload_bytes,
+        )
+        self.tasks: dict[str, Task[Any, Any]] = {}
+        self.cron_entries: list[Any] = []
+        self._broker: Broker | None = None
+        self._broker_pid = 0
+
+    def __repr__(self) -> str:
+        return f"<jobq.App namespace={self.config.namespace!r} tasks={len(self.tasks)}>"
+
+    @property
+    def broker(self) -> Broker:
+        """This process's Broker, made on first use (never at import, and anew after fork)."""
+        pid = os.getpid()
+        if self._broker is None or self._broker_pid != pid:
+            self._broker = Broker(self.config)
+            self._broker_pid = pid
+        return self._broker
+
+    def reconfigure(self, *, redis_url: str | None = None, namespace: str | None = None) -> None:
+        """Point this app elsewhere (the CLI's explicit --redis-url / --namespace)."""
+        self.config = dataclasses.replace(
+            self.config,
+            redis_url=redis_url or self.config.redis_url,
+            namespace=namespace or self.config.namespace,
+        )
+        self._broker = None
+
+    # registration --------------------------------------------------------------------
+
+    @overload
+    def task(self, fn: Callable[P, Awaitable[R]], /) -> Task[P, R]: ...
+
+    @overload
+    def task(self, fn: Callable[P, R], /) -> Task[P, R]: ...
+
+    @overload
+    def task(
+        self,
+        fn: None = None,
+        /,
+        *,
+        name: str | None = None,
+        queue: str | None = None,
+        retries: int = 3,
+        retry_on: type[BaseException] | Sequence[type[BaseException]] = Exception,
+        backoff: float = 1.0,
+        backoff_max: float = 3600.0,
+        timeout: float | None = None,
+        result_ttl: int = 86400,
+    ) -> Callable[[Callable[P, R]], Task[P, R]]: ...
+
+    def task(
+        self,
+        fn: Callable[..., Any] | None = None,
+        /,
+        *,
+        name: str | None = None,
+        queue: str | None = None,
+        retries: int = 3,
+        retry_on: type[BaseException] | Sequence[type[BaseException]] = Exception,
+        backoff: float = 1.0,
+        backoff_max: float = 3600.0,
+        timeout: float | None = None,
+        result_ttl: int = 86400,
+    ) -> Any:
+        """Register a function as a task: ``@app.task`` or ``@app.task(name=..., ...)``."""
+
+        def register(func: Callable[..., Any]) -> Task[Any, Any]:
+            options = TaskOptions(
+                name=name or f"{func.__module__}.{func.__qualname__}",
+                queue=queue or self.config.default_queue,
+                retries=retries,
+                retry_on=tuple(retry_on) if isinstance(retry_on, Sequence) else (retry_on,),
+                backoff=backoff,
+                backoff_max=backoff_max,
+                timeout=timeout,
+                result_ttl=int(result_ttl),
+            )
+            return self.register(Task(self, func, options))
+
+        return register if fn is None else register(fn)
+
+    def register(self, task: Task[Any, Any]) -> Task[Any, Any]:
+        existing = self.tasks.get(task.name)
+        if existing is not None and existing.fn is not task.fn:
+            raise ConfigError(f"two different functions are registered as task {task.name!r}")
+        self.tasks[task.name] = task
+        return task
+
+    def cron(
+        self,
+        expression: str,
+        *,
+        queue: str | None = None,
+        tz: str = "UTC",
+        name: str | None = None,
+        **options: Any,
+    ) -> Callable[[Callable[[], Any]], Task[[], Any]]:
+        """Register a no-argument function as a task enqueued on a cron schedule."""
+        from jobq.cron import register_cron
+
+        def decorate(func: Callable[[], Any]) -> Task[[], Any]:
+            return register_cron(self, func, expression, queue=queue, tz=tz, name=name, **options)
+
+        return decorate
+
+    # producers -----------------------------------------------------------------------
+
+    def submit(
+        self,
+        task_name: str,
+        args: Sequence[Any] = (),
+        kwargs: dict[str, Any] | None = None,
+        *,
+        delay: float | timedelta | None = None,
+        at: datetime | None = None,
+        job_id: str | None = None,
+        queue: str | None = None,
+    ) -> Job[Any]:
+        """Enqueue a call of `task_name`; the one path every enqueue goes through."""
+        delay_ms, at_ms = to_delay_ms(delay, at)
+        target = queue or self.queue_of(task_name)
+        unique = job_id is not None
+        jid = job_id if job_id is not None else new_job_id()
+        env = Envelope(jid, task_name, tuple(args), kwargs or {}, time.time())
+        text = encode(env, self.config.max_payload_bytes)
+        self.broker.enqueue(target, [NewJob(jid, text, delay_ms, at_ms, unique)])
+        return Job(self, jid, target)
+
+    def enqueue(self, task_name: str, /, *args: Any, **kwargs: Any) -> Job[Any]:
+        """Enqueue by task name, without importing the task's code."""
+        return self.submit(task_name, args, kwargs)
+
+    def job(self, job_id: str) -> Job[Any]:
+        """A handle on an existing job by its id."""
+        return Job(self, job_id)
+
+    # lookups -------------------------------------------------------------------------
+
+    def queue_of(self, task_name: str) -> str:
+        task = self.tasks.get(task_name)
+        return task.options.queue if task else self.config.default_queue
+
+    def queues(self) -> list[str]:
+        """Every queue this app's tasks use, the default queue first."""
+        names = [self.config.default_queue] + [t.options.queue for t in self.tasks.values()]
+        return list(dict.fromkeys(names))
+
+    def get_task(self, name: str) -> Task[Any, Any]:
+        try:
+            return self.tasks[name]
+        except KeyError:
+            raise UnknownTask(f"no task named {name!r} is registered") from None
+
+    def result_ttl_for(self, queue: str) -> int:
+        ttls = [t.options.result_ttl for t in self.tasks.values() if t.options.queue == queue]
+        return max(ttls, default=86400) or 86400

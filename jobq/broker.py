@@ -1,0 +1,331 @@
+"""All Redis I/O. The only module that imports redis.
+
+`Broker` is the synchronous side (producers, Job handles, the command line);
+`AsyncBroker` is the worker's side. Both run the same Lua scripts with arguments built
+by `jobq.protocol`, so each server-side step is written once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import redis
+import redis.asyncio as aioredis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
+
+from jobq import protocol
+from jobq.config import Config, redact_url
+from jobq.errors import BrokerError
+from jobq.keys import GROUP, NamespaceKeys, QueueKeys
+
+ENQUEUE_CHUNK = 500
+
+
+def describe_error(url: str, exc: BaseException) -> BrokerError:
+    """A BrokerError whose message names the (redacted) server and the cause, on one line."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    safe = redact_url(url)
+    if isinstance(exc, redis.AuthenticationError | redis.exceptions.AuthorizationError):
+        return BrokerError(f"Redis at {safe} refused the credentials: {text}")
+    if isinstance(exc, redis.ConnectionError | redis.TimeoutError | OSError):
+        text = text.replace(url, safe)
+        return BrokerError(f"cannot reach Redis at {safe}: {text}")
+    if "OOM" in text:
+        return BrokerError(f"Redis at {safe} is out of memory (maxmemory reached): {text}")
+    return BrokerError(f"Redis at {safe} failed: {text}")
+
+
+def is_nogroup(exc: BaseException) -> bool:
+    return "NOGROUP" in str(exc)
+
+
+def _client_options(url: str) -> dict[str, Any]:
+    return {
+        "decode_responses": True,
+        "encoding_errors": "replace",
+        "socket_connect_timeout": 5.0,
+        "socket_timeout": 10.0,
+        "retry": Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=3),
+        "retry_on_timeout": True,
+        "health_check_interval": 30,
+    }
+
+
+class Broker:
+    """Synchronous Redis access for one App (producers, Job handles, CLI)."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.url = config.redis_url
+        self.ns = NamespaceKeys(config.namespace)
+        self.client: redis.Redis = redis.Redis.from_url(self.url, **_client_options(self.url))
+        self._scripts = {
+            n: self.client.register_script(protocol.load_script(n)) for n in protocol.SCRIPT_NAMES
+        }
+        self._known_queues: set[str] = set()
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except redis.RedisError as exc:
+            raise describe_error(self.url, exc) from None
+        except OSError as exc:
+            raise describe_error(self.url, exc) from None
+
+    def _run(self, name: str, call: protocol.Call, client: Any = None) -> Any:
+        keys, args = call
+        return self._scripts[name](keys=keys, args=args, client=client)
+
+    def queue_keys(self, queue: str) -> QueueKeys:
+        return self.ns.queue(queue)
+
+    def ping(self) -> None:
+        with self._errors():
+            self.client.ping()
+
+    def close(self) -> None:
+        self.client.close()
+
+    # producers -----------------------------------------------------------------------
+
+    def enqueue(self, queue: str, jobs: Sequence[protocol.NewJob]) -> list[bool]:
+        """Enqueue jobs into one queue; one script call per chunk, all chunks pipelined."""
+        k = self.ns.queue(queue)
+        with self._errors():
+            if len(jobs) <= ENQUEUE_CHUNK and queue in self._known_queues:
+                reply = self._run("enqueue", protocol.enqueue(k, jobs))
+                return [bool(x) for x in reply]
+            pipe = self.client.pipeline(transaction=False)
+            if queue not in self._known_queues:
+                pipe.sadd(self.ns.queues, queue)
+            for start in range(0, len(jobs), ENQUEUE_CHUNK):
+                self._run("enqueue", protocol.enqueue(k, jobs[start : start + ENQUEUE_CHUNK]), pipe)
+            replies = pipe.execute()
+        self._known_queues.add(queue)
+        flags: list[bool] = []
+        for reply in replies:
+            if isinstance(reply, list):
+                flags += [bool(x) for x in reply]
+        return flags
+
+    # job handles ---------------------------------------------------------------------
+
+    def status(self, queue: str, job_id: str) -> tuple[str, str] | None:
+        with self._errors():
+            reply = self._run("status", protocol.status(self.ns.queue(queue), job_id))
+        return (reply[0], reply[1]) if reply else None
+
+    def find_queue(self, job_id: str, candidates: Sequence[str]) -> str | None:
+        """Which queue knows this job id: its unfinished record or its stored outcome."""
+        with self._errors():
+            stored = [str(q) for q in self.client.smembers(self.ns.queues)]
+            names = list(dict.fromkeys([*candidates, *sorted(stored)]))
+            pipe = self.client.pipeline(transaction=False)
+            for name in names:
+                k = self.ns.queue(name)
+                pipe.hexists(k.jobs, job_id)
+                pipe.exists(k.result(job_id))
+                pipe.hexists(k.dead_index, job_id)
+            flags = pipe.execute()
+        for i, name in enumerate(names):
+            if any(flags[3 * i : 3 * i + 3]):
+                return name
+        return None
+
+    def cancel(self, queue: str, job_id: str, ttl: int, blob: str) -> int:
+        with self._errors():
+            return int(self._run("cancel", protocol.cancel(self.ns.queue(queue), job_id, ttl, blob)))
+
+    def wait_result(self, queue: str, job_id: str, timeout: float | None) -> str | None:
+        """Block until the job has a stored outcome, or the timeout passes (None: forever).
+
+        The caller registers as a waiter first, so the settle script wakes it with a push;
+        the stored outcome is checked after registering, so a finish in between is seen.
+        """
+        k = self.ns.queue(queue)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._errors():
+            self.client.hincrby(k.waiters, job_id, 1)
+            try:
+                while True:
+                    blob: Any = self.client.get(k.result(job_id))
+                    if blob is not None:
+                        return str(blob)
+                    if not self.client.hexists(k.jobs, job_id):
+                        late: Any = self.client.get(k.result(job_id))
+                        return None if late is None else str(late)
+                    left = 5.0 if deadline is None else deadline - time.monotonic()
+                    if left <= 0:
+                        return None
+                    self.client.blpop([k.notify(job_id)], timeout=min(max(left, 0.01), 5.0))
+            finally:
+                if self.client.hincrby(k.waiters, job_id, -1) <= 0:
+                    self.client.hdel(k.waiters, job_id)
+
+    # dead letters --------------------------------------------------------------------
+
+    def dead_entries(
+        self, queue: str, start: str = "-", count: int = 100
+    ) -> list[tuple[str, dict[str, str]]]:
+        with self._errors():
+            found: Any = self.client.xrange(self.ns.queue(queue).dead, start, "+", count=count)
+        return list(found)
+
+    def dead_entry_of(self, queue: str, job_id: str) -> tuple[str, dict[str, str]] | None:
+        k = self.ns.queue(queue)
+        with self._errors():
+            dead_id: Any = self.client.hget(k.dead_index, job_id)
+            if not dead_id:
+                return None
+            found: Any = self.client.xrange(k.dead, dead_id, dead_id, count=1)
+        return (found[0][0], found[0][1]) if found else None
+
+    def requeue_dead(self, queue: str, items: Sequence[tuple[str, str, str]]) -> list[bool]:
+        with self._errors():
+            reply = self._run("requeue_dead", protocol.requeue_dead(self.ns.queue(queue), items))
+        return [bool(x) for x in reply]
+
+    def purge_dead(self, queue: str) -> int:
+        k = self.ns.queue(queue)
+        with self._errors():
+            pipe = self.client.pipeline(transaction=False)
+            pipe.xlen(k.dead)
+            pipe.delete(k.dead, k.dead_index)
+            count, _ = pipe.execute()
+        return int(count)
+
+    # introspection -------------------------------------------------------------------
+
+    def known_queues(self) -> list[str]:
+        with self._errors():
+            return sorted(str(q) for q in self.client.smembers(self.ns.queues))
+
+    def server_time(self) -> float:
+        with self._errors():
+            sec, usec = self.client.time()
+        return float(sec) + usec / 1e6
+
+    def raw(self) -> redis.Redis:
+        """The client itself, for read-only snapshot code in stats (bounded commands only)."""
+        return self.client
+
+    @contextmanager
+    def errors(self) -> Iterator[None]:
+        """Translate Redis errors raised by code using `raw()` into BrokerError."""
+        with self._errors():
+            yield
+
+
+class AsyncBroker:
+    """The worker's Redis access: read, settle, renew, reclaim, promote, heartbeat."""
+
+    def __init__(self, config: Config, consumer: str) -> None:
+        self.config = config
+        self.url = config.redis_url
+        self.consumer = consumer
+        self.ns = NamespaceKeys(config.namespace)
+        options = _client_options(self.url)
+        options["retry"] = Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=1)
+        self.client: aioredis.Redis = aioredis.Redis.from_url(self.url, **options)
+        self._scripts = {
+            n: self.client.register_script(protocol.load_script(n)) for n in protocol.SCRIPT_NAMES
+        }
+
+    async def _run(self, name: str, call: protocol.Call) -> Any:
+        keys, args = call
+        return await self._scripts[name](keys=keys, args=args)
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+    async def ensure_groups(self, queues: Sequence[str]) -> None:
+        """Create each queue's consumer group at 0 (so nothing enqueued earlier is skipped)."""
+        pipe = self.client.pipeline(transaction=False)
+        for q in queues:
+            pipe.sadd(self.ns.queues, q)
+            pipe.xgroup_create(self.ns.queue(q).stream, GROUP, id="0", mkstream=True)
+        for reply in await pipe.execute(raise_on_error=False):
+            if isinstance(reply, Exception) and "BUSYGROUP" not in str(reply):
+                raise reply
+
+    async def read(
+        self, streams: dict[str, str], count: int, block_ms: int
+    ) -> list[tuple[str, list[tuple[str, dict[str, str]]]]]:
+        """XREADGROUP new entries for this consumer from several streams at once."""
+        reply: Any = await self.client.xreadgroup(
+            GROUP,
+            self.consumer,
+            streams,
+            count=count,
+            block=block_ms,  # type: ignore[arg-type]
+        )
+        return list(reply or [])
+
+    async def settle(
+        self, queue: str, batch: Sequence[protocol.Settlement], counters: dict[str, int]
+    ) -> list[str]:
+        reply = await self._run(
+            "settle", protocol.settle(self.ns.queue(queue), self.consumer, batch, counters)
+        )
+        return list(reply)
+
+    async def renew(self, queue: str, held: Sequence[tuple[str, str]]) -> tuple[list[str], list[str]]:
+        reply = await self._run("renew", protocol.renew(self.ns.queue(queue), self.consumer, held))
+        return protocol.parse_renew(reply)
+
+    async def reclaim(
+        self, queue: str, min_idle_ms: int, cursor: str, count: int
+    ) -> tuple[str, list[protocol.Reclaimed]]:
+        call = protocol.reclaim(self.ns.queue(queue), self.consumer, min_idle_ms, cursor, count)
+        return protocol.parse_reclaim(await self._run("reclaim", call))
+
+    async def promote(self, queue: str, limit: int) -> tuple[int, int]:
+        moved, wait = await self._run("promote", protocol.promote(self.ns.queue(queue), limit))
+        return int(moved), int(wait)
+
+    async def heartbeat(self, worker_id: str, info: dict[str, Any], ttl_s: int) -> None:
+        key = self.ns.worker(worker_id)
+        pipe = self.client.pipeline(transaction=False)
+        pipe.hset(key, mapping=info)  # type: ignore[arg-type]
+        pipe.expire(key, ttl_s)
+        pipe.time()
+        reply = await pipe.execute()
+        sec, usec = reply[-1]
+        await self.client.zadd(self.ns.workers, {worker_id: int(sec) * 1000 + usec // 1000})
+
+    async def deregister(self, worker_id: str, queues: Sequence[str]) -> None:
+        pipe = self.client.pipeline(transaction=False)
+        pipe.delete(self.ns.worker(worker_id))
+        pipe.zrem(self.ns.workers, worker_id)
+        await pipe.execute()
+        await self.drop_idle_consumer(queues, self.consumer)
+
+    async def drop_idle_consumer(self, queues: Sequence[str], consumer: str) -> None:
+        """Remove a consumer from the groups if it holds nothing (keeps XINFO small)."""
+        for q in queues:
+            stream = self.ns.queue(q).stream
+            try:
+                pending = await self.client.xpending_range(
+                    stream, GROUP, min="-", max="+", count=1, consumername=consumer
+                )
+                if not pending:
+                    await self.client.xgroup_delconsumer(stream, GROUP, consumer)
+            except redis.ResponseError:
+                continue
+
+    async def server_time_ms(self) -> int:
+        sec, usec = await self.client.time()
+        return int(sec) * 1000 + int(usec) // 1000
+
+    def describe(self, exc: BaseException) -> BrokerError:
+        return describe_error(self.url, exc)
+
+
+RedisError = redis.RedisError
+RedisConnectionError = redis.ConnectionError
+RedisResponseError = redis.ResponseError

@@ -1,0 +1,67 @@
+"""What every command shares: connection options, loading APP, and clean failures."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from jobq.app import App
+from jobq.config import resolve_namespace, resolve_redis_url
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def connection_options(fn: F) -> F:
+    """--redis-url and --namespace, accepted by every command after its name."""
+    fn = click.option(
+        "--namespace",
+        "namespace",
+        default=None,
+        metavar="NS",
+        help="Key prefix (else $JOBQ_NAMESPACE, else the app's, else jobq).",
+    )(fn)
+    fn = click.option(
+        "--redis-url",
+        "redis_url",
+        default=None,
+        metavar="URL",
+        help="Redis URL (else $JOBQ_REDIS_URL, else the app's, else localhost).",
+    )(fn)
+    return fn
+
+
+def load_app(spec: str) -> App:
+    """Import `package.module:attribute` (or `package.module`, attribute `app`)."""
+    module_name, _, attribute = spec.partition(":")
+    attribute = attribute or "app"
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            raise click.BadParameter(f"cannot import {module_name!r}: {exc}", param_hint="APP") from None
+        raise click.ClickException(f"importing {module_name!r} failed: {exc!r}") from None
+    except Exception as exc:
+        raise click.ClickException(f"importing {module_name!r} failed: {exc!r}") from None
+    app = getattr(module, attribute, None)
+    if not isinstance(app, App):
+        raise click.BadParameter(
+            f"{spec!r} is not a jobq.App (no attribute {attribute!r} of that type)", param_hint="APP"
+        )
+    return app
+
+
+def app_for(spec: str | None, redis_url: str | None, namespace: str | None) -> App:
+    """The App to work with: APP's, with explicit options on top; or a bare one."""
+    if spec:
+        app = load_app(spec)
+        if redis_url or namespace:
+            app.reconfigure(redis_url=redis_url, namespace=namespace)
+        return app
+    return App(resolve_redis_url(redis_url), resolve_namespace(namespace))

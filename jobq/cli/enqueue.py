@@ -1,0 +1,60 @@
+"""`jobq enqueue`: send one job from the shell."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from jobq.cli.common import app_for, connection_options
+
+
+def _json(text: str, what: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise click.BadParameter(f"{text!r} is not JSON: {exc}", param_hint=what) from None
+
+
+@click.command("enqueue")
+@click.argument("app_spec", metavar="APP")
+@click.argument("task_name", metavar="TASK")
+@click.argument("args", nargs=-1, metavar="[ARG_JSON]...")
+@connection_options
+@click.option(
+    "--kwargs", "kwargs_json", default=None, metavar="JSON", help="Keyword arguments as a JSON object."
+)
+@click.option(
+    "--delay", type=click.FloatRange(min=0), default=None, metavar="S", help="Seconds before the job may run."
+)
+@click.option("--queue", "queue", default=None, help="Override the task's queue.")
+@click.option("--job-id", default=None, help="Idempotency key.")
+def enqueue_command(
+    app_spec: str,
+    task_name: str,
+    args: tuple[str, ...],
+    redis_url: str | None,
+    namespace: str | None,
+    kwargs_json: str | None,
+    delay: float | None,
+    queue: str | None,
+    job_id: str | None,
+) -> None:
+    """Enqueue one call of TASK; each ARG_JSON is one positional argument. Prints the job id."""
+    app = app_for(app_spec, redis_url, namespace)
+    values = [_json(a, "ARG_JSON") for a in args]
+    kwargs = _json(kwargs_json, "--kwargs") if kwargs_json else {}
+    if not isinstance(kwargs, dict):
+        raise click.BadParameter("must be a JSON object", param_hint="--kwargs")
+    task = app.tasks.get(task_name)
+    if task is not None:
+        try:
+            task.check_arguments(values, kwargs)
+        except TypeError as exc:
+            raise click.BadParameter(str(exc), param_hint="ARG_JSON") from None
+    job = app.submit(task_name, values, kwargs, delay=delay, queue=queue, job_id=job_id)
+    click.echo(job.id)
+
+
+COMMANDS = [enqueue_command]

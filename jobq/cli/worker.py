@@ -1,0 +1,112 @@
+"""`jobq worker`: the supervised pool."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from jobq import log
+from jobq.cli.common import app_for, connection_options
+from jobq.config import valid_queue_name
+from jobq.worker.pool import Pool, WorkerSettings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def logging_options(fn: F) -> F:
+    fn = click.option(
+        "--log-level",
+        type=click.Choice(log.LEVELS),
+        default="info",
+        show_default=True,
+        envvar="JOBQ_LOG_LEVEL",
+    )(fn)
+    fn = click.option(
+        "--log-format",
+        type=click.Choice(["console", "json"]),
+        default="console",
+        show_default=True,
+        envvar="JOBQ_LOG_FORMAT",
+    )(fn)
+    return fn
+
+
+@click.command("worker")
+@click.argument("app_spec", metavar="APP")
+@connection_options
+@click.option(
+    "-q",
+    "--queue",
+    "queues",
+    multiple=True,
+    metavar="QUEUE",
+    help="Queue to consume (repeatable); default: every queue the app's tasks use.",
+)
+@click.option(
+    "-p",
+    "--processes",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Worker processes under this supervisor.",
+)
+@click.option(
+    "-c",
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=8,
+    show_default=True,
+    help="Jobs run at once by each process.",
+)
+@click.option(
+    "--shutdown-timeout",
+    type=click.FloatRange(min=0),
+    default=30.0,
+    show_default=True,
+    help="Seconds in-flight jobs get to finish on SIGTERM/SIGINT.",
+)
+@click.option(
+    "--max-jobs-per-child",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Replace a worker process after it has settled this many jobs.",
+)
+@click.option("--beat", is_flag=True, help="Also run the cron scheduler under this supervisor.")
+@logging_options
+def worker_command(
+    app_spec: str,
+    redis_url: str | None,
+    namespace: str | None,
+    queues: tuple[str, ...],
+    processes: int,
+    concurrency: int,
+    shutdown_timeout: float,
+    max_jobs_per_child: int | None,
+    beat: bool,
+    log_format: str,
+    log_level: str,
+) -> None:
+    """Run a supervised pool of worker processes for APP."""
+    log.configure(log_format, log_level)
+    app = app_for(app_spec, redis_url, namespace)
+    for q in queues:
+        if not valid_queue_name(q):
+            raise click.BadParameter(f"invalid queue name {q!r}", param_hint="-q")
+    settings = WorkerSettings(
+        queues=list(queues) or app.queues(),
+        concurrency=concurrency,
+        shutdown_timeout=shutdown_timeout,
+        max_jobs_per_child=max_jobs_per_child,
+    )
+    extra: dict[str, Callable[[], int]] = {}
+    if beat:
+        from jobq.cron import scheduler_process
+
+        extra["scheduler"] = lambda: scheduler_process(app)
+    pool = Pool(app, settings, processes, extra, on_child_start=lambda: log.configure(log_format, log_level))
+    raise SystemExit(pool.run())
+
+
+COMMANDS = [worker_command]

@@ -1,0 +1,94 @@
+"""The envelope: what one enqueued call looks like on the wire, and its JSON codec.
+
+Wire form (JSON object, short keys because a million queued jobs pay for every byte)::
+
+    id  job id (str)          t  task name (str)       a  positional args (list)
+    k   keyword args (object, omitted when empty)
+    n   attempts already made before this delivery (int, omitted when 0)
+    e   enqueued at, Unix seconds (float)
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from jobq.errors import SerializationError
+
+_encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+_encode = _encoder.encode
+_decode = json.JSONDecoder().decode
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """One job as carried through Redis."""
+
+    id: str
+    task: str
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    enqueued_at: float
+    prior_attempts: int = 0
+
+    def with_prior_attempts(self, prior: int) -> Envelope:
+        return Envelope(self.id, self.task, self.args, self.kwargs, self.enqueued_at, prior)
+
+
+def encode(env: Envelope, max_bytes: int) -> str:
+    """JSON text of the envelope; SerializationError if it cannot be encoded or is too big."""
+    body: dict[str, Any] = {"id": env.id, "t": env.task, "a": env.args, "e": env.enqueued_at}
+    if env.kwargs:
+        body["k"] = env.kwargs
+    if env.prior_attempts:
+        body["n"] = env.prior_attempts
+    try:
+        text = _encode(body)
+    except (TypeError, ValueError) as exc:
+        raise SerializationError(f"cannot encode arguments of {env.task}: {exc}") from None
+    if len(text) > max_bytes and len(text.encode()) > max_bytes:
+        raise SerializationError(
+            f"payload of {env.task} is {len(text.encode())} bytes, over the {max_bytes} byte limit"
+        )
+    return text
+
+
+class DecodeError(ValueError):
+    """The stream entry is not a valid envelope."""
+
+
+def decode(raw: str | bytes) -> Envelope:
+    """Parse an envelope; DecodeError with a human reason when it is malformed."""
+    try:
+        body = _decode(raw if isinstance(raw, str) else raw.decode())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise DecodeError(f"undecodable payload: {exc}") from None
+    if not isinstance(body, dict):
+        raise DecodeError("undecodable payload: not a JSON object")
+    try:
+        job_id = body["id"]
+        task = body["t"]
+        args = body.get("a", ())
+        kwargs = body.get("k") or {}
+        enqueued_at = float(body.get("e", 0.0))
+        prior = int(body.get("n", 0))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise DecodeError(f"undecodable payload: missing or bad field {exc}") from None
+    if not (isinstance(job_id, str) and isinstance(task, str)):
+        raise DecodeError("undecodable payload: id and task must be strings")
+    if not isinstance(args, list | tuple) or not isinstance(kwargs, dict):
+        raise DecodeError("undecodable payload: args must be a list and kwargs an object")
+    return Envelope(job_id, task, tuple(args), kwargs, enqueued_at, prior)
+
+
+def encode_value(value: Any) -> str:
+    """JSON text of a task's return value."""
+    try:
+        return _encode(value)
+    except (TypeError, ValueError) as exc:
+        raise SerializationError(f"cannot encode result: {exc}") from None
+
+
+def decode_value(text: str | bytes) -> Any:
+    return _decode(text if isinstance(text, str) else text.decode())

@@ -1,0 +1,66 @@
+"""Every error jobq raises derives from JobqError, so callers can catch one base."""
+
+from __future__ import annotations
+
+
+class JobqError(Exception):
+    """Base of every jobq error."""
+
+
+class ConfigError(JobqError):
+    """A setting is missing or malformed."""
+
+
+class SerializationError(JobqError):
+    """Arguments or a result cannot be encoded, or the payload is too large."""
+
+
+class BrokerError(JobqError):
+    """Redis could not be reached or refused the command."""
+
+
+class JobNotFound(JobqError):
+    """No job with that id is known (never enqueued, or its record expired)."""
+
+
+class UnknownTask(JobqError):
+    """No task is registered under that name."""
+
+
+class JobFailed(JobqError):
+    """The job was dead-lettered; carries the last error and its remote traceback."""
+
+    def __init__(self, job_id: str, error: str, traceback: str = "", reason: str = "") -> None:
+        super().__init__(f"job {job_id} failed: {error}")
+        self.job_id = job_id
+        self.error = error
+        self.traceback = traceback
+        self.reason = reason
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        return f"{text}\n{self.traceback}" if self.traceback else text
+
+
+class JobCancelled(JobqError):
+    """The job was cancelled before it finished."""
+
+
+class JobTimeout(JobqError):
+    """A run exceeded its task's timeout and was stopped."""
+
+
+class Retry(JobqError):
+    """Raised by a task to be run again after `delay` seconds (counts against retries)."""
+
+    def __init__(self, delay: float | None = None, reason: str = "") -> None:
+        super().__init__(reason or (f"retry requested in {delay}s" if delay else "retry requested"))
+        self.delay = delay
+
+
+class Reject(JobqError):
+    """Raised by a task to dead-letter the job at once, without retries."""
+
+    def __init__(self, reason: str = "rejected") -> None:
+        super().__init__(reason)
+        self.reason = reason

@@ -1,0 +1,120 @@
+"""Job handles for callers, and the running job's identity for task code."""
+
+from __future__ import annotations
+
+import json
+import time
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from jobq.errors import JobFailed, JobNotFound, JobqError
+
+if TYPE_CHECKING:
+    from jobq.app import App
+
+R = TypeVar("R")
+
+STATES = ("queued", "scheduled", "running", "succeeded", "dead", "cancelled")
+
+
+@dataclass(frozen=True, slots=True)
+class JobInfo:
+    """What a running task can learn about its own job."""
+
+    id: str
+    task: str
+    queue: str
+    attempt: int
+    enqueued_at: float
+
+
+_current: ContextVar[JobInfo | None] = ContextVar("jobq_current_job", default=None)
+
+
+def current_job() -> JobInfo:
+    """The JobInfo of the job running in this context; JobqError outside a task run."""
+    info = _current.get()
+    if info is None:
+        raise JobqError("current_job() called outside a running job")
+    return info
+
+
+def current_job_or_none() -> JobInfo | None:
+    return _current.get()
+
+
+def outcome_blob(state: str, **fields: Any) -> str:
+    """The stored outcome of a finished job (kept under its result key for result_ttl)."""
+    return json.dumps({"s": state, **fields}, separators=(",", ":"), default=str)
+
+
+def parse_outcome(blob: str) -> dict[str, Any]:
+    data = json.loads(blob)
+    return data if isinstance(data, dict) else {}
+
+
+class Job(Generic[R]):
+    """A handle on one enqueued job: ask its status, wait for its result, cancel it."""
+
+    __slots__ = ("_queue", "app", "id")
+
+    def __init__(self, app: App, job_id: str, queue: str | None = None) -> None:
+        self.app = app
+        self.id = job_id
+        self._queue = queue
+
+    def __repr__(self) -> str:
+        return f"Job({self.id!r}, queue={self._queue!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Job) and other.id == self.id and other.app is self.app
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+    @property
+    def queue(self) -> str:
+        if self._queue is None:
+            found = self.app.broker.find_queue(self.id, self.app.queues())
+            if found is None:
+                raise JobNotFound(f"no job {self.id!r} in namespace {self.app.config.namespace!r}")
+            self._queue = found
+        return self._queue
+
+    def status(self) -> str:
+        """One of queued, scheduled, running, succeeded, dead, cancelled."""
+        found = self.app.broker.status(self.queue, self.id)
+        if found is None:
+            raise JobNotFound(f"no record of job {self.id!r} (never enqueued, or expired)")
+        state, detail = found
+        if state == "final":
+            return str(parse_outcome(detail).get("s", "succeeded"))
+        return state
+
+    def result(self, timeout: float | None = None) -> R:
+        """The return value; JobFailed if dead-lettered, TimeoutError if not done in time."""
+        start = time.monotonic()
+        blob = self.app.broker.wait_result(self.queue, self.id, timeout)
+        if blob is None:
+            if timeout is not None and time.monotonic() - start >= timeout:
+                raise TimeoutError(f"job {self.id} did not finish within {timeout}s")
+            raise JobNotFound(f"no record of job {self.id!r} (never enqueued, or expired)")
+        outcome = parse_outcome(blob)
+        state = outcome.get("s")
+        if state == "succeeded":
+            return outcome.get("r")  # type: ignore[return-value]
+        if state == "cancelled":
+            raise JobFailed(self.id, "job was cancelled", "", "cancelled")
+        raise JobFailed(
+            self.id,
+            str(outcome.get("e", "job failed")),
+            str(outcome.get("tb", "")),
+            str(outcome.get("why", "")),
+        )
+
+    def cancel(self) -> bool:
+        """Cancel: a queued or scheduled job never runs; a running one is asked to stop."""
+        ttl = self.app.result_ttl_for(self.queue)
+        done = self.app.broker.cancel(self.queue, self.id, ttl, outcome_blob("cancelled"))
+        return done > 0

@@ -1,0 +1,97 @@
+"""Every Redis key jobq uses, in one place.
+
+Key schema (``ns`` = namespace, ``q`` = queue; braces are the Cluster hash tag, so every
+key of one queue lives in one slot and every Lua step stays inside it)::
+
+    ns:{q}:stream          work stream; consumer group GROUP; entries hold field j = envelope
+    ns:{q}:jobs            hash  job id -> "Q<stream id>" queued or running,
+                                           "S<due ms>" scheduled, "X<stream id>" cancel asked
+    ns:{q}:scheduled       zset  job id -> due time (ms, Redis clock)
+    ns:{q}:delayed         hash  job id -> envelope of a scheduled job
+    ns:{q}:dead            dead-letter stream: j = envelope, d = JSON of reason/error/...
+    ns:{q}:deadidx         hash  job id -> entry id in the dead-letter stream
+    ns:{q}:result:<id>     string (TTL) final outcome JSON of a finished job
+    ns:{q}:waiters         hash  job id -> number of callers blocked in Job.result()
+    ns:{q}:notify:<id>     list  (short TTL) wakes those callers
+    ns:{q}:counters        hash  running totals: processed, failed, and per task
+    ns:queues              set   every queue name ever used in this namespace
+    ns:workers             zset  worker id -> last heartbeat (ms, Redis clock)
+    ns:worker:<id>         hash  (TTL) a worker's host, pid, queues, busy, concurrency
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+GROUP = "jobq"
+
+
+@dataclass(frozen=True, slots=True)
+class QueueKeys:
+    """The keys of one queue; all share the hash tag ``{q}``."""
+
+    namespace: str
+    queue: str
+
+    @property
+    def prefix(self) -> str:
+        return f"{self.namespace}:{{{self.queue}}}:"
+
+    @property
+    def stream(self) -> str:
+        return self.prefix + "stream"
+
+    @property
+    def jobs(self) -> str:
+        return self.prefix + "jobs"
+
+    @property
+    def scheduled(self) -> str:
+        return self.prefix + "scheduled"
+
+    @property
+    def delayed(self) -> str:
+        return self.prefix + "delayed"
+
+    @property
+    def dead(self) -> str:
+        return self.prefix + "dead"
+
+    @property
+    def dead_index(self) -> str:
+        return self.prefix + "deadidx"
+
+    @property
+    def waiters(self) -> str:
+        return self.prefix + "waiters"
+
+    @property
+    def counters(self) -> str:
+        return self.prefix + "counters"
+
+    def result(self, job_id: str) -> str:
+        return f"{self.prefix}result:{job_id}"
+
+    def notify(self, job_id: str) -> str:
+        return f"{self.prefix}notify:{job_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class NamespaceKeys:
+    """Keys shared by every queue of one namespace."""
+
+    namespace: str
+
+    @property
+    def queues(self) -> str:
+        return f"{self.namespace}:queues"
+
+    @property
+    def workers(self) -> str:
+        return f"{self.namespace}:workers"
+
+    def worker(self, worker_id: str) -> str:
+        return f"{self.namespace}:worker:{worker_id}"
+
+    def queue(self, name: str) -> QueueKeys:
+        return QueueKeys(self.namespace, name)

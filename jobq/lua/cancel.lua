@@ -1,0 +1,29 @@
+-- Cancel one job: a queued or scheduled job is removed at once; a running one is flagged
+-- so its worker stops it at the next lease renewal.
+-- KEYS[1] jobs   KEYS[2] stream   KEYS[3] scheduled   KEYS[4] delayed   KEYS[5] result key
+-- KEYS[6] waiters
+-- ARGV[1] group   ARGV[2] job id   ARGV[3] result ttl s   ARGV[4] outcome blob
+-- ARGV[5] notify key
+-- Returns 0 unknown or finished, 1 cancelled, 2 asked to stop.
+local id = ARGV[2]
+local rec = redis.call('HGET', KEYS[1], id)
+if not rec then return 0 end
+local kind, rest = string.sub(rec, 1, 1), string.sub(rec, 2)
+if kind == 'X' then return 2 end
+if kind == 'Q' then
+  local ok, p = pcall(redis.call, 'XPENDING', KEYS[2], ARGV[1], rest, rest, 1)
+  if ok and p[1] then
+    redis.call('HSET', KEYS[1], id, 'X' .. rest)
+    return 2
+  end
+  redis.call('XDEL', KEYS[2], rest)
+else
+  redis.call('ZREM', KEYS[3], id)
+  redis.call('HDEL', KEYS[4], id)
+end
+redis.call('HDEL', KEYS[1], id)
+redis.call('SET', KEYS[5], ARGV[4], 'EX', tonumber(ARGV[3]))
+local waiting = tonumber(redis.call('HGET', KEYS[6], id) or '0')
+for _ = 1, waiting do redis.call('RPUSH', ARGV[5], '1') end
+if waiting > 0 then redis.call('EXPIRE', ARGV[5], 60) end
+return 1

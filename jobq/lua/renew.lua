@@ -1,0 +1,21 @@
+-- Renew the leases a live worker holds, and report what it no longer owns or must stop.
+-- KEYS[1] stream   KEYS[2] jobs
+-- ARGV[1] group   ARGV[2] consumer   then pairs: stream id, job id
+-- An entry is renewed (idle reset, delivery count unchanged) only if this consumer still
+-- owns it: XCLAIM with min-idle 0 would otherwise steal it from its owner.
+-- Returns {lost stream ids, stream ids whose job was cancelled}.
+local lost, cancelled = {}, {}
+for i = 3, #ARGV, 2 do
+  local sid, id = ARGV[i], ARGV[i + 1]
+  local p = redis.call('XPENDING', KEYS[1], ARGV[1], sid, sid, 1)
+  if p[1] and p[1][2] == ARGV[2] then
+    redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, sid, 'JUSTID')
+    local rec = redis.call('HGET', KEYS[2], id)
+    if rec and string.sub(rec, 1, 1) == 'X' then
+      cancelled[#cancelled + 1] = sid
+    end
+  else
+    lost[#lost + 1] = sid
+  end
+end
+return {lost, cancelled}

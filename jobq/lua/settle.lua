@@ -1,0 +1,79 @@
+-- Settle a batch of finished attempts: record the outcome, then acknowledge and delete the
+-- entry, all in one step so a crash leaves either the old state or the new one.
+-- KEYS[1] stream   KEYS[2] jobs   KEYS[3] scheduled   KEYS[4] delayed   KEYS[5] dead
+-- KEYS[6] deadidx  KEYS[7] waiters  KEYS[8] counters
+-- ARGV[1] group   ARGV[2] consumer   ARGV[3] key prefix ("ns:{q}:")
+-- ARGV[4] number of counter pairs, then that many (field, increment) pairs
+-- then 7 values per job: op, stream id, job id, result ttl s, x1, x2, x3
+--   ok      x1 outcome blob
+--   retry   x1 new envelope, x2 delay ms, x3 outcome blob (used if the job was cancelled)
+--   dead    x1 envelope, x2 dead-letter details JSON, x3 outcome blob
+--   cancel  x1 outcome blob
+-- Fencing: an entry this consumer no longer owns is left alone (another worker has it).
+-- Returns the stream ids that were not settled because they were not owned.
+local group, consumer, prefix = ARGV[1], ARGV[2], ARGV[3]
+local npairs = tonumber(ARGV[4])
+local i = 5
+for _ = 1, npairs do
+  redis.call('HINCRBY', KEYS[8], ARGV[i], tonumber(ARGV[i + 1]))
+  i = i + 2
+end
+local now_ms
+local function now()
+  if not now_ms then
+    local t = redis.call('TIME')
+    now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  end
+  return now_ms
+end
+local function finish(id, ttl, blob)
+  redis.call('HDEL', KEYS[2], id)
+  if ttl > 0 then
+    redis.call('SET', prefix .. 'result:' .. id, blob, 'EX', ttl)
+  end
+  local waiting = tonumber(redis.call('HGET', KEYS[7], id) or '0')
+  if waiting > 0 then
+    local nk = prefix .. 'notify:' .. id
+    for _ = 1, waiting do redis.call('RPUSH', nk, '1') end
+    redis.call('EXPIRE', nk, 60)
+  end
+end
+local lost = {}
+while i <= #ARGV do
+  local op, sid, id, ttl = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
+  local x1, x2, x3 = ARGV[i + 4], ARGV[i + 5], ARGV[i + 6]
+  i = i + 7
+  local p = redis.call('XPENDING', KEYS[1], group, sid, sid, 1)
+  if not (p[1] and p[1][2] == consumer) then
+    lost[#lost + 1] = sid
+  else
+    redis.call('XACK', KEYS[1], group, sid)
+    redis.call('XDEL', KEYS[1], sid)
+    if op == 'retry' then
+      local rec = redis.call('HGET', KEYS[2], id)
+      if rec and string.sub(rec, 1, 1) == 'X' then
+        finish(id, ttl, x3)
+      else
+        local delay = tonumber(x2)
+        if delay > 0 then
+          local due = now() + delay
+          redis.call('ZADD', KEYS[3], due, id)
+          redis.call('HSET', KEYS[4], id, x1)
+          redis.call('HSET', KEYS[2], id, 'S' .. due)
+        else
+          local nsid = redis.call('XADD', KEYS[1], '*', 'j', x1)
+          redis.call('HSET', KEYS[2], id, 'Q' .. nsid)
+        end
+      end
+    elseif op == 'dead' then
+      local did = redis.call('XADD', KEYS[5], '*', 'j', x1, 'd', x2)
+      if id ~= '' then
+        redis.call('HSET', KEYS[6], id, did)
+        finish(id, ttl, x3)
+      end
+    else
+      finish(id, ttl, x1)
+    end
+  end
+end
+return lost

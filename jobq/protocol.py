@@ -1,0 +1,122 @@
+"""Argument and reply formats of the Lua scripts, shared by the sync and async brokers.
+
+Each builder returns (keys, args) for one script call; each parser turns the raw reply
+into Python values. Nothing here performs I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from jobq.keys import GROUP, QueueKeys
+
+SCRIPT_NAMES = (
+    "enqueue",
+    "promote",
+    "settle",
+    "renew",
+    "reclaim",
+    "status",
+    "cancel",
+    "requeue_dead",
+)
+
+
+def load_script(name: str) -> str:
+    return resources.files("jobq").joinpath(f"lua/{name}.lua").read_text(encoding="utf-8")
+
+
+Call = tuple[list[str], list[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class NewJob:
+    """One job to enqueue: envelope text plus when it may run."""
+
+    id: str
+    envelope: str
+    delay_ms: int = 0
+    at_ms: int = 0
+    unique: bool = False
+
+
+def enqueue(k: QueueKeys, jobs: Sequence[NewJob]) -> Call:
+    args: list[Any] = [k.prefix + "result:"]
+    for job in jobs:
+        args += [job.id, job.envelope, job.delay_ms, job.at_ms, "1" if job.unique else "0"]
+    return [k.stream, k.jobs, k.scheduled, k.delayed], args
+
+
+def promote(k: QueueKeys, limit: int) -> Call:
+    return [k.scheduled, k.delayed, k.stream, k.jobs], [limit]
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """How to settle one stream entry (see settle.lua for the meaning of x1..x3)."""
+
+    op: str
+    stream_id: str
+    job_id: str
+    ttl: int
+    x1: str = ""
+    x2: str = ""
+    x3: str = ""
+
+
+def settle(k: QueueKeys, consumer: str, batch: Iterable[Settlement], counters: dict[str, int]) -> Call:
+    args: list[Any] = [GROUP, consumer, k.prefix, len(counters)]
+    for field, incr in counters.items():
+        args += [field, incr]
+    for s in batch:
+        args += [s.op, s.stream_id, s.job_id, s.ttl, s.x1, s.x2, s.x3]
+    keys = [k.stream, k.jobs, k.scheduled, k.delayed, k.dead, k.dead_index, k.waiters, k.counters]
+    return keys, args
+
+
+def renew(k: QueueKeys, consumer: str, held: Iterable[tuple[str, str]]) -> Call:
+    args: list[Any] = [GROUP, consumer]
+    for stream_id, job_id in held:
+        args += [stream_id, job_id]
+    return [k.stream, k.jobs], args
+
+
+def parse_renew(reply: Any) -> tuple[list[str], list[str]]:
+    lost, cancelled = reply
+    return list(lost), list(cancelled)
+
+
+def reclaim(k: QueueKeys, consumer: str, min_idle_ms: int, cursor: str, count: int) -> Call:
+    return [k.stream], [GROUP, consumer, min_idle_ms, cursor, count]
+
+
+@dataclass(frozen=True, slots=True)
+class Reclaimed:
+    stream_id: str
+    envelope: str | None
+    deliveries: int
+
+
+def parse_reclaim(reply: Any) -> tuple[str, list[Reclaimed]]:
+    cursor, entries = reply
+    out = [Reclaimed(sid, env or None, int(count)) for sid, env, count in entries]
+    return cursor, out
+
+
+def status(k: QueueKeys, job_id: str) -> Call:
+    return [k.jobs, k.stream, k.result(job_id)], [GROUP, job_id]
+
+
+def cancel(k: QueueKeys, job_id: str, ttl: int, blob: str) -> Call:
+    keys = [k.jobs, k.stream, k.scheduled, k.delayed, k.result(job_id), k.waiters]
+    return keys, [GROUP, job_id, ttl, blob, k.notify(job_id)]
+
+
+def requeue_dead(k: QueueKeys, items: Sequence[tuple[str, str, str]]) -> Call:
+    args: list[Any] = [k.prefix]
+    for job_id, dead_id, envelope in items:
+        args += [job_id, dead_id, envelope]
+    return [k.dead, k.dead_index, k.stream, k.jobs], args

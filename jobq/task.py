@@ -1,0 +1,147 @@
+"""Task: a registered function. Calling it runs it here; delay/enqueue send it to a worker."""
+
+from __future__ import annotations
+
+import inspect
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
+
+from jobq.envelope import Envelope, encode
+from jobq.errors import ConfigError
+from jobq.job import Job
+from jobq.protocol import NewJob
+from jobq.retry import Policy
+
+if TYPE_CHECKING:
+    from jobq.app import App
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True, slots=True)
+class TaskOptions:
+    """A task's settings (see CONTRACT §1 for the defaults)."""
+
+    name: str
+    queue: str
+    retries: int = 3
+    retry_on: tuple[type[BaseException], ...] = (Exception,)
+    backoff: float = 1.0
+    backoff_max: float = 3600.0
+    timeout: float | None = None
+    result_ttl: int = 86400
+
+    def __post_init__(self) -> None:
+        if self.retries < 0:
+            raise ConfigError(f"task {self.name}: retries must be >= 0")
+        if self.timeout is not None and self.timeout <= 0:
+            raise ConfigError(f"task {self.name}: timeout must be positive")
+        if self.backoff < 0 or self.backoff_max < 0:
+            raise ConfigError(f"task {self.name}: backoff must be >= 0")
+        if self.result_ttl < 0:
+            raise ConfigError(f"task {self.name}: result_ttl must be >= 0")
+
+    @property
+    def policy(self) -> Policy:
+        return Policy(self.retries, self.backoff, self.backoff_max)
+
+
+def new_job_id() -> str:
+    return uuid.uuid4().hex
+
+
+def to_delay_ms(delay: float | timedelta | None, at: datetime | None) -> tuple[int, int]:
+    """(delay ms, at ms) for the enqueue script; the due time itself is set on Redis time."""
+    if delay is not None and at is not None:
+        raise ValueError("pass either delay or at, not both")
+    if at is not None:
+        if at.tzinfo is None:
+            raise ValueError("at must be an aware datetime (with a timezone)")
+        return 0, max(1, int(at.timestamp() * 1000))
+    if delay is None:
+        return 0, 0
+    seconds = delay.total_seconds() if isinstance(delay, timedelta) else float(delay)
+    if seconds < 0:
+        raise ValueError("delay must be >= 0")
+    return int(seconds * 1000), 0
+
+
+class Task(Generic[P, R]):
+    """A function registered with an App."""
+
+    def __init__(
+        self, app: App, fn: Callable[P, R] | Callable[P, Awaitable[R]], options: TaskOptions
+    ) -> None:
+        self.app = app
+        self.fn = fn
+        self.options = options
+        self.name = options.name
+        self.is_async = inspect.iscoroutinefunction(fn)
+        self._signature: inspect.Signature | None = None
+        self.__doc__ = fn.__doc__
+        self.__wrapped__ = fn
+
+    def __repr__(self) -> str:
+        return f"<jobq.Task {self.name} queue={self.options.queue}>"
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Any:
+        """Run the function here and now, as if it were not a task."""
+        return self.fn(*args, **kwargs)
+
+    @property
+    def signature(self) -> inspect.Signature:
+        if self._signature is None:
+            self._signature = inspect.signature(self.fn)
+        return self._signature
+
+    def check_arguments(self, args: Sequence[Any], kwargs: dict[str, Any]) -> None:
+        """TypeError now, in the caller, rather than a dead letter later."""
+        try:
+            self.signature.bind(*args, **kwargs)
+        except TypeError as exc:
+            raise TypeError(f"{self.name}: {exc}") from None
+
+    def delay(self, *args: P.args, **kwargs: P.kwargs) -> Job[R]:
+        """Enqueue a call with these arguments; returns at once."""
+        return self.enqueue(args=args, kwargs=kwargs)
+
+    def enqueue(
+        self,
+        args: Sequence[Any] = (),
+        kwargs: dict[str, Any] | None = None,
+        delay: float | timedelta | None = None,
+        at: datetime | None = None,
+        job_id: str | None = None,
+        queue: str | None = None,
+    ) -> Job[R]:
+        """Enqueue with full control; a second enqueue of an unfinished job_id is a no-op."""
+        kwargs = kwargs or {}
+        self.check_arguments(args, kwargs)
+        return self.app.submit(
+            self.name,
+            args,
+            kwargs,
+            delay=delay,
+            at=at,
+            job_id=job_id,
+            queue=queue or self.options.queue,
+        )
+
+    def delay_many(self, calls: Iterable[Sequence[Any]]) -> list[Job[R]]:
+        """Enqueue many calls (each a tuple of positional args) in pipelined batches."""
+        now = time.time()
+        limit = self.app.config.max_payload_bytes
+        queue = self.options.queue
+        new: list[NewJob] = []
+        for args in calls:
+            self.check_arguments(args, {})
+            jid = new_job_id()
+            new.append(NewJob(jid, encode(Envelope(jid, self.name, tuple(args), {}, now), limit)))
+        if new:
+            self.app.broker.enqueue(queue, new)
+        return [Job(self.app, job.id, queue) for job in new]

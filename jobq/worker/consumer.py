@@ -1,0 +1,370 @@
+"""Worker: the fetch / run / settle loop of one process, for sync and async tasks alike."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import signal
+import socket
+import time
+from collections import deque
+from collections.abc import Sequence
+from concurrent.futures import Future
+from typing import Any
+
+import structlog
+
+from jobq.app import App
+from jobq.broker import AsyncBroker, RedisError, RedisResponseError, is_nogroup
+from jobq.envelope import DecodeError, decode
+from jobq.errors import JobCancelled, JobTimeout
+from jobq.execute import Finished, classify, info_for, run_async
+from jobq.worker.held import Held
+from jobq.worker.maintenance import Maintenance
+from jobq.worker.outage import Outage
+from jobq.worker.settler import Origin, Settler, dead_letter
+from jobq.worker.threads import RunSlot, ThreadRunner
+
+log = structlog.get_logger("jobq.worker")
+
+EXIT_OK = 0
+EXIT_RECYCLE = 3  # the pool replaces this process at once (max jobs, stuck thread)
+STUCK_GRACE_S = 1.0
+
+
+class Worker:
+    """Consumes the given queues in this process, `concurrency` jobs at a time."""
+
+    def __init__(
+        self,
+        app: App,
+        queues: Sequence[str] | None = None,
+        concurrency: int = 1,
+        *,
+        worker_id: str | None = None,
+        max_jobs: int | None = None,
+        shutdown_timeout: float = 30.0,
+        block_ms: int = 1000,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.app = app
+        self.queues = list(queues or app.queues())
+        self.concurrency = max(1, concurrency)
+        self.host = socket.gethostname()
+        self.id = worker_id or f"{self.host}:{os.getpid()}"
+        self.max_jobs = max_jobs
+        self.shutdown_timeout = shutdown_timeout
+        self.block_ms = block_ms
+        self.vt = app.config.visibility_timeout
+        self.broker = AsyncBroker(app.config, self.id)
+        self.streams = {self.broker.ns.queue(q).stream: q for q in self.queues}
+        self.held: dict[str, Held] = {}
+        self.ready: deque[Held] = deque()
+        self.running = 0
+        self.done = 0
+        self.stuck_threads = 0
+        self.exit_code = EXIT_OK
+        self.started_at = time.time()
+        self.threads = ThreadRunner(self.concurrency)
+        self.origin = Origin(self.id, self.host)
+        self.settler = Settler(self.broker, self.origin, self._settled, rng)
+        self.maintenance = Maintenance(self)
+        self.fetch_outage = Outage("fetch")
+        self._stopping = False
+        self._wake: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # lifecycle -----------------------------------------------------------------------
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
+    def stop(self, reason: str = "requested") -> None:
+        """Stop fetching; jobs in flight finish (up to shutdown_timeout)."""
+        if not self._stopping:
+            self._stopping = True
+            log.info("worker.stopping", worker=self.id, reason=reason, in_flight=self.running)
+        if self._wake is not None:
+            self._wake.set()
+
+    def taint(self, reason: str) -> None:
+        """This process can no longer be trusted to run jobs: drain and be replaced."""
+        self.exit_code = EXIT_RECYCLE
+        self.stop(reason)
+
+    async def setup(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        outage = Outage("startup")
+        while not self._stopping:
+            try:
+                await self.broker.ensure_groups(self.queues)
+                await self.maintenance.warn_on_eviction()
+                outage.ok()
+                return
+            except (RedisError, OSError) as exc:
+                await asyncio.sleep(outage.failed(exc, url=self.broker.describe(exc).args[0]))
+
+    async def run(self) -> int:
+        """Run until stopped; returns the process exit code."""
+        await self.setup()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stop, signal.Signals(sig).name)
+        log.info("worker.started", worker=self.id, queues=self.queues, concurrency=self.concurrency)
+        background = [loop.create_task(self.settler.run()), loop.create_task(self.maintenance.run())]
+        try:
+            await self._fetch_loop()
+            await self._drain(self.shutdown_timeout)
+        finally:
+            for t in background:
+                t.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
+            await self._final_settle()
+            await self._close()
+        log.info("worker.stopped", worker=self.id, processed=self.done, exit_code=self.exit_code)
+        return self.exit_code
+
+    async def step(self, block_ms: int = 100) -> int:
+        """One read / run / settle cycle, for tests and embedding; returns jobs settled."""
+        if self._wake is None:
+            await self.setup()
+        before = self.done
+        entries = await self._read(self.concurrency, block_ms)
+        self._admit(entries)
+        await self._drain(None)
+        await self.settler.flush()
+        return self.done - before
+
+    async def _drain(self, timeout: float | None) -> None:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.running or self.ready:
+            if deadline is not None and time.monotonic() >= deadline:
+                log.warning("worker.shutdown_timeout", unfinished=self.running + len(self.ready))
+                return
+            self.start_ready()
+            assert self._wake is not None
+            self._wake.clear()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), 0.2)
+
+    async def _final_settle(self) -> None:
+        deadline = time.monotonic() + 5.0
+        while self.settler.pending and time.monotonic() < deadline:
+            await self.settler.flush()
+
+    async def _close(self) -> None:
+        with contextlib.suppress(RedisError, OSError, asyncio.TimeoutError):
+            await asyncio.wait_for(self.broker.deregister(self.id, self.queues), 2.0)
+        await self.broker.close()
+        self.threads.shutdown()
+
+    # fetching ------------------------------------------------------------------------
+
+    async def _fetch_loop(self) -> None:
+        assert self._wake is not None
+        while not self._stopping:
+            free = self.concurrency - self.running
+            if free <= 0 or self.ready:
+                self._wake.clear()
+                await self._wake.wait()
+                self.start_ready()
+                continue
+            self._admit(await self._read(free, self.block_ms))
+
+    async def _read(self, count: int, block_ms: int) -> list[Any]:
+        try:
+            entries = await self.broker.read({s: ">" for s in self.streams}, count, block_ms)
+        except RedisResponseError as exc:
+            if is_nogroup(exc):
+                await self._recreate_groups()
+                return []
+            raise
+        except (RedisError, OSError) as exc:
+            await asyncio.sleep(self.fetch_outage.failed(exc))
+            return []
+        self.fetch_outage.ok()
+        return entries
+
+    async def _recreate_groups(self) -> None:
+        log.warning("worker.group_missing", queues=self.queues)
+        try:
+            await self.broker.ensure_groups(self.queues)
+        except (RedisError, OSError) as exc:
+            await asyncio.sleep(self.fetch_outage.failed(exc))
+
+    def _admit(self, entries: list[Any]) -> None:
+        now = time.monotonic()
+        for stream, items in entries:
+            queue = self.streams[stream]
+            for stream_id, fields in items:
+                self.accept(queue, stream_id, (fields or {}).get("j"), 1, now)
+        self.start_ready()
+
+    def accept(self, queue: str, stream_id: str, raw: str | None, deliveries: int, now: float) -> None:
+        """Take one delivered entry: dead-letter it at once if it cannot run, else queue it."""
+        ttl = 86400
+        try:
+            if raw is None:
+                raise DecodeError("undecodable payload: entry has no envelope field")
+            env = decode(raw)
+        except DecodeError as exc:
+            log.error("job.undecodable", queue=queue, stream_id=stream_id, error=str(exc))
+            self.settler.add(
+                queue,
+                dead_letter(
+                    queue, stream_id, raw or "", None, deliveries, str(exc), str(exc), "", self.origin, ttl
+                ),
+                {},
+            )
+            return
+        attempt = env.prior_attempts + deliveries
+        task = self.app.tasks.get(env.task)
+        if task is None:
+            reason = f"unknown task {env.task!r}: not registered in this worker"
+            log.error("job.unknown_task", job_id=env.id, task=env.task, queue=queue)
+            self.settler.add(
+                queue,
+                dead_letter(queue, stream_id, raw, env, attempt, reason, reason, "", self.origin, ttl),
+                {},
+            )
+            return
+        max_attempts = task.options.retries + 1
+        if attempt > max_attempts:
+            reason = (
+                f"worker lost during attempt {attempt - 1} of {max_attempts} "
+                "(crash, os._exit, OOM kill or timeout of the whole process)"
+            )
+            log.error("job.poisoned", job_id=env.id, task=env.task, queue=queue, attempt=attempt)
+            self.settler.add(
+                queue,
+                dead_letter(
+                    queue,
+                    stream_id,
+                    raw,
+                    env,
+                    attempt - 1,
+                    reason,
+                    reason,
+                    "",
+                    self.origin,
+                    task.options.result_ttl,
+                ),
+                {"failed": 1},
+            )
+            return
+        if deliveries > 1:
+            log.warning("job.reclaimed", job_id=env.id, task=env.task, queue=queue, attempt=attempt)
+        h = Held(queue, stream_id, raw, env, task, attempt, now)
+        self.held[stream_id] = h
+        self.ready.append(h)
+
+    # running -------------------------------------------------------------------------
+
+    def start_ready(self) -> None:
+        while self.ready and self.running < self.concurrency:
+            h = self.ready.popleft()
+            if not h.lost:
+                self._start(h)
+
+    def _start(self, h: Held) -> None:
+        loop = self._loop
+        assert loop is not None
+        self.running += 1
+        h.started = time.monotonic()
+        info = info_for(h.env, h.queue, h.attempt)
+        if h.task.is_async:
+            h.atask = loop.create_task(self._run_async(h, info))
+        else:
+            h.slot = RunSlot()
+            fut = self.threads.submit(h.slot, h.task, h.env, info)
+            fut.add_done_callback(lambda f: loop.call_soon_threadsafe(self._thread_done, h, f))
+        timeout = h.task.options.timeout
+        if timeout:
+            h.timer = loop.call_later(timeout, self._on_timeout, h)
+
+    async def _run_async(self, h: Held, info: Any) -> None:
+        try:
+            fin = await run_async(h.task, h.env, info)
+        except asyncio.CancelledError:
+            fin = self._stopped(h)
+        self._complete(h, fin)
+
+    def _thread_done(self, h: Held, fut: Future[Finished]) -> None:
+        if h.finished:  # failed already by its timeout; the thread has now come back
+            self.stuck_threads = max(0, self.stuck_threads - 1)
+            return
+        exc = fut.exception()
+        fin = classify(exc, h.task, h.env) if exc is not None else fut.result()
+        self._complete(h, fin)
+
+    def _stopped(self, h: Held) -> Finished:
+        timeout = h.task.options.timeout
+        if h.stop_reason == "timeout":
+            return classify(JobTimeout(f"timed out after {timeout}s (task timeout)"), h.task, h.env)
+        return classify(JobCancelled("cancelled while running"), h.task, h.env)
+
+    def _on_timeout(self, h: Held) -> None:
+        if h.finished:
+            return
+        h.stop_reason = "timeout"
+        log.warning(
+            "job.timeout",
+            job_id=h.env.id,
+            task=h.env.task,
+            queue=h.queue,
+            attempt=h.attempt,
+            timeout_s=h.task.options.timeout,
+        )
+        if h.atask is not None:
+            h.atask.cancel()
+            return
+        assert h.slot is not None and self._loop is not None
+        h.slot.interrupt(JobTimeout)
+        self._complete(h, self._stopped(h))
+        self.stuck_threads += 1
+        self._loop.call_later(STUCK_GRACE_S, self._check_stuck, h)
+
+    def _check_stuck(self, h: Held) -> None:
+        if h.slot is not None and h.slot.thread_id is not None:
+            log.error(
+                "worker.thread_stuck",
+                job_id=h.env.id,
+                task=h.env.task,
+                note="sync task ignored its timeout; replacing this process",
+            )
+            self.taint("stuck thread")
+
+    def request_cancel(self, h: Held) -> None:
+        """Ask a running job to stop (it was cancelled through Job.cancel)."""
+        if h.finished or h.stop_reason:
+            return
+        h.stop_reason = "cancelled"
+        if h.atask is not None:
+            h.atask.cancel()
+        elif h.slot is not None:
+            h.slot.interrupt(JobCancelled)
+
+    def _complete(self, h: Held, fin: Finished) -> None:
+        h.finished = True
+        if h.timer is not None:
+            h.timer.cancel()
+        self.running -= 1
+        if h.lost:
+            self.held.pop(h.stream_id, None)
+            log.warning("job.lost_lease", job_id=h.env.id, task=h.env.task, queue=h.queue)
+        else:
+            self.settler.add_finished(h, fin)
+        assert self._wake is not None
+        self._wake.set()
+
+    def _settled(self, stream_ids: list[str]) -> None:
+        for sid in stream_ids:
+            if self.held.pop(sid, None) is not None:
+                self.done += 1
+        if self.max_jobs and self.done >= self.max_jobs and not self._stopping:
+            self.exit_code = EXIT_RECYCLE
+            self.stop("max jobs per child reached")

@@ -1,0 +1,29 @@
+"""What a worker knows about one stream entry it holds, from delivery until settled."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from jobq.envelope import Envelope
+from jobq.task import Task
+from jobq.worker.threads import RunSlot
+
+
+@dataclass(eq=False, slots=True)
+class Held:
+    queue: str
+    stream_id: str
+    raw: str
+    env: Envelope
+    task: Task[Any, Any]
+    attempt: int
+    confirmed: float  # monotonic time this worker last knew it owned the entry
+    started: float = 0.0
+    slot: RunSlot | None = None
+    atask: asyncio.Task[None] | None = None
+    timer: asyncio.TimerHandle | None = None
+    stop_reason: str = ""  # "timeout" or "cancelled" once the worker asks the run to stop
+    finished: bool = False
+    lost: bool = False

@@ -1,0 +1,140 @@
+"""Background duties of a worker: renew leases, reclaim from the dead, promote due jobs,
+publish heartbeats. Each duty has its own period; one loop runs them all."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from collections import defaultdict
+from typing import TYPE_CHECKING
+
+import structlog
+
+from jobq.broker import RedisError, RedisResponseError, is_nogroup
+from jobq.worker.outage import Outage
+
+if TYPE_CHECKING:
+    from jobq.worker.consumer import Worker
+
+log = structlog.get_logger("jobq.worker")
+
+TICK_S = 0.1
+PROMOTE_EVERY_S = 0.25
+HEARTBEAT_EVERY_S = 2.0
+HEARTBEAT_TTL_S = 15
+PROMOTE_LIMIT = 1000
+
+
+class Maintenance:
+    def __init__(self, worker: Worker) -> None:
+        self.w = worker
+        vt = worker.vt
+        self.renew_every = max(0.05, min(1.0, vt / 4))
+        self.reclaim_every = max(0.05, min(1.0, vt / 4))
+        self.min_idle_ms = int(vt * 1000)
+        self.cursors: dict[str, str] = defaultdict(lambda: "0-0")
+        self.outage = Outage("maintenance")
+        self.parent = os.getppid()
+        self._next: dict[str, float] = defaultdict(float)
+
+    def _due(self, duty: str, every: float, now: float) -> bool:
+        if now >= self._next[duty]:
+            self._next[duty] = now + every
+            return True
+        return False
+
+    async def run(self) -> None:
+        while True:
+            now = time.monotonic()
+            try:
+                if self._due("renew", self.renew_every, now):
+                    await self.renew()
+                if self._due("promote", PROMOTE_EVERY_S, now):
+                    await self.promote()
+                if self._due("reclaim", self.reclaim_every, now):
+                    await self.reclaim()
+                if self._due("heartbeat", HEARTBEAT_EVERY_S, now):
+                    await self.heartbeat()
+                self.outage.ok()
+            except RedisResponseError as exc:
+                if not is_nogroup(exc):
+                    raise
+                await self.w.broker.ensure_groups(self.w.queues)
+            except (RedisError, OSError) as exc:
+                await asyncio.sleep(self.outage.failed(exc))
+            if os.getppid() != self.parent:
+                self.w.stop("the pool supervisor is gone")
+            await asyncio.sleep(TICK_S)
+
+    async def renew(self) -> None:
+        """Keep the leases of every held entry fresh; learn which were cancelled or lost."""
+        by_queue: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        for h in list(self.w.held.values()):
+            by_queue[h.queue].append((h.stream_id, h.env.id))
+        now = time.monotonic()
+        for queue, pairs in by_queue.items():
+            lost, cancelled = await self.w.broker.renew(queue, pairs)
+            lost_set = set(lost)
+            for sid, _ in pairs:
+                kept = self.w.held.get(sid)
+                if kept is not None and sid not in lost_set:
+                    kept.confirmed = now
+            for sid in lost:
+                gone = self.w.held.get(sid)
+                if gone is not None and not gone.lost:
+                    gone.lost = True
+                    log.warning("job.lease_lost", job_id=gone.env.id, task=gone.env.task, queue=queue)
+                    if gone.finished or not gone.started:
+                        self.w.held.pop(sid, None)
+            for sid in cancelled:
+                target = self.w.held.get(sid)
+                if target is not None:
+                    self.w.request_cancel(target)
+
+    async def reclaim(self) -> None:
+        """Take over entries whose owner stopped renewing them, following XAUTOCLAIM's cursor."""
+        free = self.w.concurrency - self.w.running - len(self.w.ready)
+        if free <= 0 or self.w.stopping:
+            return
+        now = time.monotonic()
+        for queue in self.w.queues:
+            cursor, entries = await self.w.broker.reclaim(queue, self.min_idle_ms, self.cursors[queue], free)
+            self.cursors[queue] = cursor
+            for e in entries:
+                self.w.accept(queue, e.stream_id, e.envelope, e.deliveries, now)
+        if self.w.ready:
+            self.w.start_ready()
+
+    async def promote(self) -> None:
+        for queue in self.w.queues:
+            await self.w.broker.promote(queue, PROMOTE_LIMIT)
+
+    async def heartbeat(self) -> None:
+        w = self.w
+        info = {
+            "id": w.id,
+            "host": w.host,
+            "pid": os.getpid(),
+            "queues": json.dumps(w.queues),
+            "busy": w.running,
+            "concurrency": w.concurrency,
+            "processed": w.done,
+            "started_at": w.started_at,
+        }
+        await w.broker.heartbeat(w.id, info, HEARTBEAT_TTL_S)
+
+    async def warn_on_eviction(self) -> None:
+        """Eviction silently deletes jobs; say so loudly at start."""
+        try:
+            policy = await self.w.broker.client.config_get("maxmemory-policy")
+        except RedisResponseError:
+            return  # CONFIG may be disabled on managed Redis
+        value = policy.get("maxmemory-policy", "noeviction")
+        if value != "noeviction":
+            log.warning(
+                "redis.eviction_policy",
+                policy=value,
+                note="jobs can be silently lost; set maxmemory-policy noeviction",
+            )

@@ -1,0 +1,169 @@
+"""Pool: the supervisor process. Forks the worker processes, keeps their number, and
+drains them on SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import structlog
+
+from jobq.app import App
+from jobq.worker.consumer import EXIT_OK, EXIT_RECYCLE, Worker
+
+log = structlog.get_logger("jobq.pool")
+
+RESPAWN_BACKOFF_MAX_S = 10.0
+KILL_GRACE_S = 5.0
+
+
+@dataclass
+class WorkerSettings:
+    queues: list[str]
+    concurrency: int = 1
+    shutdown_timeout: float = 30.0
+    max_jobs_per_child: int | None = None
+
+
+@dataclass
+class Child:
+    name: str
+    target: Callable[[], int]
+    pid: int = 0
+    started: float = 0.0
+    failures: int = 0
+    restart_at: float = 0.0
+
+
+def run_worker_process(app: App, settings: WorkerSettings) -> int:
+    worker = Worker(
+        app,
+        settings.queues,
+        settings.concurrency,
+        max_jobs=settings.max_jobs_per_child,
+        shutdown_timeout=settings.shutdown_timeout,
+    )
+    return asyncio.run(worker.run())
+
+
+@dataclass
+class Pool:
+    """Supervises `processes` worker processes (plus any extra children such as cron)."""
+
+    app: App
+    settings: WorkerSettings
+    processes: int = 1
+    extra: dict[str, Callable[[], int]] = field(default_factory=dict)
+    on_child_start: Callable[[], None] | None = None
+
+    def __post_init__(self) -> None:
+        self.children: list[Child] = [
+            Child(f"worker-{i}", lambda: run_worker_process(self.app, self.settings))
+            for i in range(self.processes)
+        ]
+        self.children += [Child(name, fn) for name, fn in self.extra.items()]
+        self.stopping = False
+
+    def _on_signal(self, signum: int, _frame: object) -> None:
+        if not self.stopping:
+            log.info("pool.stopping", signal=signal.Signals(signum).name)
+        self.stopping = True
+
+    def run(self) -> int:
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+        log.info(
+            "pool.started",
+            pid=os.getpid(),
+            processes=self.processes,
+            queues=self.settings.queues,
+            concurrency=self.settings.concurrency,
+        )
+        for child in self.children:
+            self._spawn(child)
+        while not self.stopping:
+            self._reap()
+            now = time.monotonic()
+            for child in self.children:
+                if child.pid == 0 and now >= child.restart_at and not self.stopping:
+                    self._spawn(child)
+            time.sleep(0.05)
+        return self._shutdown()
+
+    def _spawn(self, child: Child) -> None:
+        pid = os.fork()
+        if pid == 0:  # the child
+            code = 1
+            try:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                signal.signal(signal.SIGINT, signal.SIG_DFL)
+                if self.on_child_start is not None:
+                    self.on_child_start()
+                code = child.target()
+            except BaseException as exc:
+                log.exception("pool.child_crashed", child=child.name, error=repr(exc))
+            finally:
+                os._exit(code)
+        child.pid = pid
+        child.started = time.monotonic()
+        log.debug("pool.child_started", child=child.name, pid=pid)
+
+    def _reap(self) -> None:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                for child in self.children:
+                    child.pid = 0
+                return
+            if pid == 0:
+                return
+            for child in self.children:
+                if child.pid == pid:
+                    self._exited(child, status)
+
+    def _exited(self, child: Child, status: int) -> None:
+        child.pid = 0
+        code = os.waitstatus_to_exitcode(status)
+        if self.stopping:
+            return
+        if code == EXIT_RECYCLE:
+            log.info("pool.child_recycled", child=child.name)
+            child.failures, child.restart_at = 0, 0.0
+            return
+        lived = time.monotonic() - child.started
+        child.failures = 0 if lived > 30 else child.failures + 1
+        delay = min(RESPAWN_BACKOFF_MAX_S, 0.1 * (2 ** max(0, child.failures - 1)))
+        if child.failures <= 1:
+            delay = 0.0
+        child.restart_at = time.monotonic() + delay
+        how = f"signal {-code}" if code < 0 else f"exit code {code}"
+        log.warning("pool.child_died", child=child.name, how=how, respawn_in_s=round(delay, 2))
+
+    def _shutdown(self) -> int:
+        live = [c for c in self.children if c.pid]
+        for child in live:
+            _signal(child.pid, signal.SIGTERM)
+        deadline = time.monotonic() + self.settings.shutdown_timeout + KILL_GRACE_S
+        while any(c.pid for c in self.children) and time.monotonic() < deadline:
+            self._reap()
+            time.sleep(0.05)
+        for child in self.children:
+            if child.pid:
+                log.warning("pool.child_killed", child=child.name, pid=child.pid)
+                _signal(child.pid, signal.SIGKILL)
+        while any(c.pid for c in self.children):
+            self._reap()
+            time.sleep(0.01)
+        log.info("pool.stopped")
+        return EXIT_OK
+
+
+def _signal(pid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, sig)

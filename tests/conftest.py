@@ -1,0 +1,68 @@
+"""Shared fixtures: a session-wide redis-server, private ones for fault tests, and a fresh
+namespace per test so tests never see each other's keys."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+import jobq
+from tests.support.processes import JobqProcess, env_for
+from tests.support.redis_server import RedisServer
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    server = RedisServer().start()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    return redis_server.url
+
+
+@pytest.fixture
+def namespace() -> str:
+    return f"t{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def app(redis_url: str, namespace: str) -> jobq.App:
+    return jobq.App(redis_url, namespace=namespace, visibility_timeout=5.0)
+
+
+@pytest.fixture
+def private_redis() -> Iterator[Callable[..., RedisServer]]:
+    """Factory for servers a test may kill, restart (with AOF) or stop."""
+    servers: list[RedisServer] = []
+
+    def make(**kwargs: object) -> RedisServer:
+        server = RedisServer(**kwargs).start()  # type: ignore[arg-type]
+        servers.append(server)
+        return server
+
+    yield make
+    for server in servers:
+        server.close()
+
+
+@pytest.fixture
+def jobq_cli(tmp_path: Path) -> Iterator[Callable[..., JobqProcess]]:
+    """Start real `jobq` commands; every one left running is killed with its group."""
+    started: list[JobqProcess] = []
+
+    def start(args: list[str], redis_url: str, **env: str) -> JobqProcess:
+        log = tmp_path / f"jobq-{len(started)}.log"
+        proc = JobqProcess(args, env_for(redis_url, **env), log)
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        if proc.proc.poll() is None:
+            proc.kill_group()
