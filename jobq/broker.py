@@ -260,9 +260,9 @@ class AsyncBroker:
         reply: Any = await self.client.xreadgroup(
             GROUP,
             self.consumer,
-            streams,
+            streams,  # type: ignore[arg-type]
             count=count,
-            block=block_ms,  # type: ignore[arg-type]
+            block=block_ms,
         )
         return list(reply or [])
 
@@ -288,7 +288,8 @@ class AsyncBroker:
         moved, wait = await self._run("promote", protocol.promote(self.ns.queue(queue), limit))
         return int(moved), int(wait)
 
-    async def heartbeat(self, worker_id: str, info: dict[str, Any], ttl_s: int) -> None:
+    async def heartbeat(self, worker_id: str, info: dict[str, Any], ttl_s: int) -> int:
+        """Publish this worker's state; returns the Redis time (ms) it was recorded at."""
         key = self.ns.worker(worker_id)
         pipe = self.client.pipeline(transaction=False)
         pipe.hset(key, mapping=info)  # type: ignore[arg-type]
@@ -296,7 +297,9 @@ class AsyncBroker:
         pipe.time()
         reply = await pipe.execute()
         sec, usec = reply[-1]
-        await self.client.zadd(self.ns.workers, {worker_id: int(sec) * 1000 + usec // 1000})
+        now_ms = int(sec) * 1000 + int(usec) // 1000
+        await self.client.zadd(self.ns.workers, {worker_id: now_ms})
+        return now_ms
 
     async def deregister(self, worker_id: str, queues: Sequence[str]) -> None:
         pipe = self.client.pipeline(transaction=False)

@@ -74,6 +74,7 @@ def logging_options(fn: F) -> F:
     help="Replace a worker process after it has settled this many jobs.",
 )
 @click.option("--beat", is_flag=True, help="Also run the cron scheduler under this supervisor.")
+@click.option("--burst", is_flag=True, help="Exit once the queues are empty (tests, batch runs).")
 @logging_options
 def worker_command(
     app_spec: str,
@@ -85,6 +86,7 @@ def worker_command(
     shutdown_timeout: float,
     max_jobs_per_child: int | None,
     beat: bool,
+    burst: bool,
     log_format: str,
     log_level: str,
 ) -> None:
@@ -99,6 +101,7 @@ def worker_command(
         concurrency=concurrency,
         shutdown_timeout=shutdown_timeout,
         max_jobs_per_child=max_jobs_per_child,
+        burst=burst,
     )
     extra: dict[str, Callable[[], int]] = {}
     if beat:

@@ -22,6 +22,7 @@ from jobq.envelope import DecodeError, decode
 from jobq.errors import JobCancelled, JobTimeout
 from jobq.execute import Finished, classify, info_for, run_async
 from jobq.worker.held import Held
+from jobq.worker.latency import LatencyWindow
 from jobq.worker.maintenance import Maintenance
 from jobq.worker.outage import Outage
 from jobq.worker.settler import Origin, Settler, dead_letter
@@ -47,6 +48,7 @@ class Worker:
         max_jobs: int | None = None,
         shutdown_timeout: float = 30.0,
         block_ms: int = 1000,
+        burst: bool = False,
         rng: random.Random | None = None,
     ) -> None:
         self.app = app
@@ -57,6 +59,8 @@ class Worker:
         self.max_jobs = max_jobs
         self.shutdown_timeout = shutdown_timeout
         self.block_ms = block_ms
+        self.burst = burst
+        self.latency = LatencyWindow()
         self.vt = app.config.visibility_timeout
         self.broker = AsyncBroker(app.config, self.id)
         self.streams = {self.broker.ns.queue(q).stream: q for q in self.queues}
@@ -173,7 +177,10 @@ class Worker:
                 await self._wake.wait()
                 self.start_ready()
                 continue
-            self._admit(await self._read(free, self.block_ms))
+            entries = await self._read(free, self.block_ms)
+            if not entries and self.burst and self._idle():
+                self.stop("burst: queues are empty")
+            self._admit(entries)
 
     async def _read(self, count: int, block_ms: int) -> list[Any]:
         try:
@@ -188,6 +195,9 @@ class Worker:
             return []
         self.fetch_outage.ok()
         return entries
+
+    def _idle(self) -> bool:
+        return not (self.running or self.ready or self.settler.pending or self.fetch_outage.down)
 
     async def _recreate_groups(self) -> None:
         log.warning("worker.group_missing", queues=self.queues)
@@ -275,6 +285,7 @@ class Worker:
         assert loop is not None
         self.running += 1
         h.started = time.monotonic()
+        self.latency.add(h.queue, h.stream_id, h.started)
         info = info_for(h.env, h.queue, h.attempt)
         if h.task.is_async:
             h.atask = loop.create_task(self._run_async(h, info))
@@ -357,7 +368,7 @@ class Worker:
             self.held.pop(h.stream_id, None)
             log.warning("job.lost_lease", job_id=h.env.id, task=h.env.task, queue=h.queue)
         else:
-            self.settler.add_finished(h, fin)
+            self.settler.add_finished(h, fin, time.monotonic() - h.started)
         assert self._wake is not None
         self._wake.set()
 

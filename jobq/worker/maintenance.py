@@ -122,8 +122,10 @@ class Maintenance:
             "concurrency": w.concurrency,
             "processed": w.done,
             "started_at": w.started_at,
+            "latency": json.dumps(w.latency.percentiles()),
         }
-        await w.broker.heartbeat(w.id, info, HEARTBEAT_TTL_S)
+        redis_ms = await w.broker.heartbeat(w.id, info, HEARTBEAT_TTL_S)
+        w.latency.offset_ms = redis_ms - time.time() * 1000
 
     async def warn_on_eviction(self) -> None:
         """Eviction silently deletes jobs; say so loudly at start."""

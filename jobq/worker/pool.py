@@ -28,6 +28,7 @@ class WorkerSettings:
     concurrency: int = 1
     shutdown_timeout: float = 30.0
     max_jobs_per_child: int | None = None
+    burst: bool = False
 
 
 @dataclass
@@ -38,6 +39,8 @@ class Child:
     started: float = 0.0
     failures: int = 0
     restart_at: float = 0.0
+    done: bool = False  # a burst worker that emptied its queues
+    is_worker: bool = False
 
 
 def run_worker_process(app: App, settings: WorkerSettings) -> int:
@@ -47,6 +50,7 @@ def run_worker_process(app: App, settings: WorkerSettings) -> int:
         settings.concurrency,
         max_jobs=settings.max_jobs_per_child,
         shutdown_timeout=settings.shutdown_timeout,
+        burst=settings.burst,
     )
     return asyncio.run(worker.run())
 
@@ -63,7 +67,7 @@ class Pool:
 
     def __post_init__(self) -> None:
         self.children: list[Child] = [
-            Child(f"worker-{i}", lambda: run_worker_process(self.app, self.settings))
+            Child(f"worker-{i}", lambda: run_worker_process(self.app, self.settings), is_worker=True)
             for i in range(self.processes)
         ]
         self.children += [Child(name, fn) for name, fn in self.extra.items()]
@@ -90,8 +94,11 @@ class Pool:
             self._reap()
             now = time.monotonic()
             for child in self.children:
-                if child.pid == 0 and now >= child.restart_at and not self.stopping:
+                if child.pid == 0 and not child.done and now >= child.restart_at:
                     self._spawn(child)
+            if self.settings.burst and all(c.done for c in self.children if c.is_worker):
+                log.info("pool.burst_done")
+                self.stopping = True
             time.sleep(0.05)
         return self._shutdown()
 
@@ -131,6 +138,9 @@ class Pool:
         child.pid = 0
         code = os.waitstatus_to_exitcode(status)
         if self.stopping:
+            return
+        if self.settings.burst and child.is_worker and code == EXIT_OK:
+            child.done = True
             return
         if code == EXIT_RECYCLE:
             log.info("pool.child_recycled", child=child.name)

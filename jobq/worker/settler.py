@@ -24,6 +24,15 @@ from jobq.worker.outage import Outage
 log = structlog.get_logger("jobq.worker")
 
 CANCELLED_BLOB = outcome_blob("cancelled")
+DURATION_BOUNDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
+
+
+def duration_counters(task: str, seconds: float) -> dict[str, int]:
+    """Histogram fields for one run: count, sum in microseconds, and its (non-cumulative) bucket."""
+    bound = next((str(b) for b in DURATION_BOUNDS if seconds <= b), "inf")
+    return {f"dcount:{task}": 1, f"dsum_us:{task}": int(seconds * 1e6), f"dle:{task}:{bound}": 1}
+
+
 NO_LIMIT = 1 << 62
 
 
@@ -138,7 +147,7 @@ class Settler:
         self.wake = asyncio.Event()
         self.outage = Outage("settle")
 
-    def add_finished(self, h: Held, fin: Finished) -> None:
+    def add_finished(self, h: Held, fin: Finished, seconds: float) -> None:
         decision = decide(fin.outcome, h.attempt, h.task.options.policy, self.rng)
         if h.stop_reason == "cancelled" and not isinstance(decision, Ack):
             decision = Cancel()
@@ -148,7 +157,10 @@ class Settler:
             if isinstance(decision, Ack)
             else ("failed" if fin.outcome.kind in ("error", "retry", "reject") else "")
         )
-        counters = {kind: 1, f"{kind}:{h.env.task}": 1} if kind else {}
+        counters = duration_counters(h.env.task, seconds)
+        if kind:
+            counters[kind] = 1
+            counters[f"{kind}:{h.env.task}"] = 1
         self.add(h.queue, settlement_for(h, fin, decision, self.origin), counters)
 
     def add(self, queue: str, settlement: Settlement, counters: dict[str, int]) -> None:
