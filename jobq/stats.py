@@ -1,0 +1,261 @@
+"""A snapshot of every queue and worker: what `jobq stats`, the dashboard and metrics show.
+
+Every number comes from bounded Redis reads (see `Broker.snapshot_raw`) and from the
+counters workers keep; nothing here scans. Parsing is pure, so it is table-tested.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from jobq.broker import Broker
+
+DURATION_BOUNDS: tuple[float, ...] = (
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
+    300.0,
+    math.inf,
+)
+"""Upper bounds (seconds) of the run-duration buckets workers count into; inf last."""
+
+
+@dataclass(frozen=True)
+class TaskStats:
+    """Running totals of one task in one queue, with its run-duration histogram."""
+
+    name: str
+    processed: int = 0
+    failed: int = 0
+    duration_count: int = 0
+    duration_sum_s: float = 0.0
+    # (upper bound s, runs in this bucket alone: NOT cumulative), in DURATION_BOUNDS order
+    duration_buckets: tuple[tuple[float, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    name: str
+    backlog: int
+    in_flight: int
+    scheduled: int
+    dead: int
+    processed: int
+    failed: int
+    oldest_age_s: float
+    tasks: tuple[TaskStats, ...] = ()
+
+
+@dataclass(frozen=True)
+class WorkerStats:
+    id: str
+    host: str
+    pid: int
+    queues: list[str]
+    busy: int
+    concurrency: int
+    last_seen_s: float
+    processed: int
+    latency_ms: dict[str, tuple[float, float]]  # queue -> (p50, p95) enqueue-to-start, last minute
+    started_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    queues: list[QueueStats]
+    workers: list[WorkerStats]
+    taken_at: float  # Redis time, Unix s
+
+
+def snapshot(broker: Broker, queues: Sequence[str] | None = None) -> Snapshot:
+    """One consistent-enough look at `queues` (None: every queue in ns:queues) and workers."""
+    raw = broker.snapshot_raw(queues)
+    now = float(raw["time"])
+    return Snapshot(
+        queues=[queue_stats(row, now) for row in raw["queues"]],
+        workers=sorted(
+            (worker_stats(h, beat_ms, now) for _, beat_ms, h in raw["workers"]), key=lambda w: w.id
+        ),
+        taken_at=now,
+    )
+
+
+# parsing (pure) ---------------------------------------------------------------------
+
+
+def _int(value: Any, default: int = 0) -> int:
+    try:
+        return int(float(value))
+    except (TypeError, ValueError):
+        return default
+
+
+def _float(value: Any, default: float = 0.0) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def stream_id_ms(stream_id: str) -> int:
+    """The millisecond time part of a stream entry id ("1700000000000-3" -> 1700000000000)."""
+    return _int(stream_id.partition("-")[0])
+
+
+def queue_stats(row: Mapping[str, Any], now: float) -> QueueStats:
+    """QueueStats from one row of `Broker.snapshot_raw`."""
+    group = row.get("group") or {}
+    length = _int(row.get("length"))
+    pending = _int(group.get("pending"))
+    oldest = row.get("oldest_id")
+    age = max(0.0, now - stream_id_ms(oldest) / 1000.0) if oldest else 0.0
+    counters = row.get("counters") or {}
+    return QueueStats(
+        name=str(row["name"]),
+        backlog=max(0, length - pending),
+        in_flight=pending,
+        scheduled=_int(row.get("scheduled")),
+        dead=_int(row.get("dead")),
+        processed=_int(counters.get("processed")),
+        failed=_int(counters.get("failed")),
+        oldest_age_s=round(age, 3),
+        tasks=task_stats(counters),
+    )
+
+
+def _bound(text: str) -> float | None:
+    if text == "inf":
+        return math.inf
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def task_stats(counters: Mapping[str, str]) -> tuple[TaskStats, ...]:
+    """Per-task totals and histograms from a queue's counters hash, sorted by task name.
+
+    Fields: processed:<task>, failed:<task>, dcount:<task>, dsum_us:<task>, and
+    dle:<task>:<bound> (runs with duration <= bound and > the previous bound).
+    """
+    per: dict[str, dict[str, Any]] = {}
+
+    def slot(task: str) -> dict[str, Any]:
+        return per.setdefault(task, {"buckets": {}})
+
+    for name, value in counters.items():
+        kind, sep, rest = name.partition(":")
+        if not sep or not rest:
+            continue
+        if kind in ("processed", "failed", "dcount", "dsum_us"):
+            slot(rest)[kind] = _int(value)
+        elif kind == "dle":
+            task, _, bound_text = rest.rpartition(":")
+            bound = _bound(bound_text)
+            if task and bound is not None:
+                slot(task)["buckets"][bound] = _int(value)
+    out = []
+    for task in sorted(per):
+        d = per[task]
+        buckets = d["buckets"]
+        bounds = sorted(set(DURATION_BOUNDS) | set(buckets))
+        out.append(
+            TaskStats(
+                name=task,
+                processed=d.get("processed", 0),
+                failed=d.get("failed", 0),
+                duration_count=d.get("dcount", 0),
+                duration_sum_s=d.get("dsum_us", 0) / 1e6,
+                duration_buckets=tuple((b, buckets.get(b, 0)) for b in bounds) if buckets else (),
+            )
+        )
+    return tuple(out)
+
+
+def _json_field(text: Any, default: Any) -> Any:
+    if not isinstance(text, str):
+        return default
+    try:
+        return json.loads(text)
+    except ValueError:
+        return default
+
+
+def _latency(text: Any) -> dict[str, tuple[float, float]]:
+    data = _json_field(text, {})
+    out: dict[str, tuple[float, float]] = {}
+    if isinstance(data, dict):
+        for queue, pair in data.items():
+            if isinstance(pair, list | tuple) and len(pair) == 2:
+                out[str(queue)] = (_float(pair[0]), _float(pair[1]))
+    return out
+
+
+def worker_stats(h: Mapping[str, str], beat_ms: float, now: float) -> WorkerStats:
+    """WorkerStats from a worker's heartbeat hash and its score in ns:workers."""
+    queues = _json_field(h.get("queues"), [])
+    return WorkerStats(
+        id=str(h.get("id", "")),
+        host=str(h.get("host", "")),
+        pid=_int(h.get("pid")),
+        queues=[str(q) for q in queues] if isinstance(queues, list) else [],
+        busy=_int(h.get("busy")),
+        concurrency=_int(h.get("concurrency"), 1),
+        last_seen_s=round(max(0.0, now - beat_ms / 1000.0), 3),
+        processed=_int(h.get("processed")),
+        latency_ms=_latency(h.get("latency")),
+        started_at=_float(h.get("started_at")),
+    )
+
+
+# output ------------------------------------------------------------------------------
+
+
+def queue_json(q: QueueStats) -> dict[str, Any]:
+    return {
+        "name": q.name,
+        "backlog": q.backlog,
+        "in_flight": q.in_flight,
+        "scheduled": q.scheduled,
+        "dead": q.dead,
+        "processed": q.processed,
+        "failed": q.failed,
+        "oldest_age_s": q.oldest_age_s,
+    }
+
+
+def worker_json(w: WorkerStats) -> dict[str, Any]:
+    return {
+        "id": w.id,
+        "host": w.host,
+        "pid": w.pid,
+        "queues": list(w.queues),
+        "busy": w.busy,
+        "concurrency": w.concurrency,
+        "last_seen_s": w.last_seen_s,
+        "processed": w.processed,
+        "latency_ms": {q: [p50, p95] for q, (p50, p95) in w.latency_ms.items()},
+    }
+
+
+def to_json(snap: Snapshot) -> dict[str, Any]:
+    """The `jobq stats --json` object of CONTRACT §3 (plus `taken_at` and worker extras)."""
+    return {
+        "queues": [queue_json(q) for q in snap.queues],
+        "workers": [worker_json(w) for w in snap.workers],
+        "taken_at": snap.taken_at,
+    }
