@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import datetime, timedelta
-from typing import Any, ParamSpec, TypeVar, overload
+from typing import Any, ParamSpec, Protocol, TypeVar, overload
 
 from jobq.broker import Broker
 from jobq.config import Config, resolve_redis_url
@@ -15,10 +15,22 @@ from jobq.envelope import Envelope, encode
 from jobq.errors import ConfigError, UnknownTask
 from jobq.job import Job
 from jobq.protocol import NewJob
-from jobq.task import Task, TaskOptions, new_job_id, to_delay_ms
+from jobq.task import AsyncTask, SyncTask, Task, TaskOptions, make_task, new_job_id, to_delay_ms
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+
+class TaskDecorator(Protocol):
+    """What ``@app.task(...)`` with options returns: typed like the bare decorator."""
+
+    @overload
+    def __call__(  # type: ignore[overload-overlap]  # async first: it is the narrower match
+        self, fn: Callable[P, Coroutine[Any, Any, R]], /
+    ) -> AsyncTask[P, R]: ...
+
+    @overload
+    def __call__(self, fn: Callable[P, R], /) -> SyncTask[P, R]: ...
 
 
 class App:
@@ -69,10 +81,12 @@ class App:
     # registration --------------------------------------------------------------------
 
     @overload
-    def task(self, fn: Callable[P, Awaitable[R]], /) -> Task[P, R]: ...
+    def task(  # type: ignore[overload-overlap]  # async first: it is the narrower match
+        self, fn: Callable[P, Coroutine[Any, Any, R]], /
+    ) -> AsyncTask[P, R]: ...
 
     @overload
-    def task(self, fn: Callable[P, R], /) -> Task[P, R]: ...
+    def task(self, fn: Callable[P, R], /) -> SyncTask[P, R]: ...
 
     @overload
     def task(
@@ -88,7 +102,7 @@ class App:
         backoff_max: float = 3600.0,
         timeout: float | None = None,
         result_ttl: int = 86400,
-    ) -> Callable[[Callable[P, R]], Task[P, R]]: ...
+    ) -> TaskDecorator: ...
 
     def task(
         self,
@@ -117,7 +131,7 @@ class App:
                 timeout=timeout,
                 result_ttl=int(result_ttl),
             )
-            return self.register(Task(self, func, options))
+            return self.register(make_task(self, func, options))
 
         return register if fn is None else register(fn)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
@@ -72,7 +72,13 @@ def to_delay_ms(delay: float | timedelta | None, at: datetime | None) -> tuple[i
 
 
 class Task(Generic[P, R]):
-    """A function registered with an App."""
+    """A function registered with an App.
+
+    ``P`` is the function's parameters and ``R`` the value a job of it returns: for
+    ``async def f(x: int) -> str`` that is ``Task[[int], str]`` and ``f.delay(1)`` is a
+    ``Job[str]``. ``App.task`` makes a SyncTask or an AsyncTask, which also type the
+    plain call.
+    """
 
     def __init__(
         self, app: App, fn: Callable[P, R] | Callable[P, Awaitable[R]], options: TaskOptions
@@ -90,7 +96,7 @@ class Task(Generic[P, R]):
         return f"<jobq.Task {self.name} queue={self.options.queue}>"
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Any:
-        """Run the function here and now, as if it were not a task."""
+        """Run the function here and now, as if it were not a task (a coroutine if async)."""
         return self.fn(*args, **kwargs)
 
     @property
@@ -145,3 +151,23 @@ class Task(Generic[P, R]):
         if new:
             self.app.broker.enqueue(queue, new)
         return [Job(self.app, job.id, queue) for job in new]
+
+
+class SyncTask(Task[P, R]):
+    """A task of a plain function: calling it returns ``R``."""
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        return super().__call__(*args, **kwargs)  # type: ignore[no-any-return]
+
+
+class AsyncTask(Task[P, R]):
+    """A task of an ``async def`` function: calling it returns a coroutine of ``R``."""
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Coroutine[Any, Any, R]:
+        return super().__call__(*args, **kwargs)  # type: ignore[no-any-return]
+
+
+def make_task(app: App, fn: Callable[..., Any], options: TaskOptions) -> Task[Any, Any]:
+    """The Task subclass that types the plain call of `fn` (typing only: both behave alike)."""
+    cls = AsyncTask if inspect.iscoroutinefunction(fn) else SyncTask
+    return cls(app, fn, options)

@@ -1,0 +1,65 @@
+"""Typed use of jobq that a type checker must accept, with the types it must infer.
+
+Checked by tests/test_typing.py with mypy --strict; never run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Coroutine
+from typing import Any
+
+from typing_extensions import assert_type
+
+import jobq
+from jobq.task import AsyncTask, SyncTask
+
+app = jobq.App()
+
+
+@app.task
+def add(x: int, y: int) -> int:
+    return x + y
+
+
+@app.task(name="mail.send", queue="mail", retries=5, timeout=30)
+async def send(to: str, subject: str = "") -> bool:
+    return bool(to and subject)
+
+
+@app.task(name="report.build")
+def build(rows: list[dict[str, float]], *, title: str) -> dict[str, float]:
+    return {title: sum(r["v"] for r in rows)}
+
+
+# Sync and async functions alike give a Task of their parameters and their result type.
+sync_task: SyncTask[[int, int], int] = add
+async_task: AsyncTask[[str, str], bool] = send
+
+# The plain call runs the function: a value, or a coroutine for an async task.
+assert_type(add(1, 2), int)
+coroutine = assert_type(send("a@b.c"), Coroutine[Any, Any, bool])
+coroutine.close()
+
+# delay() takes the function's own parameters and returns a Job of its result type.
+job = add.delay(1, y=2)
+assert_type(job, jobq.Job[int])
+assert_type(job.result(timeout=5), int)
+assert_type(send.delay("a@b.c", subject="hi").result(), bool)
+assert_type(build.delay([{"v": 1.0}], title="t").result(), dict[str, float])
+
+# enqueue() and delay_many() keep the result type.
+assert_type(add.enqueue(args=(1, 2), delay=5), jobq.Job[int])
+assert_type(add.delay_many([(1, 2), (3, 4)]), list[jobq.Job[int]])
+
+# Every task is a Task[P, R], so code can take any task of a given shape.
+
+
+def run_later(task: jobq.Task[[int, int], int]) -> jobq.Job[int]:
+    return task.delay(3, 4)
+
+
+run_later(add)
+
+# By name (no import of the task's code), the result type is unknown.
+assert_type(app.enqueue("mail.send", "a@b.c", "hi"), jobq.Job[Any])
+assert_type(app.job("some-id"), jobq.Job[Any])
