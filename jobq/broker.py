@@ -296,6 +296,31 @@ class Broker:
             pipe.hgetall(self.ns.worker(worker_id))
         return [dict(h) for h in pipe.execute()] if ids else []
 
+    # demo and testing -----------------------------------------------------------------
+    # Used by `jobq demo` and jobq.testing to leave nothing behind in a namespace they
+    # made for themselves; never on a namespace that holds real work.
+
+    def delete_namespace(self, batch: int = 500) -> int:
+        """Delete every key of this namespace (SCAN MATCH, UNLINK in batches); returns the count."""
+        pattern = _glob_escape(self.config.namespace) + ":*"
+        deleted = 0
+        with self._errors():
+            keys: list[str] = []
+            for key in self.client.scan_iter(match=pattern, count=batch):
+                keys.append(key)
+                if len(keys) >= batch:
+                    deleted += int(self.client.unlink(*keys))
+                    keys.clear()
+            if keys:
+                deleted += int(self.client.unlink(*keys))
+        self._known_queues.clear()
+        return deleted
+
+
+def _glob_escape(text: str) -> str:
+    """`text` as a literal inside a Redis glob pattern."""
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)
+
 
 class AsyncBroker:
     """The worker's Redis access: read, settle, renew, reclaim, promote, heartbeat."""
