@@ -7,6 +7,8 @@ by `jobq.protocol`, so each server-side step is written once.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -14,6 +16,9 @@ from typing import Any
 
 import redis
 import redis.asyncio as aioredis
+import redis.asyncio.sentinel
+import redis.sentinel
+from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
@@ -21,6 +26,7 @@ from jobq import protocol
 from jobq.config import Config, redact_url
 from jobq.errors import BrokerError
 from jobq.keys import GROUP, NamespaceKeys, QueueKeys
+from jobq.redis_urls import Topology, parse_topology
 
 ENQUEUE_CHUNK = 500
 
@@ -55,6 +61,90 @@ def _client_options(url: str) -> dict[str, Any]:
     }
 
 
+# scale-out: one server, Redis Cluster or Sentinel ------------------------------------
+# The URL decides (jobq.redis_urls): redis:// one server, redis+cluster:// a Cluster,
+# redis+sentinel:// the master a Sentinel group watches. Cluster clients are typed as
+# redis.Redis: they take the same per-key commands, and every key of a queue shares one
+# hash tag, so each script and multi-key command stays in one slot.
+
+CLUSTER_BLOCK_SLICE_MS = 100
+
+
+def connect(url: str) -> redis.Redis:
+    """The synchronous client for `url`; BrokerError if a Cluster cannot be mapped."""
+    topo = parse_topology(url)
+    options = _client_options(url)
+    if topo.kind == "sentinel":
+        sentinel = redis.sentinel.Sentinel(  # type: ignore[no-untyped-call]
+            list(topo.nodes), sentinel_kwargs=_sentinel_auth(topo)
+        )
+        client: redis.Redis = sentinel.master_for(  # type: ignore[no-untyped-call]
+            topo.service, db=topo.db, **_auth(topo), **options
+        )
+        return client
+    if topo.kind == "cluster":
+        del options["health_check_interval"]
+        nodes = [redis.cluster.ClusterNode(h, p) for h, p in topo.nodes]  # type: ignore[no-untyped-call]
+        try:
+            cluster = _Cluster(startup_nodes=nodes, **_auth(topo), **options)
+        except (redis.RedisError, redis.exceptions.RedisClusterException, OSError) as exc:
+            raise describe_error(url, exc) from None
+        return cluster  # type: ignore[return-value]
+    return redis.Redis.from_url(url, **options)
+
+
+def connect_async(url: str) -> aioredis.Redis:
+    """The worker's asyncio client for `url` (a Cluster connects on first use)."""
+    topo = parse_topology(url)
+    options = _client_options(url)
+    options["retry"] = Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=1)
+    if topo.kind == "server":
+        return aioredis.Redis.from_url(url, **options)
+    options["retry"] = AsyncRetry(ExponentialBackoff(cap=1.0, base=0.05), retries=1)
+    if topo.kind == "sentinel":
+        sentinel = redis.asyncio.sentinel.Sentinel(  # type: ignore[no-untyped-call]
+            list(topo.nodes), sentinel_kwargs=_sentinel_auth(topo)
+        )
+        client: aioredis.Redis = sentinel.master_for(topo.service, db=topo.db, **_auth(topo), **options)
+        return client
+    del options["retry_on_timeout"]  # the asyncio Cluster client retries timeouts through `retry`
+    nodes = [aioredis.cluster.ClusterNode(host, port) for host, port in topo.nodes]
+    return _AsyncCluster(startup_nodes=nodes, **_auth(topo), **options)  # type: ignore[return-value]
+
+
+def _auth(topo: Topology) -> dict[str, Any]:
+    return {"username": topo.username, "password": topo.password, "ssl": topo.ssl}
+
+
+def _sentinel_auth(topo: Topology) -> dict[str, Any]:
+    return {
+        "username": topo.sentinel_username,
+        "password": topo.sentinel_password,
+        "ssl": topo.ssl,
+        "socket_connect_timeout": 5.0,
+        "socket_timeout": 5.0,
+    }
+
+
+class _Cluster(redis.RedisCluster):
+    """A Cluster client whose pipelines also take TIME (answered by the default node), as
+    redis-py refuses it there; code reads the Redis clock in the round trip it already makes."""
+
+    def pipeline(self, transaction: Any = None, shard_hint: Any = None) -> Any:
+        pipe: Any = super().pipeline(transaction, shard_hint)  # type: ignore[no-untyped-call]
+        pipe.time = functools.partial(pipe.execute_command, "TIME")
+        return pipe
+
+
+class _AsyncCluster(aioredis.RedisCluster):
+    """The asyncio twin of `_Cluster`."""
+
+    def pipeline(self, transaction: Any = None, shard_hint: Any = None) -> Any:
+        pipe: Any = super().pipeline(transaction, shard_hint)  # type: ignore[no-untyped-call]
+        pipe.time = functools.partial(pipe.execute_command, "TIME")
+        return pipe
+
+
 class Broker:
     """Synchronous Redis access for one App (producers, Job handles, CLI)."""
 
@@ -62,7 +152,8 @@ class Broker:
         self.config = config
         self.url = config.redis_url
         self.ns = NamespaceKeys(config.namespace)
-        self.client: redis.Redis = redis.Redis.from_url(self.url, **_client_options(self.url))
+        self.client: redis.Redis = connect(self.url)
+        self.cluster = isinstance(self.client, redis.RedisCluster)
         self._scripts = {
             n: self.client.register_script(protocol.load_script(n)) for n in protocol.SCRIPT_NAMES
         }
@@ -100,6 +191,8 @@ class Broker:
             if len(jobs) <= ENQUEUE_CHUNK and queue in self._known_queues:
                 reply = self._run("enqueue", protocol.enqueue(k, jobs))
                 return [bool(x) for x in reply]
+            if self.cluster:  # redis-py refuses EVALSHA inside a Cluster pipeline
+                return self._enqueue_each(queue, jobs)
             pipe = self.client.pipeline(transaction=False)
             if queue not in self._known_queues:
                 pipe.sadd(self.ns.queues, queue)
@@ -111,6 +204,18 @@ class Broker:
         for reply in replies:
             if isinstance(reply, list):
                 flags += [bool(x) for x in reply]
+        return flags
+
+    def _enqueue_each(self, queue: str, jobs: Sequence[protocol.NewJob]) -> list[bool]:
+        """Cluster: one script call per chunk (all in one slot, so still one node)."""
+        k = self.ns.queue(queue)
+        if queue not in self._known_queues:
+            self.client.sadd(self.ns.queues, queue)
+        flags: list[bool] = []
+        for start in range(0, len(jobs), ENQUEUE_CHUNK):
+            reply = self._run("enqueue", protocol.enqueue(k, jobs[start : start + ENQUEUE_CHUNK]))
+            flags += [bool(x) for x in reply]
+        self._known_queues.add(queue)
         return flags
 
     # job handles ---------------------------------------------------------------------
@@ -296,6 +401,79 @@ class Broker:
             pipe.hgetall(self.ns.worker(worker_id))
         return [dict(h) for h in pipe.execute()] if ids else []
 
+    def job_facts(self, queue: str, job_id: str, ahead_limit: int = 1000) -> dict[str, Any]:
+        """Everything Redis knows about one job, for `jobq explain` / `jobq job show`.
+
+        Bounded reads only: counting the jobs queued ahead stops at `ahead_limit`.
+        Keys: time, record, outcome, result_ttl, delayed, dead (entry id, fields), entry
+        (stream fields), pending (XPENDING row), ahead, worker (heartbeat hash).
+        """
+        k = self.ns.queue(queue)
+        with self._errors():
+            pipe = self.client.pipeline(transaction=False)
+            pipe.time()
+            pipe.hget(k.jobs, job_id)
+            pipe.get(k.result(job_id))
+            pipe.ttl(k.result(job_id))
+            pipe.hget(k.delayed, job_id)
+            pipe.hget(k.dead_index, job_id)
+            pipe.xinfo_groups(k.stream)
+            now, record, outcome, ttl, delayed, dead_id, groups = pipe.execute(raise_on_error=False)
+            for reply in (now, record, outcome, ttl, delayed, dead_id):
+                if isinstance(reply, Exception):
+                    raise reply
+            facts: dict[str, Any] = {
+                "time": float(now[0]) + now[1] / 1e6,
+                "record": record,
+                "outcome": outcome,
+                "result_ttl": int(ttl),
+                "delayed": delayed,
+                "dead": self.dead_entry_of(queue, job_id) if dead_id else None,
+            }
+            if record and record[0] in "QX":
+                group = (
+                    None
+                    if isinstance(groups, Exception)
+                    else next((g for g in groups if str(g.get("name")) == GROUP), None)
+                )
+                facts.update(self._entry_facts(k, record[1:], group, ahead_limit))
+        return facts
+
+    def _entry_facts(
+        self, k: QueueKeys, stream_id: str, group: dict[str, Any] | None, ahead_limit: int
+    ) -> dict[str, Any]:
+        last = str(group.get("last-delivered-id", "0-0")) if group else "0-0"
+        pipe = self.client.pipeline(transaction=False)
+        pipe.xrange(k.stream, stream_id, stream_id, count=1)
+        pipe.xpending_range(k.stream, GROUP, min=stream_id, max=stream_id, count=1)
+        pipe.xrange(k.stream, f"({last}", f"({stream_id}", count=ahead_limit + 1)
+        entry, pending, ahead = pipe.execute(raise_on_error=False)
+        if isinstance(entry, Exception):
+            raise entry
+        row = pending[0] if isinstance(pending, list) and pending else None
+        worker: dict[str, str] = {}
+        if row is not None:
+            found: Any = self.client.hgetall(self.ns.worker(str(row["consumer"])))
+            worker = dict(found)
+        return {
+            "entry": dict(entry[0][1]) if entry else None,
+            "pending": row,
+            "ahead": None if row is not None or isinstance(ahead, Exception) else len(ahead),
+            "worker": worker,
+        }
+
+    def dead_last_id(self, queue: str) -> str | None:
+        """The id of the newest dead-letter entry (None: the stream is empty)."""
+        with self._errors():
+            found: Any = self.client.xrevrange(self.ns.queue(queue).dead, "+", "-", count=1)
+        return str(found[0][0]) if found else None
+
+    def purge_waiting(self, queue: str, limit: int, ttl: int, blob: str) -> tuple[int, int]:
+        """One bounded batch of purge.lua: (undelivered entries removed, scheduled removed)."""
+        with self._errors():
+            queued, scheduled = self._run("purge", protocol.purge(self.ns.queue(queue), limit, ttl, blob))
+        return int(queued), int(scheduled)
+
     # demo and testing -----------------------------------------------------------------
     # Used by `jobq demo` and jobq.testing to leave nothing behind in a namespace they
     # made for themselves; never on a namespace that holds real work.
@@ -330,9 +508,8 @@ class AsyncBroker:
         self.url = config.redis_url
         self.consumer = consumer
         self.ns = NamespaceKeys(config.namespace)
-        options = _client_options(self.url)
-        options["retry"] = Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=1)
-        self.client: aioredis.Redis = aioredis.Redis.from_url(self.url, **options)
+        self.client: aioredis.Redis = connect_async(self.url)
+        self.cluster = isinstance(self.client, aioredis.RedisCluster)
         self._scripts = {
             n: self.client.register_script(protocol.load_script(n)) for n in protocol.SCRIPT_NAMES
         }
@@ -358,6 +535,8 @@ class AsyncBroker:
         self, streams: dict[str, str], count: int, block_ms: int
     ) -> list[tuple[str, list[tuple[str, dict[str, str]]]]]:
         """XREADGROUP new entries for this consumer from several streams at once."""
+        if self.cluster and len(streams) > 1:
+            return await self._read_each(streams, count, block_ms)
         reply: Any = await self.client.xreadgroup(
             GROUP,
             self.consumer,
@@ -366,6 +545,41 @@ class AsyncBroker:
             block=block_ms,
         )
         return list(reply or [])
+
+    async def _read_each(
+        self, streams: dict[str, str], count: int, block_ms: int
+    ) -> list[tuple[str, list[tuple[str, dict[str, str]]]]]:
+        """Cluster: the streams of different queues live in different slots, so one
+        XREADGROUP each, all at once. A sweep without BLOCK first; while every stream is
+        empty, blocking rounds of at most CLUSTER_BLOCK_SLICE_MS until `block_ms` is spent
+        (0: no limit), so a job on any queue waits at most one slice. Up to `count` entries
+        may come from each stream; extra ones wait in the worker with their leases renewed.
+        """
+        deadline = time.monotonic() + block_ms / 1000
+        found = await self._read_round(streams, count, None)
+        while not found:
+            left_ms = int((deadline - time.monotonic()) * 1000)
+            if block_ms and left_ms <= 0:
+                break
+            slice_ms = CLUSTER_BLOCK_SLICE_MS if not block_ms else min(left_ms, CLUSTER_BLOCK_SLICE_MS)
+            found = await self._read_round(streams, count, max(1, slice_ms))
+        return found
+
+    async def _read_round(
+        self, streams: dict[str, str], count: int, block_ms: int | None
+    ) -> list[tuple[str, list[tuple[str, dict[str, str]]]]]:
+        """One XREADGROUP per stream, concurrently. Entries read are never dropped: an error
+        is raised only when no stream delivered anything (it will recur on the next call)."""
+        calls = [
+            self.client.xreadgroup(GROUP, self.consumer, {s: i}, count=count, block=block_ms)
+            for s, i in streams.items()
+        ]
+        replies: list[Any] = await asyncio.gather(*calls, return_exceptions=True)
+        found = [tuple(e) for r in replies if isinstance(r, list) for e in r]
+        errors = [r for r in replies if isinstance(r, BaseException)]
+        if errors and not found:
+            raise errors[0]
+        return found  # type: ignore[return-value]
 
     async def settle(
         self, queue: str, batch: Sequence[protocol.Settlement], counters: dict[str, int]

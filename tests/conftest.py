@@ -66,3 +66,12 @@ def jobq_cli(tmp_path: Path) -> Iterator[Callable[..., JobqProcess]]:
     for proc in started:
         if proc.proc.poll() is None:
             proc.kill_group()
+
+
+@pytest.fixture
+def report(request: pytest.FixtureRequest) -> Iterator[dict[str, object]]:
+    """Figures a test measured, printed in the run log (`-s` or the -rA summary)."""
+    figures: dict[str, object] = {}
+    yield figures
+    if figures:
+        print(f"\nFIGURES {request.node.name}: {figures}")

@@ -124,11 +124,9 @@ class Worker:
             await self._fetch_loop()
             await self._drain(self.shutdown_timeout)
         finally:
-            for t in background:
-                t.cancel()
-            await asyncio.gather(*background, return_exceptions=True)
+            await self._stop_background(background)
             await self._final_settle()
-            await self._close()
+            await self.close()
         log.info("worker.stopped", worker=self.id, processed=self.done, exit_code=self.exit_code)
         return self.exit_code
 
@@ -137,6 +135,7 @@ class Worker:
         if self._wake is None:
             await self.setup()
         before = self.done
+        await self.maintenance.promote()
         entries = await self._read(self.concurrency, block_ms)
         self._admit(entries)
         await self._drain(None)
@@ -155,12 +154,22 @@ class Worker:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), 0.2)
 
+    async def _stop_background(self, tasks: list[asyncio.Task[None]]) -> None:
+        self.maintenance.closing = self.settler.closing = True
+        self.settler.wake.set()
+        _, pending = await asyncio.wait(tasks, timeout=3.0)
+        for t in pending:
+            t.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=1.0)
+
     async def _final_settle(self) -> None:
         deadline = time.monotonic() + 5.0
         while self.settler.pending and time.monotonic() < deadline:
             await self.settler.flush()
 
-    async def _close(self) -> None:
+    async def close(self) -> None:
+        """Leave the worker registry and release connections and threads."""
         with contextlib.suppress(RedisError, OSError, asyncio.TimeoutError):
             await asyncio.wait_for(self.broker.deregister(self.id, self.queues), 2.0)
         await self.broker.close()
@@ -335,6 +344,7 @@ class Worker:
             return
         assert h.slot is not None and self._loop is not None
         h.slot.interrupt(JobTimeout)
+        self.threads.replace()
         self._complete(h, self._stopped(h))
         self.stuck_threads += 1
         self._loop.call_later(STUCK_GRACE_S, self._check_stuck, h)

@@ -38,6 +38,7 @@ class Maintenance:
         self.outage = Outage("maintenance")
         self.parent = os.getppid()
         self._next: dict[str, float] = defaultdict(float)
+        self.closing = False
 
     def _due(self, duty: str, every: float, now: float) -> bool:
         if now >= self._next[duty]:
@@ -46,7 +47,7 @@ class Maintenance:
         return False
 
     async def run(self) -> None:
-        while True:
+        while not self.closing:
             now = time.monotonic()
             try:
                 if self._due("renew", self.renew_every, now):

@@ -146,6 +146,7 @@ class Settler:
         self.pending: list[tuple[str, Settlement, dict[str, int]]] = []
         self.wake = asyncio.Event()
         self.outage = Outage("settle")
+        self.closing = False
 
     def add_finished(self, h: Held, fin: Finished, seconds: float) -> None:
         decision = decide(fin.outcome, h.attempt, h.task.options.policy, self.rng)
@@ -168,7 +169,9 @@ class Settler:
         self.wake.set()
 
     async def run(self) -> None:
-        while True:
+        """Flush whenever woken, until closed. Stopped by `closing`, never by cancellation:
+        a cancel landing inside a Redis call can be swallowed by the client's retry."""
+        while not self.closing:
             await self.wake.wait()
             self.wake.clear()
             await self.flush()

@@ -52,7 +52,20 @@ class ThreadRunner:
     """A fixed pool of threads for sync tasks."""
 
     def __init__(self, size: int) -> None:
-        self.executor = ThreadPoolExecutor(max_workers=size, thread_name_prefix="jobq-task")
+        self.size = size
+        self.executor = self._new()
+
+    def _new(self) -> ThreadPoolExecutor:
+        return ThreadPoolExecutor(max_workers=self.size, thread_name_prefix="jobq-task")
+
+    def replace(self) -> None:
+        """Start a fresh set of threads, leaving the current jobs to finish on the old ones.
+
+        Called when a job's thread may be stuck past its timeout: its slot is given back
+        at once, and the next job must not queue behind the stuck thread.
+        """
+        old, self.executor = self.executor, self._new()
+        old.shutdown(wait=False)
 
     def submit(self, slot: RunSlot, task: Task[Any, Any], env: Envelope, info: JobInfo) -> Future[Finished]:
         return self.executor.submit(_thread_main, slot, task, env, info)

@@ -1,0 +1,120 @@
+"""Pure parts: backoff bounds, the retry decision table, the envelope codec, configuration."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from jobq.config import Config, redact_url, resolve_namespace, resolve_redis_url
+from jobq.envelope import DecodeError, Envelope, decode, encode
+from jobq.errors import ConfigError, SerializationError
+from jobq.retry import Ack, Cancel, DeadLetter, Outcome, Policy, RetryIn, backoff, decide
+
+
+@pytest.mark.parametrize("attempt", [1, 2, 3, 5, 10, 40, 100])
+def test_backoff_stays_within_half_to_full_of_capped_exponential(attempt: int) -> None:
+    rng = random.Random(attempt)
+    ceiling = min(60.0, 0.5 * 2 ** (attempt - 1))
+    for _ in range(200):
+        value = backoff(attempt, 0.5, 60.0, rng)
+        assert ceiling / 2 <= value <= ceiling
+
+
+def test_backoff_is_jittered() -> None:
+    rng = random.Random(7)
+    assert len({round(backoff(4, 1.0, 3600, rng), 6) for _ in range(50)}) > 40
+
+
+POLICY = Policy(retries=2, backoff=1.0, backoff_max=10.0)
+
+
+@pytest.mark.parametrize(
+    ("outcome", "attempt", "expected"),
+    [
+        (Outcome("ok"), 1, Ack()),
+        (Outcome("ok"), 3, Ack()),
+        (Outcome("cancelled"), 1, Cancel()),
+        (Outcome("reject", reason="nope"), 1, DeadLetter("rejected: nope")),
+        (Outcome("bad_call", reason="wrong arguments"), 1, DeadLetter("wrong arguments")),
+        (Outcome("error", retryable=False, reason="E"), 1, DeadLetter("not retryable: E")),
+        (
+            Outcome("error", retryable=True, reason="E"),
+            3,
+            DeadLetter("retries exhausted after 3 attempts: E"),
+        ),
+        (Outcome("retry", delay=7.0, reason="R"), 2, RetryIn(7.0)),
+        (Outcome("retry", delay=7.0, reason="R"), 3, DeadLetter("retries exhausted after 3 attempts: R")),
+    ],
+)
+def test_decision_table(outcome: Outcome, attempt: int, expected: object) -> None:
+    assert decide(outcome, attempt, POLICY, random.Random(1)) == expected
+
+
+def test_retryable_error_with_attempts_left_backs_off() -> None:
+    decision = decide(Outcome("error", retryable=True, reason="E"), 2, POLICY, random.Random(1))
+    assert isinstance(decision, RetryIn)
+    assert 1.0 <= decision.delay <= 2.0
+
+
+def test_retry_without_delay_uses_backoff() -> None:
+    decision = decide(Outcome("retry", reason="R"), 1, POLICY, random.Random(1))
+    assert isinstance(decision, RetryIn)
+    assert 0.5 <= decision.delay <= 1.0
+
+
+def test_envelope_round_trip() -> None:
+    env = Envelope("abc", "mail.send", (1, "x", [1, 2], {"a": None}), {"k": "é"}, 1700000000.25, 2)
+    assert decode(encode(env, 1 << 20)) == env
+
+
+def test_envelope_omits_empty_fields() -> None:
+    text = encode(Envelope("abc", "t", (), {}, 1.5), 1 << 20)
+    assert text == '{"id":"abc","t":"t","a":[],"e":1.5}'
+
+
+def test_unserializable_argument_is_a_serialization_error() -> None:
+    with pytest.raises(SerializationError, match="cannot encode"):
+        encode(Envelope("abc", "t", (object(),), {}, 1.0), 1 << 20)
+
+
+def test_nan_is_refused_rather_than_sent_as_invalid_json() -> None:
+    with pytest.raises(SerializationError):
+        encode(Envelope("abc", "t", (float("nan"),), {}, 1.0), 1 << 20)
+
+
+def test_payload_over_the_limit_is_refused() -> None:
+    with pytest.raises(SerializationError, match="over the 100 byte limit"):
+        encode(Envelope("abc", "t", ("x" * 200,), {}, 1.0), 100)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"\xff\xfe", "not json", "[1,2]", '{"t":"x"}', '{"id":1,"t":"x"}', '{"id":"a","t":"x","a":5}'],
+)
+def test_malformed_envelopes_raise_decode_error(raw: str | bytes) -> None:
+    with pytest.raises(DecodeError, match="undecodable payload"):
+        decode(raw)
+
+
+def test_config_resolution_order() -> None:
+    assert resolve_redis_url(None, {}) == "redis://localhost:6379/0"
+    assert resolve_redis_url(None, {"JOBQ_REDIS_URL": "redis://e:1/0"}) == "redis://e:1/0"
+    assert resolve_redis_url("redis://x:2/0", {"JOBQ_REDIS_URL": "redis://e:1/0"}) == "redis://x:2/0"
+    assert resolve_namespace(None, {"JOBQ_NAMESPACE": "ns"}) == "ns"
+    assert resolve_namespace(None, {}) == "jobq"
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"namespace": ""}, {"namespace": "a{b"}, {"default_queue": "a:b"}, {"visibility_timeout": 0}],
+)
+def test_invalid_config_is_refused(kwargs: dict[str, object]) -> None:
+    with pytest.raises(ConfigError):
+        Config(**kwargs)  # type: ignore[arg-type]
+
+
+def test_redact_url_hides_passwords() -> None:
+    assert redact_url("redis://user:secret@h:6379/0") == "redis://user:***@h:6379/0"
+    assert redact_url("rediss://:secret@h/1") == "rediss://:***@h/1"
+    assert redact_url("redis://h:6379/0") == "redis://h:6379/0"
