@@ -22,6 +22,7 @@ SCRIPT_NAMES = (
     "status",
     "cancel",
     "requeue_dead",
+    "purge",
 )
 
 
@@ -120,3 +121,8 @@ def requeue_dead(k: QueueKeys, items: Sequence[tuple[str, str, str]]) -> Call:
     for job_id, dead_id, envelope in items:
         args += [job_id, dead_id, envelope]
     return [k.dead, k.dead_index, k.stream, k.jobs], args
+
+
+def purge(k: QueueKeys, limit: int, ttl: int, blob: str) -> Call:
+    keys = [k.stream, k.jobs, k.scheduled, k.delayed, k.waiters]
+    return keys, [GROUP, limit, k.prefix, ttl, blob]
