@@ -20,6 +20,7 @@ import redis.asyncio.sentinel
 import redis.sentinel
 from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import ExponentialBackoff
+from redis.exceptions import RedisClusterException
 from redis.retry import Retry
 
 from jobq import protocol
@@ -49,14 +50,22 @@ def is_nogroup(exc: BaseException) -> bool:
     return "NOGROUP" in str(exc)
 
 
+SOCKET_TIMEOUT_S = 5.0  # longer than any blocking call jobq makes (XREADGROUP, BLPOP)
+
+
 def _client_options(url: str) -> dict[str, Any]:
+    """Bounded waits: a caller gets BrokerError within ~SOCKET_TIMEOUT_S, never hangs.
+
+    A reply that timed out is not retried (the command may have run); refused or reset
+    connections are retried twice with a short backoff, to ride over a restart.
+    """
     return {
         "decode_responses": True,
         "encoding_errors": "replace",
-        "socket_connect_timeout": 5.0,
-        "socket_timeout": 10.0,
-        "retry": Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=3),
-        "retry_on_timeout": True,
+        "socket_connect_timeout": 3.0,
+        "socket_timeout": SOCKET_TIMEOUT_S,
+        "retry": Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=2),
+        "retry_on_timeout": False,
         "health_check_interval": 30,
     }
 
@@ -83,11 +92,11 @@ def connect(url: str) -> redis.Redis:
         )
         return client
     if topo.kind == "cluster":
-        del options["health_check_interval"]
+        del options["retry_on_timeout"]  # deprecated there: the Cluster client retries timeouts
         nodes = [redis.cluster.ClusterNode(h, p) for h, p in topo.nodes]  # type: ignore[no-untyped-call]
         try:
             cluster = _Cluster(startup_nodes=nodes, **_auth(topo), **options)
-        except (redis.RedisError, redis.exceptions.RedisClusterException, OSError) as exc:
+        except (redis.RedisError, RedisClusterException, OSError) as exc:
             raise describe_error(url, exc) from None
         return cluster  # type: ignore[return-value]
     return redis.Redis.from_url(url, **options)
@@ -107,7 +116,7 @@ def connect_async(url: str) -> aioredis.Redis:
         )
         client: aioredis.Redis = sentinel.master_for(topo.service, db=topo.db, **_auth(topo), **options)
         return client
-    del options["retry_on_timeout"]  # the asyncio Cluster client retries timeouts through `retry`
+    del options["retry_on_timeout"]  # not accepted there: `retry` covers timeouts
     nodes = [aioredis.cluster.ClusterNode(host, port) for host, port in topo.nodes]
     return _AsyncCluster(startup_nodes=nodes, **_auth(topo), **options)  # type: ignore[return-value]
 
@@ -126,22 +135,60 @@ def _sentinel_auth(topo: Topology) -> dict[str, Any]:
     }
 
 
+def _as_redis_error(exc: RedisClusterException) -> redis.RedisError:
+    """redis-py raises RedisClusterException, which is no RedisError, when no node of the
+    Cluster answers: turn it into the errors every caller already handles as an outage."""
+    if "cannot be connected" in str(exc):
+        return redis.ConnectionError(str(exc))
+    return redis.RedisError(str(exc))
+
+
 class _Cluster(redis.RedisCluster):
-    """A Cluster client whose pipelines also take TIME (answered by the default node), as
-    redis-py refuses it there; code reads the Redis clock in the round trip it already makes."""
+    """A Cluster client that fails like a one-server client, and whose pipelines also take
+    TIME (answered by the default node), which redis-py refuses there."""
+
+    def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().execute_command(*args, **kwargs)  # type: ignore[no-untyped-call]
+        except RedisClusterException as exc:
+            raise _as_redis_error(exc) from exc
 
     def pipeline(self, transaction: Any = None, shard_hint: Any = None) -> Any:
         pipe: Any = super().pipeline(transaction, shard_hint)  # type: ignore[no-untyped-call]
         pipe.time = functools.partial(pipe.execute_command, "TIME")
+        run = pipe.execute
+
+        def execute(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return run(*args, **kwargs)
+            except RedisClusterException as exc:
+                raise _as_redis_error(exc) from exc
+
+        pipe.execute = execute
         return pipe
 
 
 class _AsyncCluster(aioredis.RedisCluster):
     """The asyncio twin of `_Cluster`."""
 
+    async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await super().execute_command(*args, **kwargs)
+        except RedisClusterException as exc:
+            raise _as_redis_error(exc) from exc
+
     def pipeline(self, transaction: Any = None, shard_hint: Any = None) -> Any:
         pipe: Any = super().pipeline(transaction, shard_hint)  # type: ignore[no-untyped-call]
         pipe.time = functools.partial(pipe.execute_command, "TIME")
+        run = pipe.execute
+
+        async def execute(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return await run(*args, **kwargs)
+            except RedisClusterException as exc:
+                raise _as_redis_error(exc) from exc
+
+        pipe.execute = execute
         return pipe
 
 
@@ -267,7 +314,8 @@ class Broker:
                     left = 5.0 if deadline is None else deadline - time.monotonic()
                     if left <= 0:
                         return None
-                    self.client.blpop([k.notify(job_id)], timeout=min(max(left, 0.01), 5.0))
+                    wait = min(max(left, 0.01), SOCKET_TIMEOUT_S / 2)
+                    self.client.blpop([k.notify(job_id)], timeout=wait)
             finally:
                 if self.client.hincrby(k.waiters, job_id, -1) <= 0:
                     self.client.hdel(k.waiters, job_id)

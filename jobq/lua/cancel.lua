@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 -- Cancel one job: a queued or scheduled job is removed at once; a running one is flagged
 -- so its worker stops it at the next lease renewal.
 -- KEYS[1] jobs   KEYS[2] stream   KEYS[3] scheduled   KEYS[4] delayed   KEYS[5] result key

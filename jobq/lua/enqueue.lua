@@ -1,3 +1,4 @@
+#!lua
 -- Enqueue a batch of jobs into one queue, now or at a due time (Redis clock).
 -- KEYS[1] stream   KEYS[2] jobs   KEYS[3] scheduled   KEYS[4] delayed
 -- ARGV[1] key prefix of the queue ("ns:{q}:")

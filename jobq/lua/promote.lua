@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 -- Move scheduled jobs whose due time has passed (Redis clock) into the work stream.
 -- KEYS[1] scheduled   KEYS[2] delayed   KEYS[3] stream   KEYS[4] jobs
 -- ARGV[1] most jobs to move in this call

@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 -- Take over entries whose owner stopped renewing them (idle past the visibility timeout).
 -- KEYS[1] stream
 -- ARGV[1] group   ARGV[2] consumer   ARGV[3] min idle ms   ARGV[4] cursor   ARGV[5] count

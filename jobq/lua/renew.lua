@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 -- Renew the leases a live worker holds, and report what it no longer owns or must stop.
 -- KEYS[1] stream   KEYS[2] jobs
 -- ARGV[1] group   ARGV[2] consumer   then pairs: stream id, job id

@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 -- Replay dead-lettered jobs: each leaves the dead-letter stream and is queued again under
 -- its id, with its attempts counted afresh (the caller passes the reset envelope).
 -- KEYS[1] dead   KEYS[2] deadidx   KEYS[3] stream   KEYS[4] jobs

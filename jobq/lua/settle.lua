@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 -- Settle a batch of finished attempts: record the outcome, then acknowledge and delete the
 -- entry, all in one step so a crash leaves either the old state or the new one.
 -- KEYS[1] stream   KEYS[2] jobs   KEYS[3] scheduled   KEYS[4] delayed   KEYS[5] dead

@@ -1,3 +1,4 @@
+#!lua flags=no-writes
 -- The state of one job.
 -- KEYS[1] jobs   KEYS[2] stream   KEYS[3] result key
 -- ARGV[1] group   ARGV[2] job id

@@ -49,6 +49,7 @@ class Worker:
         shutdown_timeout: float = 30.0,
         block_ms: int = 1000,
         burst: bool = False,
+        max_memory_mb: int | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self.app = app
@@ -60,6 +61,7 @@ class Worker:
         self.shutdown_timeout = shutdown_timeout
         self.block_ms = block_ms
         self.burst = burst
+        self.max_memory_mb = max_memory_mb
         self.latency = LatencyWindow()
         self.vt = app.config.visibility_timeout
         self.broker = AsyncBroker(app.config, self.id)
@@ -73,9 +75,9 @@ class Worker:
         self.started_at = time.time()
         self.threads = ThreadRunner(self.concurrency)
         self.origin = Origin(self.id, self.host)
-        self.settler = Settler(self.broker, self.origin, self._settled, rng)
+        self.outage = Outage()
+        self.settler = Settler(self.broker, self.origin, self._settled, self.outage, rng)
         self.maintenance = Maintenance(self)
-        self.fetch_outage = Outage("fetch")
         self._stopping = False
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -102,15 +104,14 @@ class Worker:
     async def setup(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
-        outage = Outage("startup")
         while not self._stopping:
             try:
                 await self.broker.ensure_groups(self.queues)
                 await self.maintenance.warn_on_eviction()
-                outage.ok()
+                self.outage.ok()
                 return
             except (RedisError, OSError) as exc:
-                await asyncio.sleep(outage.failed(exc, url=self.broker.describe(exc).args[0]))
+                await asyncio.sleep(self.outage.failed(exc, detail=self.broker.describe(exc).args[0]))
 
     async def run(self) -> int:
         """Run until stopped; returns the process exit code."""
@@ -200,20 +201,20 @@ class Worker:
                 return []
             raise
         except (RedisError, OSError) as exc:
-            await asyncio.sleep(self.fetch_outage.failed(exc))
+            await asyncio.sleep(self.outage.failed(exc))
             return []
-        self.fetch_outage.ok()
+        self.outage.ok()
         return entries
 
     def _idle(self) -> bool:
-        return not (self.running or self.ready or self.settler.pending or self.fetch_outage.down)
+        return not (self.running or self.ready or self.settler.pending or self.outage.down)
 
     async def _recreate_groups(self) -> None:
         log.warning("worker.group_missing", queues=self.queues)
         try:
             await self.broker.ensure_groups(self.queues)
         except (RedisError, OSError) as exc:
-            await asyncio.sleep(self.fetch_outage.failed(exc))
+            await asyncio.sleep(self.outage.failed(exc))
 
     def _admit(self, entries: list[Any]) -> None:
         now = time.monotonic()
@@ -229,7 +230,7 @@ class Worker:
         try:
             if raw is None:
                 raise DecodeError("undecodable payload: entry has no envelope field")
-            env = decode(raw)
+            env = decode(raw, self.app.config.signing_key)
         except DecodeError as exc:
             log.error("job.undecodable", queue=queue, stream_id=stream_id, error=str(exc))
             self.settler.add(

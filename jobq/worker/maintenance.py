@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 import structlog
 
 from jobq.broker import RedisError, RedisResponseError, is_nogroup
-from jobq.worker.outage import Outage
 
 if TYPE_CHECKING:
     from jobq.worker.consumer import Worker
@@ -35,7 +34,7 @@ class Maintenance:
         self.reclaim_every = max(0.05, min(1.0, vt / 4))
         self.min_idle_ms = int(vt * 1000)
         self.cursors: dict[str, str] = defaultdict(lambda: "0-0")
-        self.outage = Outage("maintenance")
+        self.outage = worker.outage
         self.parent = os.getppid()
         self._next: dict[str, float] = defaultdict(float)
         self.closing = False
@@ -58,6 +57,7 @@ class Maintenance:
                     await self.reclaim()
                 if self._due("heartbeat", HEARTBEAT_EVERY_S, now):
                     await self.heartbeat()
+                    self.check_memory()
                 self.outage.ok()
             except RedisResponseError as exc:
                 if not is_nogroup(exc):
@@ -128,6 +128,15 @@ class Maintenance:
         redis_ms = await w.broker.heartbeat(w.id, info, HEARTBEAT_TTL_S)
         w.latency.offset_ms = redis_ms - time.time() * 1000
 
+    def check_memory(self) -> None:
+        """Recycle this process once it outgrows its memory limit (a leaking task)."""
+        limit = self.w.max_memory_mb
+        if limit and not self.w.stopping:
+            rss = rss_mb()
+            if rss > limit:
+                log.warning("worker.memory_limit", rss_mb=round(rss, 1), limit_mb=limit)
+                self.w.taint("memory limit per child reached")
+
     async def warn_on_eviction(self) -> None:
         """Eviction silently deletes jobs; say so loudly at start."""
         try:
@@ -141,3 +150,15 @@ class Maintenance:
                 policy=value,
                 note="jobs can be silently lost; set maxmemory-policy noeviction",
             )
+
+
+def rss_mb() -> float:
+    """Current resident memory of this process (Linux /proc; peak RSS elsewhere)."""
+    try:
+        with open("/proc/self/statm") as f:
+            pages = int(f.read().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE") / 1e6
+    except (OSError, ValueError, IndexError):
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -14,10 +14,12 @@ BACKOFF_MAX = 5.0
 
 
 class Outage:
-    """Tracks whether Redis is reachable; hands out a capped, growing backoff while not."""
+    """Tracks whether Redis is reachable; hands out a capped, growing backoff while not.
 
-    def __init__(self, where: str) -> None:
-        self.where = where
+    One per worker process, shared by its fetch, settle and maintenance loops, so an
+    outage is one warning and one recovery line per process."""
+
+    def __init__(self) -> None:
         self.since: float | None = None
         self.delay = BACKOFF_MIN
 
@@ -30,12 +32,12 @@ class Outage:
         if self.since is None:
             self.since = time.monotonic()
             self.delay = BACKOFF_MIN
-            log.warning("redis.unavailable", where=self.where, error=str(error), **fields)
+            log.warning("redis.unavailable", error=str(error), **fields)
         else:
             self.delay = min(BACKOFF_MAX, self.delay * 2)
         return self.delay
 
     def ok(self) -> None:
         if self.since is not None:
-            log.info("redis.reconnected", where=self.where, down_s=round(time.monotonic() - self.since, 2))
+            log.info("redis.reconnected", down_s=round(time.monotonic() - self.since, 2))
             self.since = None

@@ -29,6 +29,7 @@ class WorkerSettings:
     shutdown_timeout: float = 30.0
     max_jobs_per_child: int | None = None
     burst: bool = False
+    max_memory_mb: int | None = None
 
 
 @dataclass
@@ -51,6 +52,7 @@ def run_worker_process(app: App, settings: WorkerSettings) -> int:
         max_jobs=settings.max_jobs_per_child,
         shutdown_timeout=settings.shutdown_timeout,
         burst=settings.burst,
+        max_memory_mb=settings.max_memory_mb,
     )
     return asyncio.run(worker.run())
 

@@ -105,7 +105,7 @@ def settlement_for(h: Held, fin: Finished, decision: Decision, origin: Origin) -
     if isinstance(decision, Ack):
         return Settlement("ok", h.stream_id, h.env.id, ttl, '{"s":"succeeded","r":' + fin.result_json + "}")
     if isinstance(decision, RetryIn):
-        again = encode(h.env.with_prior_attempts(h.attempt), NO_LIMIT)
+        again = encode(h.env.with_prior_attempts(h.attempt), NO_LIMIT, h.task.app.config.signing_key)
         return Settlement(
             "retry", h.stream_id, h.env.id, ttl, again, str(int(decision.delay * 1000)), CANCELLED_BLOB
         )
@@ -137,6 +137,7 @@ class Settler:
         broker: AsyncBroker,
         origin: Origin,
         on_settled: Callable[[list[str]], None],
+        outage: Outage,
         rng: random.Random | None = None,
     ) -> None:
         self.broker = broker
@@ -145,7 +146,7 @@ class Settler:
         self.rng = rng or random.Random()
         self.pending: list[tuple[str, Settlement, dict[str, int]]] = []
         self.wake = asyncio.Event()
-        self.outage = Outage("settle")
+        self.outage = outage
         self.closing = False
 
     def add_finished(self, h: Held, fin: Finished, seconds: float) -> None:
