@@ -20,7 +20,7 @@ import redis.asyncio.sentinel
 import redis.sentinel
 from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import ExponentialBackoff
-from redis.exceptions import RedisClusterException
+from redis.exceptions import ClusterDownError, RedisClusterException
 from redis.retry import Retry
 
 from jobq import protocol
@@ -135,10 +135,14 @@ def _sentinel_auth(topo: Topology) -> dict[str, Any]:
     }
 
 
-def _as_redis_error(exc: RedisClusterException) -> redis.RedisError:
-    """redis-py raises RedisClusterException, which is no RedisError, when no node of the
-    Cluster answers: turn it into the errors every caller already handles as an outage."""
-    if "cannot be connected" in str(exc):
+CLUSTER_OUTAGE = (RedisClusterException, ClusterDownError)
+
+
+def _as_redis_error(exc: Exception) -> redis.RedisError:
+    """What a Cluster outage looks like to callers: redis-py raises RedisClusterException
+    (no RedisError at all) when no node answers, and ClusterDownError (a ResponseError, which
+    the worker takes for a bug) while restarted nodes agree again. Both are a lost server."""
+    if isinstance(exc, ClusterDownError) or "cannot be connected" in str(exc):
         return redis.ConnectionError(str(exc))
     return redis.RedisError(str(exc))
 
@@ -150,7 +154,7 @@ class _Cluster(redis.RedisCluster):
     def execute_command(self, *args: Any, **kwargs: Any) -> Any:
         try:
             return super().execute_command(*args, **kwargs)  # type: ignore[no-untyped-call]
-        except RedisClusterException as exc:
+        except CLUSTER_OUTAGE as exc:
             raise _as_redis_error(exc) from exc
 
     def pipeline(self, transaction: Any = None, shard_hint: Any = None) -> Any:
@@ -161,7 +165,7 @@ class _Cluster(redis.RedisCluster):
         def execute(*args: Any, **kwargs: Any) -> Any:
             try:
                 return run(*args, **kwargs)
-            except RedisClusterException as exc:
+            except CLUSTER_OUTAGE as exc:
                 raise _as_redis_error(exc) from exc
 
         pipe.execute = execute
@@ -174,7 +178,7 @@ class _AsyncCluster(aioredis.RedisCluster):
     async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
         try:
             return await super().execute_command(*args, **kwargs)
-        except RedisClusterException as exc:
+        except CLUSTER_OUTAGE as exc:
             raise _as_redis_error(exc) from exc
 
     def pipeline(self, transaction: Any = None, shard_hint: Any = None) -> Any:
@@ -185,7 +189,7 @@ class _AsyncCluster(aioredis.RedisCluster):
         async def execute(*args: Any, **kwargs: Any) -> Any:
             try:
                 return await run(*args, **kwargs)
-            except RedisClusterException as exc:
+            except CLUSTER_OUTAGE as exc:
                 raise _as_redis_error(exc) from exc
 
         pipe.execute = execute
