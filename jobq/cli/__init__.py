@@ -31,9 +31,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from jobq.cli import cron, dashboard, enqueue, inspect, worker
+    from jobq.cli import cron, dashboard, demo, enqueue, inspect, worker
 
-    for module in (worker, enqueue, inspect, dashboard, cron):
+    for module in (worker, enqueue, inspect, dashboard, cron, demo):
         for command in module.COMMANDS:
             cli.add_command(command)
 
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         code = cli.main(args=argv, prog_name="jobq", standalone_mode=False)
     except click.UsageError as exc:
-        hint = f" (see 'jobq {exc.ctx.info_name} --help')" if exc.ctx and exc.ctx.parent else ""
+        hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx and exc.ctx.parent else ""
         click.echo(f"error: {exc.format_message()}{hint}", err=True)
         sys.exit(2)
     except click.ClickException as exc:

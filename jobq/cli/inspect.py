@@ -1,7 +1,232 @@
-"""Commands of this module are registered in jobq.cli."""
+"""Operating jobq from the terminal: stats, job, explain, purge, metrics (and dlq)."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Sequence
+from wsgiref.simple_server import WSGIServer
+
 import click
 
-COMMANDS: list[click.Command] = []
+from jobq import explain as explaining
+from jobq import log, stats
+from jobq.app import App
+from jobq.cli.common import app_for, connection_options
+from jobq.cli.dlq import dlq_group
+from jobq.cli.guards import confirm_or_fail, known_queue
+from jobq.cli.render import dumps, stats_text
+from jobq.errors import JobqError
+from jobq.job import Job, outcome_blob
+
+METRICS_PORT = 9808
+PURGE_BATCH = 500
+
+
+# stats -------------------------------------------------------------------------------
+
+
+@click.command("stats")
+@connection_options
+@click.option("--json", "as_json", is_flag=True, help="Print the snapshot as one JSON object.")
+@click.option(
+    "--watch",
+    type=click.FloatRange(min=0.1),
+    default=None,
+    metavar="S",
+    help="Repeat every S seconds until interrupted (JSON: one object per line).",
+)
+@click.option("-q", "--queue", "queues", multiple=True, metavar="QUEUE", help="Only this queue (repeatable).")
+def stats_command(
+    redis_url: str | None, namespace: str | None, as_json: bool, watch: float | None, queues: tuple[str, ...]
+) -> None:
+    """One snapshot of every queue and worker."""
+    app = app_for(None, redis_url, namespace)
+
+    def show() -> None:
+        snap = stats.snapshot(app.broker, list(queues) or None)
+        click.echo(dumps(stats.to_json(snap)) if as_json else stats_text(snap, app.config.namespace))
+
+    if watch is None:
+        show()
+    else:
+        _watch(show, watch, clear=not as_json)
+
+
+def _watch(show: Callable[[], None], every: float, *, clear: bool) -> None:
+    """Repeat `show` until Ctrl-C; a Redis outage is reported and watched through."""
+    try:
+        while True:
+            if clear:
+                click.clear()
+            try:
+                show()
+            except JobqError as exc:
+                click.echo(f"error: {exc}", err=True)
+            time.sleep(every)
+    except KeyboardInterrupt:
+        return
+
+
+# one job -----------------------------------------------------------------------------
+
+
+@click.group("job")
+def job_group() -> None:
+    """Look at or cancel one job by its id."""
+
+
+@job_group.command("show")
+@click.argument("job_id")
+@connection_options
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
+def job_show_command(job_id: str, redis_url: str | None, namespace: str | None, as_json: bool) -> None:
+    """One job's state, attempts and last error."""
+    app = app_for(None, redis_url, namespace)
+    facts = explaining.gather(app, job_id)
+    state = Job(app, job_id, facts.queue).status()
+    data = explaining.summary(facts, state)
+    if as_json:
+        click.echo(dumps(data))
+        return
+    for key in ("id", "queue", "task", "state", "attempts", "last_error", "result", "worker"):
+        if key in data:
+            value = "-" if data[key] is None else data[key]
+            click.echo(f"{key.replace('_', ' ') + ':':<12} {value}")
+    if data.get("enqueued_at"):
+        click.echo(f"{'enqueued:':<12} {explaining.when(data['enqueued_at'])}")
+    if data.get("traceback"):
+        click.echo("traceback:\n  " + str(data["traceback"]).rstrip().replace("\n", "\n  "))
+
+
+@job_group.command("cancel")
+@click.argument("job_id")
+@connection_options
+def job_cancel_command(job_id: str, redis_url: str | None, namespace: str | None) -> None:
+    """Cancel a job: a queued or scheduled one never runs; a running one is asked to stop."""
+    app = app_for(None, redis_url, namespace)
+    job: Job[object] = app.job(job_id)
+    queue = job.queue
+    done = app.broker.cancel(queue, job_id, app.result_ttl_for(queue), outcome_blob("cancelled"))
+    if done == 1:
+        click.echo(f"cancelled job {job_id}")
+        return
+    if done == 2:
+        click.echo(f"job {job_id} is running: asked its worker to stop it")
+        return
+    state = job.status()
+    if state == "cancelled":
+        click.echo(f"job {job_id} was already cancelled")
+        return
+    raise click.ClickException(f"job {job_id} has already finished ({state}); nothing to cancel")
+
+
+# explain -----------------------------------------------------------------------------
+
+
+@click.command("explain")
+@click.argument("job_id")
+@connection_options
+@click.option(
+    "--app",
+    "app_spec",
+    default=None,
+    metavar="APP",
+    help="Import APP to know the task's retry limit and the visibility timeout.",
+)
+def explain_command(job_id: str, redis_url: str | None, namespace: str | None, app_spec: str | None) -> None:
+    """Why a job has not run or finished yet."""
+    app = app_for(app_spec, redis_url, namespace)
+    facts = explaining.gather(app, job_id)
+    task = app.tasks.get(facts.task)
+    max_attempts = task.options.retries + 1 if task else None
+    vt = app.config.visibility_timeout if app_spec else None
+    for line in explaining.explain(facts, max_attempts, vt):
+        click.echo(line)
+
+
+# purge -------------------------------------------------------------------------------
+
+
+@click.command("purge")
+@click.argument("queue")
+@connection_options
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+def purge_command(queue: str, redis_url: str | None, namespace: str | None, yes: bool) -> None:
+    """Cancel every job waiting in QUEUE (queued or scheduled); jobs in flight finish and
+    dead letters are kept. Asks first unless --yes."""
+    app = app_for(None, redis_url, namespace)
+    known_queue(app, queue)
+    (q,) = stats.snapshot(app.broker, [queue]).queues
+    waiting = q.backlog + q.scheduled
+    if waiting == 0:
+        click.echo(f"queue {queue} has nothing waiting")
+        return
+    confirm_or_fail(
+        f"Cancel the {q.backlog} queued and {q.scheduled} scheduled job(s) of queue {queue}?"
+        " (jobs in flight finish; dead letters are kept)",
+        yes,
+    )
+    queued, scheduled = purge_waiting(app, queue, waiting)
+    click.echo(f"purged queue {queue}: {queued} queued and {scheduled} scheduled job(s) cancelled")
+
+
+def purge_waiting(app: App, queue: str, budget: int) -> tuple[int, int]:
+    """Purge in bounded batches, stopping at `budget` (what was waiting when asked), so
+    producers enqueueing meanwhile cannot keep the loop going."""
+    ttl = app.result_ttl_for(queue)
+    blob = outcome_blob("cancelled")
+    queued = scheduled = 0
+    while queued + scheduled < budget:
+        n_queued, n_scheduled = app.broker.purge_waiting(queue, PURGE_BATCH, ttl, blob)
+        queued, scheduled = queued + n_queued, scheduled + n_scheduled
+        if n_queued == 0 and n_scheduled == 0:
+            break
+    return queued, scheduled
+
+
+# metrics -----------------------------------------------------------------------------
+
+
+def bind_metrics(app: App, host: str, port: int, queues: Sequence[str] | None = None) -> WSGIServer:
+    """The metrics HTTP server, bound now so a busy port is one clear error at start."""
+    from jobq.metrics import make_server_for
+
+    try:
+        return make_server_for(app, host, port, queues)
+    except OSError as exc:
+        raise click.ClickException(f"cannot serve metrics on {host}:{port}: {exc.strerror or exc}") from None
+
+
+@click.command("metrics")
+@connection_options
+@click.option("--port", type=click.IntRange(0, 65535), default=METRICS_PORT, show_default=True)
+@click.option("--host", default="0.0.0.0", show_default=True, help="Address to listen on.")
+@click.option("-q", "--queue", "queues", multiple=True, metavar="QUEUE", help="Only this queue (repeatable).")
+@click.option("--log-level", type=click.Choice(log.LEVELS), default="info", show_default=True)
+@click.option("--log-format", type=click.Choice(["console", "json"]), default="console", show_default=True)
+def metrics_command(
+    redis_url: str | None,
+    namespace: str | None,
+    port: int,
+    host: str,
+    queues: tuple[str, ...],
+    log_level: str,
+    log_format: str,
+) -> None:
+    """Serve Prometheus metrics of every queue and worker at http://HOST:PORT/metrics."""
+    from jobq.metrics import serve
+
+    log.configure(log_format, log_level)
+    app = app_for(None, redis_url, namespace)
+    app.broker.ping()
+    raise SystemExit(serve(bind_metrics(app, host, port, list(queues) or None)))
+
+
+COMMANDS: list[click.Command] = [
+    stats_command,
+    dlq_group,
+    job_group,
+    explain_command,
+    purge_command,
+    metrics_command,
+]

@@ -75,6 +75,20 @@ def logging_options(fn: F) -> F:
 )
 @click.option("--beat", is_flag=True, help="Also run the cron scheduler under this supervisor.")
 @click.option("--burst", is_flag=True, help="Exit once the queues are empty (tests, batch runs).")
+@click.option(
+    "--max-memory-per-child",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="MB",
+    help="Replace a worker process (after its jobs finish) once its RSS exceeds MB megabytes.",
+)
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    metavar="N",
+    help="Serve Prometheus metrics of this pool's queues on port N (from an extra child process).",
+)
 @logging_options
 def worker_command(
     app_spec: str,
@@ -87,6 +101,8 @@ def worker_command(
     max_jobs_per_child: int | None,
     beat: bool,
     burst: bool,
+    max_memory_per_child: int | None,
+    metrics_port: int | None,
     log_format: str,
     log_level: str,
 ) -> None:
@@ -102,12 +118,19 @@ def worker_command(
         shutdown_timeout=shutdown_timeout,
         max_jobs_per_child=max_jobs_per_child,
         burst=burst,
+        max_memory_mb=max_memory_per_child,
     )
     extra: dict[str, Callable[[], int]] = {}
     if beat:
         from jobq.cron import scheduler_process
 
         extra["scheduler"] = lambda: scheduler_process(app)
+    if metrics_port is not None:
+        from jobq.cli.inspect import bind_metrics
+        from jobq.metrics import serve
+
+        server = bind_metrics(app, "0.0.0.0", metrics_port, settings.queues)
+        extra["metrics"] = lambda: serve(server)
     pool = Pool(app, settings, processes, extra, on_child_start=lambda: log.configure(log_format, log_level))
     raise SystemExit(pool.run())
 

@@ -1,0 +1,38 @@
+"""Checks the inspection commands make before acting: the queue exists, the user agreed."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from jobq.app import App
+from jobq.config import valid_queue_name
+
+
+def known_queue(app: App, queue: str) -> str:
+    """QUEUE if the namespace has ever used it; a usage error if it is not a queue name,
+    a clear failure naming the known queues otherwise (a typo must not look like 'empty')."""
+    if not valid_queue_name(queue):
+        raise click.BadParameter(f"{queue!r} is not a valid queue name", param_hint="QUEUE")
+    known = app.broker.known_queues()
+    if queue not in known:
+        listed = ", ".join(known) if known else "none yet"
+        raise click.ClickException(
+            f"no queue {queue!r} in namespace {app.config.namespace!r} (known queues: {listed})"
+        )
+    return queue
+
+
+def confirm_or_fail(question: str, yes: bool) -> None:
+    """Ask `question` on the terminal unless `yes`; anything but yes (or no terminal) fails."""
+    if yes:
+        return
+    try:
+        agreed = click.confirm(question, default=False, err=True)
+    except click.Abort:  # end of input
+        agreed = None
+    if agreed is None or not sys.stdin.isatty():
+        click.echo(err=True)  # the answer was not echoed: end the prompt's line
+    if not agreed:
+        raise click.ClickException("not confirmed, nothing deleted (pass --yes to skip the question)")

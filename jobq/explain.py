@@ -1,0 +1,266 @@
+"""Why has this job not run or finished yet? Facts from Redis, then a pure explanation.
+
+`gather` reads what Redis holds about one job (bounded reads, see `Broker.job_facts`);
+`explain` and `summary` turn those facts into sentences and a record, without I/O.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from jobq.app import App
+from jobq.envelope import DecodeError, Envelope, decode
+from jobq.errors import JobNotFound
+from jobq.job import parse_outcome
+from jobq.stats import stream_id_ms
+
+AHEAD_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class JobFacts:
+    """What Redis holds about one job at `now` (Redis time, Unix s)."""
+
+    id: str
+    queue: str
+    now: float
+    state: str  # queued, running, cancelling, scheduled, succeeded, dead, cancelled
+    envelope: Envelope | None = None
+    stream_id: str = ""
+    due_at: float = 0.0  # scheduled: when it may run
+    ahead: int | None = None  # queued: undelivered jobs in front of it (capped, see AHEAD_LIMIT)
+    worker: str = ""  # running: the consumer holding it
+    worker_alive: bool = False
+    worker_host: str = ""
+    worker_pid: int = 0
+    idle_s: float = 0.0  # running: since its lease was last renewed
+    deliveries: int = 0
+    outcome: dict[str, Any] | None = None
+    result_ttl_s: int = -1
+    dead: dict[str, Any] | None = None  # the dead-letter details (d field)
+
+    @property
+    def task(self) -> str:
+        if self.envelope is not None:
+            return self.envelope.task
+        return str((self.dead or {}).get("task", ""))
+
+    @property
+    def attempts(self) -> int | None:
+        """Attempts made so far (including a running one), when Redis can tell."""
+        if self.state == "dead":
+            return int((self.outcome or {}).get("n") or (self.dead or {}).get("attempts") or 0)
+        if self.envelope is None:
+            return None
+        running = self.deliveries if self.state in ("running", "cancelling") else 0
+        return self.envelope.prior_attempts + running
+
+
+def _envelope(raw: Any) -> Envelope | None:
+    if not isinstance(raw, str):
+        return None
+    try:
+        return decode(raw)
+    except DecodeError:
+        return None
+
+
+def _json(raw: Any) -> dict[str, Any]:
+    try:
+        data = json.loads(raw) if isinstance(raw, str) else None
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def gather(app: App, job_id: str) -> JobFacts:
+    """The facts about `job_id`; JobNotFound if no queue of the namespace knows it."""
+    queue = app.broker.find_queue(job_id, app.queues())
+    if queue is None:
+        raise JobNotFound(f"no job {job_id!r} in namespace {app.config.namespace!r}")
+    raw = app.broker.job_facts(queue, job_id, AHEAD_LIMIT)
+    return facts_from(job_id, queue, raw)
+
+
+def facts_from(job_id: str, queue: str, raw: dict[str, Any]) -> JobFacts:
+    """JobFacts from `Broker.job_facts` replies (pure)."""
+    record = str(raw.get("record") or "")
+    dead_entry = raw.get("dead")
+    dead = _json(dead_entry[1].get("d")) if dead_entry else None
+    base: dict[str, Any] = {"id": job_id, "queue": queue, "now": float(raw["time"]), "dead": dead}
+    kind, rest = record[:1], record[1:]
+    if kind == "S":
+        env = _envelope(raw.get("delayed"))
+        return JobFacts(state="scheduled", envelope=env, due_at=int(rest) / 1000, **base)
+    if kind in ("Q", "X"):
+        return _stream_facts(kind, rest, raw, base)
+    if raw.get("outcome") is not None:
+        outcome = parse_outcome(str(raw["outcome"]))
+        env = _envelope(dead_entry[1].get("j")) if dead_entry else None
+        return JobFacts(
+            state=str(outcome.get("s", "succeeded")),
+            envelope=env,
+            outcome=outcome,
+            result_ttl_s=int(raw.get("result_ttl", -1)),
+            **base,
+        )
+    if dead_entry:  # the outcome expired but the dead letter is still there
+        return JobFacts(state="dead", envelope=_envelope(dead_entry[1].get("j")), **base)
+    raise JobNotFound(f"no record of job {job_id!r} (never enqueued, or expired)")
+
+
+def _stream_facts(kind: str, stream_id: str, raw: dict[str, Any], base: dict[str, Any]) -> JobFacts:
+    env = _envelope((raw.get("entry") or {}).get("j"))
+    pending = raw.get("pending")
+    if pending is None:
+        return JobFacts(state="queued", envelope=env, stream_id=stream_id, ahead=raw.get("ahead"), **base)
+    worker = raw.get("worker") or {}
+    return JobFacts(
+        state="cancelling" if kind == "X" else "running",
+        envelope=env,
+        stream_id=stream_id,
+        worker=str(pending.get("consumer", "")),
+        worker_alive=bool(worker),
+        worker_host=str(worker.get("host", "")),
+        worker_pid=int(worker.get("pid") or 0),
+        idle_s=int(pending.get("time_since_delivered", 0)) / 1000,
+        deliveries=int(pending.get("times_delivered", 1)),
+        **base,
+    )
+
+
+# explaining (pure) --------------------------------------------------------------------
+
+
+def when(ts: float) -> str:
+    """A UTC timestamp a human reads at a glance: 2026-01-02 03:04:05Z."""
+    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def span(seconds: float) -> str:
+    """2.5s, 4m10s, 3h02m, 2d04h: short, and precise where it matters."""
+    s = max(0.0, seconds)
+    if s < 60:
+        return f"{s:.1f}s"
+    if s < 3600:
+        return f"{int(s // 60)}m{int(s % 60):02d}s"
+    if s < 86400:
+        return f"{int(s // 3600)}h{int(s % 3600 // 60):02d}m"
+    return f"{int(s // 86400)}d{int(s % 86400 // 3600):02d}h"
+
+
+def _of(n: int, max_attempts: int | None) -> str:
+    return f"{n} of {max_attempts}" if max_attempts else f"{n}"
+
+
+def explain(
+    f: JobFacts, max_attempts: int | None = None, visibility_timeout: float | None = None
+) -> list[str]:
+    """Sentences saying where the job is and what it waits for. `max_attempts` (retries + 1)
+    and `visibility_timeout` come from the app when known."""
+    head = f"job {f.id} ({f.task or 'task unknown'}) in queue {f.queue}:"
+    return [head, *_why(f, max_attempts, visibility_timeout)]
+
+
+def _why(f: JobFacts, max_attempts: int | None, vt: float | None) -> list[str]:
+    prior = f.envelope.prior_attempts if f.envelope else 0
+    if f.state == "queued":
+        return _queued(f, prior, max_attempts)
+    if f.state in ("running", "cancelling"):
+        return _running(f, max_attempts, vt)
+    if f.state == "scheduled":
+        wait = f"in {span(f.due_at - f.now)}" if f.due_at > f.now else "due now, about to be queued"
+        if prior:
+            attempt = _of(prior + 1, max_attempts)
+            return [f"waiting to retry: attempt {attempt} due at {when(f.due_at)} ({wait})"]
+        return [f"scheduled: may run at {when(f.due_at)} ({wait})"]
+    if f.state == "dead":
+        return _dead(f)
+    if f.state == "cancelled":
+        return ["cancelled: it will not run (again)"]
+    kept = f" (result kept {span(f.result_ttl_s)} more)" if f.result_ttl_s > 0 else ""
+    return [f"{f.state}: finished{kept}"]
+
+
+def _queued(f: JobFacts, prior: int, max_attempts: int | None) -> list[str]:
+    if f.ahead is None:
+        where = "waiting in the queue"
+    elif f.ahead > AHEAD_LIMIT:
+        where = f"queued behind more than {AHEAD_LIMIT} other jobs"
+    elif f.ahead == 0:
+        where = "next in line: queued behind no other job"
+    else:
+        where = f"queued behind {f.ahead} other job{'s' if f.ahead != 1 else ''}"
+    lines = [f"{where}; waiting for a free worker on queue {f.queue}"]
+    if f.stream_id:
+        entered = stream_id_ms(f.stream_id) / 1000
+        lines.append(f"in the queue since {when(entered)} ({span(f.now - entered)} ago)")
+    if prior:
+        lines.append(f"it will be attempt {_of(prior + 1, max_attempts)}")
+    return lines
+
+
+def _running(f: JobFacts, max_attempts: int | None, vt: float | None) -> list[str]:
+    attempt = _of(f.attempts or 1, max_attempts)
+    where = f"worker {f.worker}" + (f" (host {f.worker_host}, pid {f.worker_pid})" if f.worker_host else "")
+    lines = [f"running on {where}, attempt {attempt}; lease renewed {span(f.idle_s)} ago"]
+    if f.state == "cancelling":
+        lines.append("cancel requested: the worker stops it at its next lease renewal")
+    if not f.worker_alive:
+        limit = f" {span(vt)}" if vt else ""
+        lines.append(
+            f"that worker has no live heartbeat: another worker takes the job over once its lease"
+            f" has been idle for the visibility timeout{limit} (idle {span(f.idle_s)} now)"
+        )
+    return lines
+
+
+def _dead(f: JobFacts) -> list[str]:
+    d = f.dead or {}
+    o = f.outcome or {}
+    reason = str(d.get("reason") or o.get("why") or "unknown reason")
+    error = str(d.get("error") or o.get("e") or "")
+    lines = [f"dead because {reason}"]
+    if f.attempts:
+        lines.append(f"attempts made: {f.attempts}")
+    if error.strip() and error.strip() not in reason:
+        lines.append(f"last error: {error.strip().splitlines()[0]}")
+    if d.get("time"):
+        lines.append(f"dead-lettered at {when(float(d['time']))} by {d.get('worker', '?')}")
+    if f.dead is not None:
+        lines.append(f"replay it with: jobq dlq requeue {f.queue} {f.id}")
+    else:
+        lines.append("its dead-letter entry is gone (requeued, purged or replaced)")
+    return lines
+
+
+def summary(f: JobFacts, status: str) -> dict[str, Any]:
+    """The `jobq job show` record: state, attempts, last error and what else is known."""
+    d = f.dead or {}
+    o = f.outcome or {}
+    error = d.get("error") or o.get("e")
+    out: dict[str, Any] = {
+        "id": f.id,
+        "queue": f.queue,
+        "task": f.task or None,
+        "state": status,
+        "attempts": f.attempts,
+        "last_error": str(error) if error else None,
+        "enqueued_at": f.envelope.enqueued_at if f.envelope else None,
+    }
+    if f.envelope is not None:
+        out["args"] = list(f.envelope.args)
+        out["kwargs"] = dict(f.envelope.kwargs)
+    if status == "scheduled":
+        out["due_at"] = f.due_at
+    if status in ("running", "cancelling"):
+        out["worker"] = f.worker
+    if status == "succeeded" and "r" in o:
+        out["result"] = o["r"]
+    if status == "dead":
+        out["reason"] = d.get("reason") or o.get("why")
+        out["traceback"] = d.get("traceback") or o.get("tb") or ""
+    return out
