@@ -1,0 +1,45 @@
+"""The app every benchmark worker runs: ``jobq worker benchmarks.bench_app:app``.
+
+Each task records its completion (see `benchmarks.records`) and does nothing else, or
+sleeps. Redis URL and namespace come from the environment the runner sets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+
+import jobq
+from benchmarks.records import record
+
+SLEEP_S = float(os.environ.get("JOBQ_BENCH_SLEEP_S", "0.010"))
+
+app = jobq.App(namespace=os.environ.get("JOBQ_NAMESPACE", "bench"))
+
+
+@app.task(name="bench.noop")
+def noop(i: int, t: float) -> None:
+    record(i, t, time.time())
+
+
+@app.task(name="bench.noop_async")
+async def noop_async(i: int, t: float) -> None:
+    record(i, t, time.time())
+
+
+@app.task(name="bench.sleep_async")
+async def sleep_async(i: int, t: float) -> None:
+    started = time.time()
+    await asyncio.sleep(SLEEP_S)
+    record(i, t, started)
+
+
+@app.task(name="bench.sleep_sync")
+def sleep_sync(i: int, t: float) -> None:
+    started = time.time()
+    time.sleep(SLEEP_S)
+    record(i, t, started)
+
+
+TASKS = {t.name: t for t in (noop, noop_async, sleep_async, sleep_sync)}

@@ -1,0 +1,93 @@
+"""The benchmark runner works end to end (tiny N) and its figures are computed right.
+
+No timing assertions: what the benchmarks measure is reported, never asserted.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks import report
+from benchmarks.figures import median, percentile, ratio
+from benchmarks.run import problems
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_median_and_percentile_ignore_missing_values() -> None:
+    assert median([3.0, None, 1.0, 2.0]) == 2.0
+    assert median([None]) is None
+    assert percentile([1.0, 2.0, 3.0, 4.0, 5.0], 0.5) == 3.0
+    assert percentile([0.0, 10.0], 0.95) == pytest.approx(9.5)
+    assert percentile([], 0.5) is None
+    assert ratio(1.0, 0.0) is None
+
+
+def test_w1_ratio_is_taken_within_each_run() -> None:
+    rows = [
+        {"workload": "W1", "variant": "raw XADD", "run": 1, "rate": 100.0},
+        {"workload": "W1", "variant": "delay", "run": 1, "rate": 50.0},
+        {"workload": "W1", "variant": "raw XADD", "run": 2, "rate": 1000.0},
+        {"workload": "W1", "variant": "delay", "run": 2, "rate": 900.0},
+        {"workload": "W1", "variant": "raw XADD", "run": 3, "rate": 10.0},
+        {"workload": "W1", "variant": "delay", "run": 3, "rate": 8.0},
+    ]
+    assert report.w1_ratios(rows)["delay"] == pytest.approx(0.8)
+
+
+def test_target_verdicts_and_lost_jobs_are_reported() -> None:
+    drain = {"workload": "W2", "variant": "sync no-op", "config": "c", "n": 10, "run": 1, "rate": 30_000.0}
+    lines = report.targets({"rows": [drain], "backlog": None})
+    w2 = next(line for line in lines if line.startswith("| W2"))
+    assert w2.endswith("| met |")
+    w1 = next(line for line in lines if "delay_many" in line)
+    assert w1.endswith("| - |")  # not measured: no verdict
+    assert problems([{**drain, "lost": 2, "duplicates": 1, "timed_out": False}]) == [
+        "W2 sync no-op run 1: 2 jobs lost",
+        "W2 sync no-op run 1: 1 duplicates",
+    ]
+
+
+def _refuses(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(1.0)
+        return s.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_quick_run_writes_a_complete_report(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", "--quick", "--out", str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    results = json.loads((out / "results.json").read_text())
+    rows = results["rows"]
+    assert {r["workload"] for r in rows} == {"W1", "W2", "W3", "W4"}
+    for r in rows:
+        if r["workload"] in ("W2", "W4"):
+            assert (r["unique"], r["duplicates"], r["timed_out"]) == (r["n"], 0, False), r
+            assert r["log_problems"] == 0, r
+            assert r["rate"] > 0 and r["worker_cpu_us"] > 0 and r["redis_cmds"] > 0
+        if r["workload"] == "W3":
+            assert r["unique"] == r["n"] and r["p50_ms"] <= r["p99_ms"]
+    backlog = results["backlog"]
+    assert backlog["fill"]["bytes_per_job"] > 0
+    assert backlog["snapshot_no_group"]["backlog_seen"] == backlog["fill"]["n"]
+    assert backlog["slice"]["complete"] and backlog["slice"]["rss_peak_mib"] > 0
+    text = (out / "report.md").read_text()
+    for heading in ("## Targets", "## W1 enqueue", "## W2 drain", "## W3", "## W4", "## Deep backlog"):
+        assert heading in text
+    assert "busy, shared machine" in text
+    assert (out / "chart.png").exists() == (importlib.util.find_spec("matplotlib") is not None)
+    assert _refuses(results["meta"]["redis_port"]), "the private redis-server was left running"
