@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import redis
 import redis.asyncio as aioredis
@@ -24,12 +24,13 @@ from redis.exceptions import ClusterDownError, RedisClusterException
 from redis.retry import Retry
 
 from jobq import protocol
-from jobq.config import Config, redact_url
-from jobq.errors import BrokerError
+from jobq.config import Config, malformed_url, redact_url
+from jobq.errors import BrokerError, ConfigError
 from jobq.keys import GROUP, NamespaceKeys, QueueKeys
 from jobq.redis_urls import Topology, parse_topology
 
 ENQUEUE_CHUNK = 500
+T = TypeVar("T")
 
 
 def describe_error(url: str, exc: BaseException) -> BrokerError:
@@ -41,9 +42,17 @@ def describe_error(url: str, exc: BaseException) -> BrokerError:
     if isinstance(exc, redis.ConnectionError | redis.TimeoutError | OSError):
         text = text.replace(url, safe)
         return BrokerError(f"cannot reach Redis at {safe}: {text}")
-    if "OOM" in text:
+    if isinstance(exc, redis.exceptions.OutOfMemoryError) or "OOM" in text:
         return BrokerError(f"Redis at {safe} is out of memory (maxmemory reached): {text}")
     return BrokerError(f"Redis at {safe} failed: {text}")
+
+
+def connect_checked(make: Callable[[str], T], url: str) -> T:
+    """`make(url)`, with a URL its parser refuses turned into a ConfigError that echoes no password."""
+    try:
+        return make(url)
+    except (ValueError, ConfigError) as exc:
+        raise malformed_url(url, exc) from None
 
 
 def is_nogroup(exc: BaseException) -> bool:
@@ -64,7 +73,9 @@ def _client_options(url: str) -> dict[str, Any]:
         "encoding_errors": "replace",
         "socket_connect_timeout": 3.0,
         "socket_timeout": SOCKET_TIMEOUT_S,
-        "retry": Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=2),
+        "retry": Retry(
+            ExponentialBackoff(cap=0.5, base=0.05), retries=2, supported_errors=(redis.ConnectionError,)
+        ),
         "retry_on_timeout": False,
         "health_check_interval": 30,
     }
@@ -203,7 +214,7 @@ class Broker:
         self.config = config
         self.url = config.redis_url
         self.ns = NamespaceKeys(config.namespace)
-        self.client: redis.Redis = connect(self.url)
+        self.client: redis.Redis = connect_checked(connect, self.url)
         self.cluster = isinstance(self.client, redis.RedisCluster)
         self._scripts = {
             n: self.client.register_script(protocol.load_script(n)) for n in protocol.SCRIPT_NAMES
@@ -560,7 +571,7 @@ class AsyncBroker:
         self.url = config.redis_url
         self.consumer = consumer
         self.ns = NamespaceKeys(config.namespace)
-        self.client: aioredis.Redis = connect_async(self.url)
+        self.client: aioredis.Redis = connect_checked(connect_async, self.url)
         self.cluster = isinstance(self.client, aioredis.RedisCluster)
         self._scripts = {
             n: self.client.register_script(protocol.load_script(n)) for n in protocol.SCRIPT_NAMES
@@ -579,9 +590,19 @@ class AsyncBroker:
         for q in queues:
             pipe.sadd(self.ns.queues, q)
             pipe.xgroup_create(self.ns.queue(q).stream, GROUP, id="0", mkstream=True)
-        for reply in await pipe.execute(raise_on_error=False):
-            if isinstance(reply, Exception) and "BUSYGROUP" not in str(reply):
-                raise reply
+        replies = await pipe.execute(raise_on_error=False)
+        for q, registered, created in zip(queues, replies[::2], replies[1::2], strict=True):
+            if isinstance(created, redis.exceptions.OutOfMemoryError):
+                # A full Redis refuses XGROUP CREATE even for a group that exists already.
+                existing = await self.client.xinfo_groups(self.ns.queue(q).stream)
+                if any(g["name"] == GROUP for g in existing):
+                    continue
+            if isinstance(created, Exception) and "BUSYGROUP" not in str(created):
+                raise created
+            if isinstance(registered, Exception) and not isinstance(
+                registered, redis.exceptions.OutOfMemoryError
+            ):
+                raise registered
 
     async def read(
         self, streams: dict[str, str], count: int, block_ms: int
@@ -699,3 +720,4 @@ class AsyncBroker:
 RedisError = redis.RedisError
 RedisConnectionError = redis.ConnectionError
 RedisResponseError = redis.ResponseError
+RedisOutOfMemoryError = redis.exceptions.OutOfMemoryError

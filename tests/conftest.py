@@ -75,3 +75,9 @@ def report(request: pytest.FixtureRequest) -> Iterator[dict[str, object]]:
     yield figures
     if figures:
         print(f"\nFIGURES {request.node.name}: {figures}")
+
+
+@pytest.fixture
+def runs(tmp_path: Path) -> Path:
+    """Where core_app's tasks record their starts and ends (see tests/support/runlog.py)."""
+    return tmp_path / "runs.log"

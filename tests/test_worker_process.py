@@ -6,49 +6,15 @@ import json
 import os
 import signal
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 import jobq
-from jobq.keys import GROUP
 from tests.support import runlog
-from tests.support.processes import JobqProcess
+from tests.support.corepool import Start, held_job_ids, producer, start_pool
 from tests.support.redis_server import RedisServer
 from tests.support.waiting import wait_for
-
-Start = Callable[..., JobqProcess]
-
-
-@pytest.fixture
-def runs(tmp_path: Path) -> Path:
-    return tmp_path / "runs.log"
-
-
-def producer(redis_url: str, namespace: str, vt: float) -> tuple[jobq.App, dict[str, jobq.Task]]:
-    app = jobq.App(redis_url, namespace=namespace, visibility_timeout=vt)
-    tasks = {name: app.task(name=name)(lambda *a: None) for name in ("work", "hang", "crash")}
-    return app, tasks
-
-
-def held_job_ids(app: jobq.App, queue: str = "default") -> set[str]:
-    """Job ids of the entries delivered to some consumer and not yet acknowledged."""
-    client, stream = app.broker.client, app.broker.queue_keys(queue).stream
-    ids = [p["message_id"] for p in client.xpending_range(stream, GROUP, "-", "+", 100_000)]
-    return {json.loads(client.xrange(stream, i, i)[0][1]["j"])["id"] for i in ids}
-
-
-def start_pool(
-    jobq_cli: Start, redis_url: str, namespace: str, runs: Path, vt: float, *args: str
-) -> JobqProcess:
-    return jobq_cli(
-        ["worker", "core_app", *args],
-        redis_url,
-        JOBQ_NAMESPACE=namespace,
-        JOBQ_RUN_LOG=str(runs),
-        JOBQ_VT=str(vt),
-    )
 
 
 def test_kill_9_of_the_whole_pool_loses_nothing(

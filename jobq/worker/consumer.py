@@ -17,14 +17,14 @@ from typing import Any
 import structlog
 
 from jobq.app import App
-from jobq.broker import AsyncBroker, RedisError, RedisResponseError, is_nogroup
+from jobq.broker import AsyncBroker, RedisError, RedisOutOfMemoryError, RedisResponseError, is_nogroup
 from jobq.envelope import DecodeError, decode
 from jobq.errors import JobCancelled, JobTimeout
 from jobq.execute import Finished, classify, info_for, run_async
 from jobq.worker.held import Held
 from jobq.worker.latency import LatencyWindow
 from jobq.worker.maintenance import Maintenance
-from jobq.worker.outage import Outage
+from jobq.worker.outage import Notices, Outage
 from jobq.worker.settler import Origin, Settler, dead_letter
 from jobq.worker.threads import RunSlot, ThreadRunner
 
@@ -76,6 +76,7 @@ class Worker:
         self.threads = ThreadRunner(self.concurrency)
         self.origin = Origin(self.id, self.host)
         self.outage = Outage()
+        self.notices = Notices()
         self.settler = Settler(self.broker, self.origin, self._settled, self.outage, rng)
         self.maintenance = Maintenance(self)
         self._stopping = False
@@ -196,10 +197,8 @@ class Worker:
         try:
             entries = await self.broker.read({s: ">" for s in self.streams}, count, block_ms)
         except RedisResponseError as exc:
-            if is_nogroup(exc):
-                await self._recreate_groups()
-                return []
-            raise
+            await self.refused(exc)
+            return []
         except (RedisError, OSError) as exc:
             await asyncio.sleep(self.outage.failed(exc))
             return []
@@ -209,12 +208,19 @@ class Worker:
     def _idle(self) -> bool:
         return not (self.running or self.ready or self.settler.pending or self.outage.down)
 
-    async def _recreate_groups(self) -> None:
-        log.warning("worker.group_missing", queues=self.queues)
-        try:
-            await self.broker.ensure_groups(self.queues)
-        except (RedisError, OSError) as exc:
-            await asyncio.sleep(self.outage.failed(exc))
+    async def refused(self, exc: RedisResponseError) -> None:
+        """Redis answered with an error: recreate lost groups, wait out OOM, log the rest."""
+        if is_nogroup(exc):
+            log.warning("worker.group_missing", queues=self.queues)
+            try:
+                await self.broker.ensure_groups(self.queues)
+            except (RedisError, OSError) as again:
+                await asyncio.sleep(self.outage.failed(again))
+            return
+        out_of_memory = isinstance(exc, RedisOutOfMemoryError) or "OOM" in str(exc)
+        event = "redis.out_of_memory" if out_of_memory else "redis.refused"
+        self.notices.warn(event, error=str(exc))
+        await asyncio.sleep(1.0)
 
     def _admit(self, entries: list[Any]) -> None:
         now = time.monotonic()

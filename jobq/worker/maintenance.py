@@ -8,11 +8,12 @@ import json
 import os
 import time
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 import structlog
 
-from jobq.broker import RedisError, RedisResponseError, is_nogroup
+from jobq.broker import RedisError, RedisResponseError
 
 if TYPE_CHECKING:
     from jobq.worker.consumer import Worker
@@ -46,28 +47,31 @@ class Maintenance:
         return False
 
     async def run(self) -> None:
+        duties = (
+            ("renew", self.renew_every, self.renew),
+            ("promote", PROMOTE_EVERY_S, self.promote),
+            ("reclaim", self.reclaim_every, self.reclaim),
+            ("heartbeat", HEARTBEAT_EVERY_S, self.heartbeat),
+        )
         while not self.closing:
             now = time.monotonic()
-            try:
-                if self._due("renew", self.renew_every, now):
-                    await self.renew()
-                if self._due("promote", PROMOTE_EVERY_S, now):
-                    await self.promote()
-                if self._due("reclaim", self.reclaim_every, now):
-                    await self.reclaim()
-                if self._due("heartbeat", HEARTBEAT_EVERY_S, now):
-                    await self.heartbeat()
-                    self.check_memory()
-                self.outage.ok()
-            except RedisResponseError as exc:
-                if not is_nogroup(exc):
-                    raise
-                await self.w.broker.ensure_groups(self.w.queues)
-            except (RedisError, OSError) as exc:
-                await asyncio.sleep(self.outage.failed(exc))
+            for name, every, duty in duties:
+                if self._due(name, every, now):
+                    await self.guarded(duty)
+            self.check_memory()
             if os.getppid() != self.parent:
                 self.w.stop("the pool supervisor is gone")
             await asyncio.sleep(TICK_S)
+
+    async def guarded(self, duty: Callable[[], Awaitable[None]]) -> None:
+        """Run one duty; a refusal or an outage is logged (once) and waited out, never fatal."""
+        try:
+            await duty()
+            self.outage.ok()
+        except RedisResponseError as exc:
+            await self.w.refused(exc)
+        except (RedisError, OSError) as exc:
+            await asyncio.sleep(self.outage.failed(exc))
 
     async def renew(self) -> None:
         """Keep the leases of every held entry fresh; learn which were cancelled or lost."""

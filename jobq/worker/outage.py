@@ -11,6 +11,7 @@ log = structlog.get_logger("jobq.worker")
 
 BACKOFF_MIN = 0.1
 BACKOFF_MAX = 5.0
+RELAPSE_S = 5.0
 
 
 class Outage:
@@ -22,22 +23,47 @@ class Outage:
     def __init__(self) -> None:
         self.since: float | None = None
         self.delay = BACKOFF_MIN
+        self.recovered_at = -RELAPSE_S
+        self.announced = False
 
     @property
     def down(self) -> bool:
         return self.since is not None
 
     def failed(self, error: BaseException, **fields: Any) -> float:
-        """Record a failed call; returns how long to wait before the next try."""
+        """Record a failed call; returns how long to wait before the next try.
+
+        Stale pooled connections fail one by one just after a recovery; a failure within
+        RELAPSE_S of the last recovery belongs to the same outage and is not announced.
+        """
+        now = time.monotonic()
         if self.since is None:
-            self.since = time.monotonic()
+            self.since = now
             self.delay = BACKOFF_MIN
-            log.warning("redis.unavailable", error=str(error), **fields)
+            if now - self.recovered_at >= RELAPSE_S:
+                self.announced = True
+                log.warning("redis.unavailable", error=str(error), **fields)
         else:
             self.delay = min(BACKOFF_MAX, self.delay * 2)
         return self.delay
 
     def ok(self) -> None:
         if self.since is not None:
-            log.info("redis.reconnected", down_s=round(time.monotonic() - self.since, 2))
-            self.since = None
+            now = time.monotonic()
+            if self.announced:
+                log.info("redis.reconnected", down_s=round(now - self.since, 2))
+            self.since, self.announced, self.recovered_at = None, False, now
+
+
+class Notices:
+    """Warnings that would repeat on every loop turn, logged at most once per period each."""
+
+    def __init__(self, period_s: float = 60.0) -> None:
+        self.period_s = period_s
+        self.last: dict[str, float] = {}
+
+    def warn(self, event: str, **fields: Any) -> None:
+        now = time.monotonic()
+        if now - self.last.get(event, -self.period_s) >= self.period_s:
+            self.last[event] = now
+            log.warning(event, **fields)

@@ -27,7 +27,7 @@ def record(kind: str, job_id: str) -> None:
 
 
 @app.task(name="work", retries=5)
-def work(seconds: float) -> None:
+def work(seconds: float, padding: str = "") -> None:
     job_id = jobq.current_job().id
     record("S", job_id)
     time.sleep(seconds)
@@ -53,3 +53,32 @@ def hang() -> None:
 def crash() -> None:
     record("S", jobq.current_job().id)
     os._exit(17)
+
+
+@app.task(name="segv", retries=1)
+def segv() -> None:
+    """Dies of SIGSEGV, as a buggy C extension would."""
+    import ctypes
+
+    record("S", jobq.current_job().id)
+    ctypes.string_at(0)
+
+
+_hoard: list[bytes] = []
+
+
+@app.task(name="leak", retries=0)
+def leak(megabytes: int) -> None:
+    """Keeps what it allocates, like a task with a leak."""
+    _hoard.append(b"\x01" * (megabytes * 1024 * 1024))  # touched, so resident
+    record("E", jobq.current_job().id)
+
+
+@app.task(name="fail_once", retries=3, backoff=2.0, backoff_max=2.0)
+def fail_once() -> None:
+    """Fails its first attempt, then succeeds (its retry waits in Redis for 1-2 s)."""
+    info = jobq.current_job()
+    record("S", info.id)
+    if info.attempt == 1:
+        raise RuntimeError("first attempt fails")
+    record("E", info.id)
