@@ -4,7 +4,6 @@ Each uses a private redis-server and ends by counting every job."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -32,7 +31,7 @@ def test_redis_kill_9_and_aof_restart_mid_run(
 ) -> None:
     server = private_redis(aof=True)
     vt, total = 3.0, 2000
-    app, tasks = producer(server.url, namespace, vt)
+    _app, tasks = producer(server.url, namespace, vt)
     jobs = tasks["work"].delay_many([(0.002,)] * total)
     pool = start_pool(jobq_cli, server.url, namespace, runs, vt, "-p", "2", "-c", "8")
     wait_for(lambda: len(runlog.ended(runs)) >= 500, 60, "500 jobs to finish")
@@ -68,7 +67,7 @@ def test_redis_stopped_for_20_s(
 ) -> None:
     server = private_redis()
     vt = 5.0
-    app, tasks = producer(server.url, namespace, vt)
+    _app, tasks = producer(server.url, namespace, vt)
     before = tasks["work"].delay_many([(0.01,)] * 50)
     pool = start_pool(jobq_cli, server.url, namespace, runs, vt, "-p", "1", "-c", "4")
     wait_for(lambda: len(runlog.ended(runs)) == 50, 30, "the first batch")
@@ -275,7 +274,7 @@ def test_a_worker_with_a_skewed_clock_neither_steals_nor_runs_early(
 def test_segfaulting_task_is_dead_lettered_after_its_attempts(
     jobq_cli: Start, redis_server: RedisServer, namespace: str, runs: Path
 ) -> None:
-    app, tasks = producer(redis_server.url, namespace, 1.0)
+    _app, tasks = producer(redis_server.url, namespace, 1.0)
     job = tasks["segv"].delay()
     pool = start_pool(jobq_cli, redis_server.url, namespace, runs, 1.0, "-p", "1")
     wait_for(lambda: job.status() == "dead", 40, "the segfaulting job to be dead-lettered")
