@@ -140,15 +140,14 @@ def requeue(broker: Broker, queue: str, job_ids: Sequence[str]) -> Replay:
     return result
 
 
-def requeue_all(broker: Broker, queue: str) -> Replay:
-    """Replay every entry present when the call starts, BATCH at a time.
-
-    Entries dead-lettered meanwhile (a replayed job failing again) are left for next time,
-    so a job that always fails cannot keep this loop going.
+def requeue_all(broker: Broker, queue: str, until: str | None = None) -> Replay:
+    """Replay every entry up to `until` (default: the newest when the call starts), BATCH
+    at a time. Entries dead-lettered meanwhile (a replayed job failing again) are left for
+    next time, so a job that always fails cannot keep this loop going.
     """
     result = Replay([], [])
     key = broker.config.signing_key  # replay re-signs, so only what verifies is replayed
-    last = broker.dead_last_id(queue)
+    last = until or broker.dead_last_id(queue)
     start = "-"
     while last is not None:
         entries = [(e, f) for e, f in broker.dead_entries(queue, start, BATCH) if _id_key(e) <= _id_key(last)]

@@ -17,6 +17,7 @@ from jobq.cli import cli
 from jobq.keys import NamespaceKeys
 from jobq.worker import Worker
 from tests.apps.inspect_app import register
+from tests.support.holding import hold_entries
 from tests.support.inproc import work_until
 from tests.support.jobq_run import one_error_line, run_jobq, run_main
 from tests.support.processes import JobqProcess
@@ -184,9 +185,7 @@ def test_job_cancel(app: jobq.App, tasks: dict[str, Any]) -> None:
 
 def test_job_cancel_running_asks_the_worker(app: jobq.App, tasks: dict[str, Any]) -> None:
     job = tasks["slow"].delay(30)
-    k = NamespaceKeys(app.config.namespace).queue("default")
-    app.broker.raw().xgroup_create(k.stream, "jobq", id="0")
-    app.broker.raw().xreadgroup("jobq", "w1", {k.stream: ">"}, count=1)  # a worker holds it
+    hold_entries(app, "default", 1)  # as if a worker held it
     assert "asked its worker to stop" in jobq_ok(["job", "cancel", job.id], app)
 
 
@@ -212,9 +211,8 @@ def test_purge_asks_first_and_keeps_everything_when_not_confirmed(
 
 def test_purge_cancels_waiting_jobs_and_leaves_in_flight_ones(app: jobq.App, tasks: dict[str, Any]) -> None:
     held = tasks["slow"].delay(30)
+    hold_entries(app, "default", 1)
     k = NamespaceKeys(app.config.namespace).queue("default")
-    app.broker.raw().xgroup_create(k.stream, "jobq", id="0")
-    app.broker.raw().xreadgroup("jobq", "w1", {k.stream: ">"}, count=1)
     waiting = tasks["ok"].delay_many([(i,) for i in range(700)])  # more than one batch
     later = tasks["ok"].enqueue(args=(1,), delay=600)
     doomed = tasks["boom"].delay()

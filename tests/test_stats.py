@@ -14,6 +14,7 @@ from jobq import stats
 from jobq.errors import BrokerError
 from jobq.keys import NamespaceKeys
 from jobq.worker import Worker
+from tests.support.holding import hold_entries
 from tests.support.redis_server import RedisServer, free_port
 from tests.support.waiting import wait_for
 
@@ -173,10 +174,7 @@ def test_counts_after_a_worker_ran(app: jobq.App) -> None:
 def test_in_flight_counts_taken_entries(app: jobq.App) -> None:
     ok, _, _ = _tasks(app)
     ok.delay_many([(i,) for i in range(4)])
-    k = NamespaceKeys(app.config.namespace).queue("default")
-    client = app.broker.raw()
-    client.xgroup_create(k.stream, "jobq", id="0")
-    client.xreadgroup("jobq", "someone", {k.stream: ">"}, count=3)
+    hold_entries(app, "default", 3)
     (q,) = stats.snapshot(app.broker).queues
     assert (q.backlog, q.in_flight) == (1, 3)
 
