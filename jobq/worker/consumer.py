@@ -182,7 +182,9 @@ class Worker:
     async def _fetch_loop(self) -> None:
         assert self._wake is not None
         while not self._stopping:
-            free = self.concurrency - self.running
+            # Finished jobs stay held until their settle lands; cap those too, so a slow
+            # settle never lets a worker hoard entries (held <= 2 x concurrency).
+            free = min(self.concurrency - self.running, 2 * self.concurrency - len(self.held))
             if free <= 0 or self.ready:
                 self._wake.clear()
                 await self._wake.wait()
@@ -393,6 +395,8 @@ class Worker:
         for sid in stream_ids:
             if self.held.pop(sid, None) is not None:
                 self.done += 1
+        if self._wake is not None:
+            self._wake.set()
         if self.max_jobs and self.done >= self.max_jobs and not self._stopping:
             self.exit_code = EXIT_RECYCLE
             self.stop("max jobs per child reached")
