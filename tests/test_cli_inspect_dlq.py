@@ -12,7 +12,7 @@ from jobq import dlq
 from jobq.keys import NamespaceKeys
 from tests.apps.inspect_app import register
 from tests.support.inproc import work_until
-from tests.support.jobq_run import one_error_line, run_jobq, run_main
+from tests.support.jobq_run import one_error_line, run_jobq, run_jobq_on_terminal, run_main
 
 
 @pytest.fixture
@@ -150,16 +150,30 @@ def test_requeue_all_leaves_entries_that_arrive_meanwhile(app: jobq.App, tasks: 
     assert [e for e, _ in app.broker.dead_entries("default")] == [later]  # ...the late one kept
 
 
-def test_purge_dead_letters(app: jobq.App, tasks: dict[str, Any]) -> None:
+def test_purge_dead_letters_asks_on_a_terminal(app: jobq.App, tasks: dict[str, Any]) -> None:
     dead_jobs(app, tasks, 3)
-    proc = run(["dlq", "purge", "default"], app, stdin="n\n", real=True)
-    assert proc.returncode == 1 and "not confirmed" in proc.stderr.splitlines()[-1]
-    assert dead_count(app) == 3
-    assert (
-        ok(["dlq", "purge", "default"], app, stdin="y\n").strip() == "deleted 3 dead jobs from queue default"
+    args = ["dlq", "purge", "default", "--namespace", app.config.namespace]
+    proc = run_jobq_on_terminal(args, app.config.redis_url, "n\n")
+    assert proc.returncode == 1, proc.stderr
+    assert "Delete the 3 dead job(s) of queue default for good? [y/N]" in proc.stderr
+    # the typed answer and its newline are echoed on the terminal, not into this pipe
+    assert proc.stderr.rstrip().endswith(
+        "[y/N]: error: not confirmed, nothing deleted (pass --yes to skip the question)"
     )
+    assert dead_count(app) == 3
+    proc = run_jobq_on_terminal(args, app.config.redis_url, "y\n")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "deleted 3 dead jobs from queue default"
     assert dead_count(app) == 0
     assert "is empty" in ok(["dlq", "purge", "default", "--yes"], app)
+
+
+def test_purge_dead_letters_from_a_script_as_the_contract_writes_it(
+    app: jobq.App, tasks: dict[str, Any]
+) -> None:
+    dead_jobs(app, tasks, 2)
+    assert ok(["dlq", "purge", "default"], app, real=True).strip() == "deleted 2 dead jobs from queue default"
+    assert dead_count(app) == 0
 
 
 def test_unknown_queue_is_an_error_naming_the_known_ones(app: jobq.App, tasks: dict[str, Any]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -63,3 +64,30 @@ def _stdin(text: str) -> Iterator[None]:
         yield
     finally:
         sys.stdin = saved
+
+
+def run_jobq_on_terminal(
+    args: list[str], redis_url: str, answer: str, *, timeout: float = 60, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """The real console script with a pseudo-terminal as stdin, on which `answer` is typed
+    (stdout and stderr stay pipes, so they can be read)."""
+    master, slave = os.openpty()
+    try:
+        proc = subprocess.Popen(
+            jobq_executable() + args,
+            env=env_for(redis_url, **env),
+            cwd=str(APPS_DIR),
+            stdin=slave,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        os.close(slave)
+        slave = -1
+        os.write(master, answer.encode())
+        out, err = proc.communicate(timeout=timeout)
+    finally:
+        os.close(master)
+        if slave >= 0:
+            os.close(slave)
+    return subprocess.CompletedProcess(args, proc.returncode, out, err)
