@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any, ParamSpec, Protocol, TypeVar, overload
 
 from jobq.broker import Broker
-from jobq.config import Config, resolve_redis_url
+from jobq.config import Config, resolve_redis_url, resolve_signing_key
 from jobq.envelope import Envelope, encode
 from jobq.errors import ConfigError, UnknownTask
 from jobq.job import Job
@@ -44,6 +44,7 @@ class App:
         visibility_timeout: float = 30.0,
         *,
         max_payload_bytes: int = 1024 * 1024,
+        signing_key: str | bytes | None = None,
     ) -> None:
         self.config = Config(
             redis_url=resolve_redis_url(redis_url),
@@ -51,6 +52,7 @@ class App:
             default_queue=default_queue,
             visibility_timeout=float(visibility_timeout),
             max_payload_bytes=max_payload_bytes,
+            signing_key=resolve_signing_key(signing_key),
         )
         self.tasks: dict[str, Task[Any, Any]] = {}
         self.cron_entries: list[Any] = []
@@ -178,7 +180,7 @@ class App:
         unique = job_id is not None
         jid = job_id if job_id is not None else new_job_id()
         env = Envelope(jid, task_name, tuple(args), kwargs or {}, time.time())
-        text = encode(env, self.config.max_payload_bytes)
+        text = encode(env, self.config.max_payload_bytes, self.config.signing_key)
         self.broker.enqueue(target, [NewJob(jid, text, delay_ms, at_ms, unique)])
         return Job(self, jid, target)
 

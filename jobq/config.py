@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
+from dataclasses import dataclass, field, fields
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from jobq.errors import ConfigError
+from jobq.signing import as_key
 
 DEFAULT_REDIS_URL = "redis://localhost:6379/0"
 DEFAULT_NAMESPACE = "jobq"
@@ -23,6 +25,13 @@ class Config:
     default_queue: str = "default"
     visibility_timeout: float = 30.0
     max_payload_bytes: int = MIB
+    signing_key: bytes | None = field(default=None, repr=False)  # HMAC key; None = unsigned
+
+    def __repr__(self) -> str:
+        """Safe to log: the URL's password redacted, the signing key left out."""
+        shown = {f.name: getattr(self, f.name) for f in fields(self) if f.repr}
+        shown["redis_url"] = redact_url(self.redis_url)
+        return "Config(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
 
     def __post_init__(self) -> None:
         if not self.namespace or any(c in self.namespace for c in "{} "):
@@ -49,17 +58,53 @@ def resolve_namespace(explicit: str | None, env: Mapping[str, str] | None = None
     return explicit or environ.get("JOBQ_NAMESPACE") or DEFAULT_NAMESPACE
 
 
+def resolve_signing_key(explicit: str | bytes | None, env: Mapping[str, str] | None = None) -> bytes | None:
+    """The HMAC key: the explicit one if given (empty turns signing off), else $JOBQ_SIGNING_KEY."""
+    environ = os.environ if env is None else env
+    return as_key(explicit if explicit is not None else environ.get("JOBQ_SIGNING_KEY"))
+
+
 def redact_url(url: str) -> str:
     """The URL with any password replaced, safe for logs, errors and screens."""
     try:
         parts = urlsplit(url)
     except ValueError:
         return "<unparseable redis url>"
+    query = _redact_query(parts.query)
+    scheme, _, rest = url.partition("://")
+    if "@" in parts.path + parts.query + parts.fragment:
+        # An '@' past the host: most likely a password with an unencoded '/', '?' or '#'.
+        # Hide everything before the last '@' (over-hiding beats leaking).
+        host, _, tail = rest.rpartition("@")[2].partition("?")
+        return f"{scheme}://***@{host}" + (f"?{_redact_query(tail)}" if tail else "")
     if parts.password is None:
-        return url
+        return url if query == parts.query else urlunsplit(parts._replace(query=query))
     user = parts.username or ""
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
+    host = parts.netloc.rpartition("@")[2]  # as written: may list several host:port (Cluster, Sentinel)
     netloc = f"{user}:***@{host}" if user else f":***@{host}"
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def malformed_url(url: str, exc: Exception) -> ConfigError:
+    """ConfigError for a Redis URL its parser refused, quoting nothing that may be a secret.
+
+    An unencoded '@', ':', '/', '?' or '#' in a password is the usual cause, and parsers then
+    quote a piece of the password as a port or database: their message is kept only if no
+    four characters in a row of a piece of what may be the password appear in it.
+    """
+    text = str(exc).strip() or type(exc).__name__
+    userinfo = url.partition("://")[2].rpartition("@")[0]
+    user, colon, password = userinfo.partition(":")
+    pieces = re.split(r"[@:/?#]", password if colon else user)  # parsers split it there
+    if any(p[i : i + 4] in text for p in pieces if p for i in range(max(1, len(p) - 3))):
+        text = (
+            "cannot parse it; percent-encode special characters in the user name and password "
+            "('@' as %40, ':' as %3A, '/' as %2F, '?' as %3F, '#' as %23)"
+        )
+    return ConfigError(f"malformed Redis URL {redact_url(url)}: {text}")
+
+
+def _redact_query(query: str) -> str:
+    """Query options that carry a secret (`password=`, `sentinel_password=`), redacted."""
+    pairs = [item.partition("=") for item in query.split("&")] if query else []
+    return "&".join(k + eq + ("***" if "password" in unquote(k).lower() and v else v) for k, eq, v in pairs)

@@ -142,12 +142,13 @@ class Task(Generic[P, R]):
         """Enqueue many calls (each a tuple of positional args) in pipelined batches."""
         now = time.time()
         limit = self.app.config.max_payload_bytes
+        key = self.app.config.signing_key
         queue = self.options.queue
         new: list[NewJob] = []
         for args in calls:
             self.check_arguments(args, {})
             jid = new_job_id()
-            new.append(NewJob(jid, encode(Envelope(jid, self.name, tuple(args), {}, now), limit)))
+            new.append(NewJob(jid, encode(Envelope(jid, self.name, tuple(args), {}, now), limit, key)))
         if new:
             self.app.broker.enqueue(queue, new)
         return [Job(self.app, job.id, queue) for job in new]
