@@ -38,7 +38,7 @@ def main() -> None:
     slug = slugify.delay("Hello, Background Jobs!")
     print("slug:", slug.result(timeout=10))
 
-    later = add.enqueue(args=(40, 2), delay=1.0)  # may not run before one second has passed
+    later = add.enqueue(args=(40, 2), delay=0.5)  # may not run before half a second has passed
     print(f"delayed job is {later.status()}; result after the delay: {later.result(timeout=10)}")
 
     # An idempotency key: a second enqueue with the same job_id while the first is not

@@ -1,4 +1,5 @@
-"""Typing: mypy accepts the typed samples and reports exactly the marked misuses.
+"""Typing: mypy accepts the typed samples and the examples, and reports exactly the marked
+misuses.
 
 `tests/typing/sample_ok.py` must be clean under `mypy --strict` (its `assert_type` calls
 pin the inferred types); every line of `tests/typing/sample_errors.py` marked
@@ -16,6 +17,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "tests" / "typing"
+EXAMPLES = [*sorted((ROOT / "examples").glob("*.py")), ROOT / "examples" / "testing" / "shop.py"]
 REPORT = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+): error: (?P<msg>.*)  \[(?P<code>[a-z-]+)\]$")
 MARK = re.compile(r"#\s*E:\s*(?P<code>[a-z-]+)")
 
@@ -24,7 +26,7 @@ MARK = re.compile(r"#\s*E:\s*(?P<code>[a-z-]+)")
 def mypy_errors(tmp_path_factory: pytest.TempPathFactory) -> dict[str, set[tuple[int, str]]]:
     """Run mypy once on both samples; {file name: {(line, code)}}."""
     cache = tmp_path_factory.mktemp("mypy-cache")
-    files = [str(SAMPLES / "sample_ok.py"), str(SAMPLES / "sample_errors.py")]
+    files = [str(SAMPLES / "sample_ok.py"), str(SAMPLES / "sample_errors.py"), *map(str, EXAMPLES)]
     proc = subprocess.run(
         [sys.executable, "-m", "mypy", "--strict", "--no-error-summary", "--cache-dir", str(cache), *files],
         cwd=ROOT,
@@ -33,7 +35,7 @@ def mypy_errors(tmp_path_factory: pytest.TempPathFactory) -> dict[str, set[tuple
         timeout=240,
     )
     assert proc.returncode in (0, 1), f"mypy crashed:\n{proc.stdout}\n{proc.stderr}"
-    found: dict[str, set[tuple[int, str]]] = {"sample_ok.py": set(), "sample_errors.py": set()}
+    found: dict[str, set[tuple[int, str]]] = {Path(f).name: set() for f in files}
     for line in proc.stdout.splitlines():
         m = REPORT.match(line)
         if m:
@@ -67,3 +69,8 @@ def test_wrong_argument_type_to_delay_is_flagged(mypy_errors: dict[str, set[tupl
     lines = (SAMPLES / "sample_errors.py").read_text().splitlines()
     line = next(i for i, text in enumerate(lines, start=1) if text.startswith('add.delay("x"'))
     assert (line, "arg-type") in mypy_errors["sample_errors.py"]
+
+
+def test_examples_are_clean_under_strict_mypy(mypy_errors: dict[str, set[tuple[int, str]]]) -> None:
+    assert len(EXAMPLES) >= 7
+    assert {path.name: mypy_errors[path.name] for path in EXAMPLES} == {path.name: set() for path in EXAMPLES}
