@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ import jobq
 from jobq.testing import BackgroundWorker, drain, is_idle
 from jobq.testing import jobq_isolate as jobq_isolate  # the plugin's fixtures, used here directly
 from jobq.testing import jobq_worker as jobq_worker
+from tests.support.processes import JobqProcess
 from tests.support.redis_server import RedisServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -179,3 +181,20 @@ def test_plugin_skips_with_install_advice_when_there_is_no_redis(tmp_path: Path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "1 passed, 1 skipped" in proc.stdout
     assert "apt-get install redis-server" in proc.stdout
+
+
+def test_burst_worker_exits_once_every_queue_is_empty(
+    jobq_cli: Callable[..., JobqProcess], redis_url: str, namespace: str
+) -> None:
+    from tests.apps.testing_app import app, later, square
+
+    app.reconfigure(redis_url=redis_url, namespace=namespace)
+    squares = square.delay_many([(n,) for n in range(20)])
+    negatives = later.delay_many([(n,) for n in range(10)])
+
+    worker = jobq_cli(["worker", "testing_app", "--burst", "-p", "2"], redis_url, JOBQ_NAMESPACE=namespace)
+
+    assert worker.wait(60) == 0, worker.output()
+    assert [j.result(timeout=1) for j in squares] == [n * n for n in range(20)]
+    assert [j.result(timeout=1) for j in negatives] == [-n for n in range(10)]
+    assert is_idle(app)
