@@ -21,7 +21,7 @@ from tests.support.holding import hold_entries
 from tests.support.inproc import work_until
 from tests.support.jobq_run import one_error_line, run_jobq, run_main
 from tests.support.processes import JobqProcess
-from tests.support.redis_server import free_port
+from tests.support.redis_server import RedisServer, free_port
 from tests.support.waiting import wait_for
 
 
@@ -139,6 +139,22 @@ def test_stats_watch_repeats_until_interrupted(
     assert proc.wait(30) == 0
     snapshots = [json.loads(line) for line in proc.output().splitlines() if line.startswith("{")]
     assert snapshots[0]["queues"][0]["backlog"] == 1
+
+
+def test_stats_watch_reports_a_redis_outage_and_carries_on(
+    private_redis: Callable[..., RedisServer], jobq_cli: Callable[..., JobqProcess]
+) -> None:
+    server = private_redis()
+    proc = jobq_cli(["stats", "--json", "--watch", "0.2", "--namespace", "w"], server.url)
+    wait_for(lambda: proc.output().count('"queues"') >= 1, 30, "a first snapshot")
+    server.kill()
+    wait_for(lambda: "error: cannot reach Redis at" in proc.output(), 30, "the outage to be reported")
+    server.start()
+    seen = proc.output().count('"queues"')
+    wait_for(lambda: proc.output().count('"queues"') > seen, 30, "snapshots again after the restart")
+    proc.signal(signal.SIGINT)
+    assert proc.wait(30) == 0
+    assert "Traceback" not in proc.output()
 
 
 # job show / cancel ---------------------------------------------------------------------
