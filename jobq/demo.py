@@ -29,6 +29,7 @@ from functools import partial
 from typing import Any
 
 import jobq
+from jobq.config import redact_url
 from jobq.errors import JobFailed, JobqError
 from jobq.localredis import HOW_TO_INSTALL, LocalRedis, answers, find_redis_server
 from jobq.stats import snapshot
@@ -195,16 +196,16 @@ class Demo:
 
     def _connect(self) -> None:
         if answers(self.redis_url):
-            self.echo(f"Redis     {self.redis_url} (the demo works in a namespace of its own)")
+            self.echo(f"Redis     {redact_url(self.redis_url)} (the demo works in a namespace of its own)")
             return
         if find_redis_server() is None:
             raise JobqError(
-                f"nothing answers at {self.redis_url} and no redis-server is installed "
+                f"nothing answers at {redact_url(self.redis_url)} and no redis-server is installed "
                 f"to start a private one; {HOW_TO_INSTALL}"
             )
         self.private = LocalRedis().start()
         self.echo(
-            f"Redis     nothing answers at {self.redis_url}: started a private redis-server "
+            f"Redis     nothing answers at {redact_url(self.redis_url)}: started a private redis-server "
             f"on 127.0.0.1:{self.private.port} (temporary directory, no persistence; stopped at the end)"
         )
         self.redis_url = self.private.url

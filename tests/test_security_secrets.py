@@ -258,3 +258,14 @@ def test_an_acl_user_limited_to_its_namespace_runs_the_whole_path(
     with pytest.raises(jobq.BrokerError) as info:
         outsider.enqueue("mul", 1, 2)
     assert_clean(str(info.value), "a NOPERM error")
+
+
+def test_the_demo_names_its_redis_without_the_password(locked: tuple[RedisServer, str]) -> None:
+    server, _ = locked
+    env = env_for(url_for(server.port, WRONG))
+    env["PATH"] = str(Path(jobq_executable()[0]).parent)  # no redis-server: it stops at once
+    demo = [*jobq_executable(), "demo"]
+    proc = subprocess.run(demo, env=env, capture_output=True, text=True, timeout=60, start_new_session=True)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert f"nothing answers at redis://{USER}:***@127.0.0.1:{server.port}/0" in proc.stderr
+    assert_clean(proc.stdout + proc.stderr, "`jobq demo`")
