@@ -219,20 +219,26 @@ class SentinelSet:
         return f"redis+sentinel://127.0.0.1:{self.sentinel.port}/{SENTINEL_SERVICE}/0"
 
     def start(self) -> SentinelSet:
+        try:
+            self._start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def _start(self) -> None:
         self.master.start()
         self.replica = RedisServer(extra=["--replicaof", "127.0.0.1", str(self.master.port)]).start()
         wait_for(self.replica_in_sync, 20, "the replica to finish its first sync")
         self.sentinel = Sentinel(self.master.port).start()
         wait_for(self.sentinel.knows_healthy_replica, 30, "the sentinel to discover the replica")
-        return self
 
     def replica_in_sync(self) -> bool:
         assert self.replica is not None
         try:
-            info = str(self.replica.client().execute_command("INFO", "replication"))
+            return self.replica.client().info("replication").get("master_link_status") == "up"
         except redis.RedisError:
             return False
-        return _info_field(info, "master_link_status") == "up"
 
     def failed_over(self) -> bool:
         """The sentinel now names the former replica as master, and it accepts writes."""
@@ -240,10 +246,9 @@ class SentinelSet:
         try:
             if self.sentinel.master_port() != self.replica.port:
                 return False
-            info = str(self.replica.client().execute_command("INFO", "replication"))
+            return self.replica.client().info("replication").get("role") == "master"
         except redis.RedisError:
             return False
-        return _info_field(info, "role") == "master"
 
     def close(self) -> None:
         if self.sentinel is not None:
