@@ -226,7 +226,7 @@ class Demo:
 
     def pool_command(self) -> list[str]:
         cmd = [sys.executable, "-m", "jobq", "worker", "jobq.demo:app", "-p", str(self.processes), "-c", "8"]
-        cmd += ["--redis-url", app.config.redis_url, "--namespace", app.config.namespace]
+        cmd += ["--namespace", app.config.namespace]  # the URL goes in the environment: argv is public
         cmd += ["--beat"] if HAS_CRON else []
         return [*cmd, "--shutdown-timeout", "5", "--log-level", "info" if self.verbose else "warning"]
 
@@ -236,11 +236,12 @@ class Demo:
         with os.fdopen(fd, "wb") as log:
             self.pool = subprocess.Popen(
                 cmd,
+                env={**os.environ, "JOBQ_REDIS_URL": app.config.redis_url},
                 stdout=None if self.verbose else log,
                 stderr=None if self.verbose else log,
                 start_new_session=True,  # its own group: Ctrl-C reaches the demo, which stops it
             )
-        shown = " ".join(["jobq", *cmd[3:]]).replace(f" --redis-url {app.config.redis_url}", "")
+        shown = " ".join(["jobq", *cmd[3:]])
         self.echo(f"Workers   {shown}  (pid {self.pool.pid})")
 
     def _wait_for_workers(self) -> bool:

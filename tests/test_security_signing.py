@@ -269,3 +269,17 @@ def test_the_real_worker_with_a_key_runs_signed_jobs_and_dead_letters_the_rest(
     assert {d["reason"].split(":")[0] for d in dead_details(keyless)} == {"bad signature"}
     assert worker.output().count("bad signature") >= 2, worker.output()
     assert KEY not in worker.output() + enqueue.output()
+
+
+def test_cron_ticks_are_signed_like_every_other_enqueue(signed: jobq.App) -> None:
+    from jobq import cron
+
+    if not hasattr(cron, "tick_envelope"):
+        pytest.skip("cron ticks are not enqueued by jobq.cron.tick_envelope in this tree")
+
+    @signed.cron("* * * * *", name="nightly")
+    def nightly() -> None:
+        return None
+
+    [entry] = cron.entries(signed)
+    assert decode(cron.tick_envelope(signed, entry, "tick-1", 0.0), KEY).id == "tick-1"
