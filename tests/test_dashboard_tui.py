@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -50,10 +51,14 @@ async def until(pilot: Pilot[Any], condition: Callable[[], object], what: str) -
 
 
 def drive(
-    app: jobq.App, size: tuple[int, int], script: Callable[[DashboardApp, Pilot[Any]], Awaitable[None]]
+    app: jobq.App,
+    size: tuple[int, int],
+    script: Callable[[DashboardApp, Pilot[Any]], Awaitable[None]],
+    *,
+    from_app: bool = False,
 ) -> None:
     async def go() -> None:
-        tui = DashboardApp(Source(app, show_cron=False), refresh_s=0.2)
+        tui = DashboardApp(Source(app, from_app=from_app), refresh_s=0.2)
         async with tui.run_test(size=size) as pilot:
             await script(tui, pilot)
 
@@ -107,6 +112,8 @@ def test_pick_a_queue_inspect_a_dead_job_requeue_it_and_purge_the_rest(
         await pilot.press("d")
         assert isinstance(tui.screen, DeadLettersScreen)
         await until(pilot, lambda: len(tui.screen.letters) == 3, "three dead letters listed")  # type: ignore[attr-defined]
+        await pilot.press("d")  # the main screen's key: no second list on top of this one
+        assert len(tui.screen_stack) == 2
         oldest = tui.screen.letters[0].id  # type: ignore[attr-defined]
         first = app.job(oldest)
         picked.append(first)
@@ -187,3 +194,29 @@ def test_narrow_terminals_still_show_names_and_backlogs(
         assert all(len(line) <= size[0] for line in visible_text(tui).splitlines())
 
     drive(app, size, script)
+
+
+@dataclass
+class CronEntry:
+    """Shaped like the App's cron entries: a name, an expression and a zone."""
+
+    name: str
+    expression: str
+    tz: str = "UTC"
+
+
+def test_with_an_app_its_queues_and_cron_entries_show(app: jobq.App) -> None:
+    @app.task(name="report.build", queue="reports")
+    def build() -> None: ...
+
+    app.cron_entries.append(CronEntry("nightly-report", "0 3 * * *"))
+    app.cron_entries.append(CronEntry("every-ten-seconds", "* * * * * */10"))
+
+    async def script(tui: DashboardApp, pilot: Pilot[Any]) -> None:
+        await until(pilot, lambda: line_of(tui, "every-ten-seconds"), "the cron rows")
+        soonest = line_of(tui, "every-ten-seconds")
+        assert soonest[-1].endswith("s") and int(soonest[-1][:-1]) <= 10  # next fire "in 7s"
+        assert line_of(tui, "nightly-report")[1:6] == ["0", "3", "*", "*", "*"]
+        assert line_of(tui, "reports")[:2] == ["reports", "0"]  # the app's queue, never used yet
+
+    drive(app, (80, 24), script, from_app=True)

@@ -36,7 +36,7 @@ def dashboard_command(
     broker.ping()  # a wrong URL is an error now; an outage later is shown and waited out
     from jobq.dashboard import run
 
-    code = run(app, refresh_s, show_cron=app_spec is not None)
+    code = run(app, refresh_s, from_app=app_spec is not None)
     if code:
         raise click.ClickException("the dashboard stopped on an internal error")
 

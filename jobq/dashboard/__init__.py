@@ -15,11 +15,15 @@ import sys
 from jobq.app import App
 
 
-def run(app: App, refresh_s: float, *, show_cron: bool) -> int:
-    """Run the dashboard until the user quits; returns the exit code."""
+def run(app: App, refresh_s: float, *, from_app: bool) -> int:
+    """Run the dashboard until the user quits; returns the exit code.
+
+    `from_app`: the user named an APP, so its queues show even before first use, and its
+    cron entries, if it has any.
+    """
     from jobq.dashboard.source import Source
 
-    source = Source(app, show_cron=show_cron)
+    source = Source(app, from_app=from_app)
     screen = sys.__stderr__  # where Textual draws (stdout stays free for pipes)
     if not (sys.stdin.isatty() and screen is not None and screen.isatty()):
         from jobq.dashboard.plain import run_plain

@@ -137,9 +137,8 @@ class DeadLettersScreen(Screen[None]):
 
     def _title(self) -> str:
         stats = self.board.queue(self.queue)
-        total = f"{stats.dead} in the stream" if stats else "count unknown"
-        shown = f"showing the oldest {len(self.letters)}"
-        text = f"dead letters of queue {self.queue}: {total}, {shown}  (enter: inspect)"
+        more = f" of {stats.dead}" if stats and stats.dead > len(self.letters) else ""
+        text = f"dead letters of queue {self.queue}: {len(self.letters)}{more}, oldest first (enter: inspect)"
         return f"{text}  ✖ {self.error}" if self.error else text
 
     def _show(self) -> None:

@@ -43,12 +43,13 @@ def attempt(call: Callable[[], T]) -> Result:
 
 
 class Source:
-    """The dashboard's view of one namespace; `app_queues` are shown even before first use."""
+    """The dashboard's view of one namespace (and of one APP's queues and cron, if named)."""
 
-    def __init__(self, app: App, *, show_cron: bool) -> None:
+    def __init__(self, app: App, *, from_app: bool) -> None:
         self.app = app
-        self.show_cron = show_cron
-        self.app_queues = app.queues() if show_cron else []
+        self.cron_entries = list(getattr(app, "cron_entries", None) or []) if from_app else []
+        self.show_cron = bool(self.cron_entries)
+        self.app_queues = app.queues() if from_app else []
 
     @property
     def where(self) -> str:
@@ -67,7 +68,7 @@ class Source:
     def cron(self) -> list[CronRow] | None:
         if not self.show_cron:
             return None
-        return cron_rows(getattr(self.app, "cron_entries", None) or [], time.time())
+        return cron_rows(self.cron_entries, time.time())
 
     def dead_letters(self, queue: str) -> list[DeadJob]:
         return dlq.list_dead(self.app.broker, queue, DEAD_PAGE)

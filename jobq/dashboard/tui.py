@@ -152,6 +152,12 @@ class DashboardApp(TextualApp[None]):
             event.stop()
             self.action_dead_letters()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """`d` belongs to the main screen: hidden on the others (no stacking of lists)."""
+        if action == "dead_letters":
+            return self.screen is self.default_screen
+        return True
+
     def action_dead_letters(self) -> None:
         queue = self.picked_queue()
         if queue is None:

@@ -39,7 +39,7 @@ WORKER_COLUMNS = (
 )
 CRON_COLUMNS = (
     Column("name", "CRON", 10, grow=30, left=True),
-    Column("schedule", "SCHEDULE", 13, grow=10, drop=3, left=True),
+    Column("schedule", "SCHEDULE", 14, grow=10, drop=3, left=True),
     Column("next", "NEXT", 8),
     Column("in", "IN", 6, drop=2),
 )
