@@ -19,6 +19,7 @@ from jobq.dashboard.screens import ConfirmScreen, DeadLetterScreen, DeadLettersS
 from jobq.dashboard.source import Source
 from jobq.dashboard.tui import DashboardApp
 from tests.support.inproc import work_until
+from tests.support.redis_server import RedisServer
 
 DEADLINE = 15.0
 
@@ -220,3 +221,26 @@ def test_with_an_app_its_queues_and_cron_entries_show(app: jobq.App) -> None:
         assert line_of(tui, "reports")[:2] == ["reports", "0"]  # the app's queue, never used yet
 
     drive(app, (80, 24), script, from_app=True)
+
+
+def test_a_hung_redis_reads_as_disconnected_while_keys_keep_working(
+    private_redis: Callable[..., RedisServer], namespace: str
+) -> None:
+    server = private_redis()
+    app = jobq.App(server.url, namespace=namespace)
+    app.submit("report.build", [], queue="mail")
+
+    async def script(tui: DashboardApp, pilot: Pilot[Any]) -> None:
+        await until(pilot, lambda: line_of(tui, "mail")[:2] == ["mail", "1"], "the mail queue")
+        server.stop()  # SIGSTOP: connections stay open, nothing answers
+        try:
+            await until(pilot, lambda: "✖ disconnected" in visible_text(tui), "the screen to notice")
+            assert line_of(tui, "mail")[:2] == ["mail", "1"]  # the last numbers stay up
+            await pilot.press("d")  # the UI thread never waits on Redis
+            assert isinstance(tui.screen, DeadLettersScreen)
+            await pilot.press("escape")
+        finally:
+            server.resume()
+        await until(pilot, lambda: "● live" in visible_text(tui), "the screen to recover")
+
+    drive(app, (80, 24), script)
