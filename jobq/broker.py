@@ -107,7 +107,9 @@ def connect(url: str) -> redis.Redis:
         nodes = [redis.cluster.ClusterNode(h, p) for h, p in topo.nodes]  # type: ignore[no-untyped-call]
         try:
             cluster = _Cluster(startup_nodes=nodes, **_auth(topo), **options)
-        except (redis.RedisError, RedisClusterException, OSError) as exc:
+        except CLUSTER_OUTAGE as exc:
+            raise describe_error(url, _as_redis_error(exc)) from None
+        except (redis.RedisError, OSError) as exc:
             raise describe_error(url, exc) from None
         return cluster  # type: ignore[return-value]
     return redis.Redis.from_url(url, **options)
@@ -117,10 +119,11 @@ def connect_async(url: str) -> aioredis.Redis:
     """The worker's asyncio client for `url` (a Cluster connects on first use)."""
     topo = parse_topology(url)
     options = _client_options(url)
-    options["retry"] = Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=1)
+    refused = (redis.ConnectionError,)  # a reply that timed out is not retried (it may have run)
+    options["retry"] = Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=1, supported_errors=refused)
     if topo.kind == "server":
         return aioredis.Redis.from_url(url, **options)
-    options["retry"] = AsyncRetry(ExponentialBackoff(cap=1.0, base=0.05), retries=1)
+    options["retry"] = AsyncRetry(ExponentialBackoff(cap=1.0, base=0.05), retries=1, supported_errors=refused)
     if topo.kind == "sentinel":
         sentinel = redis.asyncio.sentinel.Sentinel(  # type: ignore[no-untyped-call]
             list(topo.nodes), sentinel_kwargs=_sentinel_auth(topo)
