@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -362,6 +363,19 @@ def test_cron_rows_show_the_next_fire_time_soonest_first() -> None:
     assert rows[0].next_at == now + 10
     assert rows[1].next_at == 1_700_002_800.0
     assert rows[2].next_at is None
+
+
+@dataclass
+class EntryWithItsOwnClock(Entry):
+    """An entry that computes its next tick itself (the scheduler's rules win)."""
+
+    def next_tick(self, after: datetime) -> datetime:
+        return after + timedelta(seconds=42)
+
+
+def test_an_entry_that_knows_its_next_tick_is_asked() -> None:
+    (row,) = cron_rows([EntryWithItsOwnClock("custom", "0 * * * *")], 1_700_000_000.0)
+    assert row.next_at == 1_700_000_042.0
 
 
 def test_next_fire_respects_the_zone() -> None:

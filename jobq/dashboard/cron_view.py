@@ -1,8 +1,8 @@
 """Cron entries of an App as dashboard rows, with their next fire time (pure).
 
-Entries are read by attribute (name or task.name, expression, tz) so the dashboard
-needs nothing from the scheduler but the App's `cron_entries`; an entry it cannot read
-is shown with its name and no time rather than breaking the screen.
+Entries are read by attribute (name or task.name, expression, tz, and `next_tick(after)`
+when the entry has it, so the scheduler's own DST rules apply); an entry that cannot be
+read is shown with its name and no time rather than breaking the screen.
 """
 
 from __future__ import annotations
@@ -41,6 +41,15 @@ def next_fire(expression: str, tz: str, now: float) -> float | None:
         return None
 
 
+def _entry_next(entry: Any, now: float) -> float | None:
+    """The entry's own answer, when it has one (`next_tick(after: datetime) -> datetime`)."""
+    try:
+        when = entry.next_tick(datetime.fromtimestamp(now, timezone.utc))
+        return float(when.timestamp())
+    except Exception:  # an entry of another shape, or one that never fires
+        return None
+
+
 def cron_rows(entries: Iterable[Any], now: float) -> list[CronRow]:
     rows = []
     for entry in entries:
@@ -48,6 +57,9 @@ def cron_rows(entries: Iterable[Any], now: float) -> list[CronRow]:
         name = _first(entry, "name") or _first(task, "name") or repr(entry)
         expression = str(_first(entry, "expression", "schedule", "spec") or "")
         tz = str(_first(entry, "tz", "timezone") or "UTC")
-        when = next_fire(expression, tz, now) if expression else None
+        if callable(getattr(entry, "next_tick", None)):
+            when = _entry_next(entry, now)
+        else:
+            when = next_fire(expression, tz, now) if expression else None
         rows.append(CronRow(str(name), f"{expression} {tz}".strip() if tz != "UTC" else expression, when))
     return sorted(rows, key=lambda r: (r.next_at is None, r.next_at or 0.0, r.name))
