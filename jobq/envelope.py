@@ -53,7 +53,7 @@ def encode(env: Envelope, max_bytes: int, key: str | bytes | None = None) -> str
         body["n"] = env.prior_attempts
     try:
         text = _encode(body)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:
         raise SerializationError(f"cannot encode arguments of {env.task}: {exc}") from None
     if len(text) * 4 > max_bytes and len(text.encode()) > max_bytes:  # UTF-8: <= 4 bytes a char
         raise SerializationError(
@@ -64,7 +64,15 @@ def encode(env: Envelope, max_bytes: int, key: str | bytes | None = None) -> str
 
 
 class DecodeError(ValueError):
-    """The stream entry is not a valid envelope."""
+    """The stream entry is not a valid envelope, or (with a key) not one signed with it.
+
+    `unverified` is what a bad-signature entry claims to be, when it parses: for closing
+    its job record and showing it, never for running it.
+    """
+
+    def __init__(self, message: str, unverified: Envelope | None = None) -> None:
+        super().__init__(message)
+        self.unverified = unverified
 
 
 def decode(raw: str | bytes, key: str | bytes | None = None) -> Envelope:
@@ -72,14 +80,31 @@ def decode(raw: str | bytes, key: str | bytes | None = None) -> Envelope:
     reason ("bad signature: ..." or "undecodable payload: ...") when it cannot be run."""
     try:
         text = raw if isinstance(raw, str) else raw.decode()
-        secret = as_key(key)
-        if secret:
-            text = verified(text, secret)
-        body = _decode(text)
-    except BadSignature as exc:
-        raise DecodeError(f"bad signature: {exc}") from None
-    except (ValueError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
         raise DecodeError(f"undecodable payload: {exc}") from None
+    secret = as_key(key)
+    if secret:
+        try:
+            text = verified(text, secret)
+        except BadSignature as exc:
+            raise DecodeError(f"bad signature: {exc}", _claimed(text)) from None
+    return _parse(text)
+
+
+def _claimed(text: str) -> Envelope | None:
+    try:
+        return _parse(text)
+    except DecodeError:
+        return None
+
+
+def _parse(text: str) -> Envelope:
+    try:
+        body = _decode(text)
+    except ValueError as exc:
+        raise DecodeError(f"undecodable payload: {exc}") from None
+    except RecursionError:
+        raise DecodeError("undecodable payload: JSON nested too deeply") from None
     if not isinstance(body, dict):
         raise DecodeError("undecodable payload: not a JSON object")
     try:
@@ -102,7 +127,7 @@ def encode_value(value: Any) -> str:
     """JSON text of a task's return value."""
     try:
         return _encode(value)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:
         raise SerializationError(f"cannot encode result: {exc}") from None
 
 

@@ -56,6 +56,13 @@ def test_no_module_of_the_package_imports_a_pickle_like_loader() -> None:
     assert [str(f.relative_to(PACKAGE)) for f in words] == []
 
 
+def nested(depth: int) -> list[Any]:
+    value: list[Any] = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
 NOT_JSON: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {
     "a set": (({1, 2},), {}),
     "bytes": ((b"\x00raw",), {}),
@@ -65,6 +72,7 @@ NOT_JSON: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {
     "NaN": ((math.nan,), {}),
     "infinity in a dict": (({"x": math.inf},), {}),
     "a non-string key": (({(1, 2): "tuple key"},), {}),
+    "nesting past the recursion limit": ((nested(100_000),), {}),
 }
 
 
@@ -120,3 +128,19 @@ def test_what_travels_is_plain_json(app: jobq.App) -> None:
     assert json.loads(fields["j"])["a"] == [sent]
     work_until(app, lambda: job.status() == "succeeded")
     assert job.result() == sent
+
+
+def test_a_hostile_entry_nested_past_the_recursion_limit_is_dead_lettered_and_work_goes_on(
+    app: jobq.App,
+) -> None:
+    @app.task(name="ok")
+    def ok() -> str:
+        return "fine"
+
+    client = redis.Redis.from_url(app.config.redis_url, decode_responses=True)
+    keys = NamespaceKeys(app.config.namespace).queue("default")
+    client.xadd(keys.stream, {"j": '{"id":"x","t":"ok","a":' + "[" * 100_000})
+    job = ok.delay()
+    work_until(app, lambda: job.status() == "succeeded" and client.xlen(keys.dead) == 1)
+    [(_, fields)] = client.xrange(keys.dead)
+    assert json.loads(fields["d"])["reason"] == "undecodable payload: JSON nested too deeply"

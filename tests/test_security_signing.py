@@ -91,6 +91,15 @@ def test_a_keyed_decode_refuses_anything_not_signed_with_that_key(case: str) -> 
     assert str(info.value).startswith("bad signature: ")
 
 
+def test_a_bad_signature_says_what_the_entry_claims_to_be_for_bookkeeping_only() -> None:
+    with pytest.raises(DecodeError) as info:
+        decode(encode(ENV, 1 << 20), KEY)
+    assert info.value.unverified == ENV
+    with pytest.raises(DecodeError) as info:
+        decode('{"m":"' + "0" * 64 + '",garbage', KEY)
+    assert info.value.unverified is None
+
+
 def test_every_single_character_change_is_caught() -> None:
     signed = encode(ENV, 1 << 20, KEY)
     for i, ch in enumerate(signed):
