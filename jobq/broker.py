@@ -540,6 +540,39 @@ class Broker:
             queued, scheduled = self._run("purge", protocol.purge(self.ns.queue(queue), limit, ttl, blob))
         return int(queued), int(scheduled)
 
+    # cron ----------------------------------------------------------------------------
+    # The scheduler's steps (jobq.scheduler, jobq.cron); each entry's state lives under its
+    # queue's hash tag, so deciding a tick and enqueueing its job is one script in one slot.
+
+    def cron_fire(self, queue: str, tick: protocol.CronTick) -> tuple[str, int]:
+        """Offer one tick to cron_fire.lua: (fired | decided | missed | overlap | early, ms late)."""
+        with self._errors():
+            reply = self._run("cron_fire", protocol.cron_fire(self.ns.queue(queue), tick))
+        return protocol.parse_cron_fire(reply)
+
+    def cron_trigger(self, queue: str, name: str, job_id: str, envelope: str) -> str:
+        """Enqueue one run of entry `name` by hand; returns its stream id."""
+        with self._errors():
+            call = protocol.cron_trigger(self.ns.queue(queue), name, job_id, envelope)
+            return str(self._run("cron_trigger", call))
+
+    def cron_register_queues(self, queues: Sequence[str]) -> None:
+        """Record the queues cron entries enqueue into (as every enqueue does), for stats."""
+        if queues:
+            with self._errors():
+                self.client.sadd(self.ns.queues, *queues)
+
+    def cron_states(self, entries: Sequence[tuple[str, str]]) -> list[dict[str, str]]:
+        """The state hash of each (queue, entry name), in one pipelined round trip."""
+        if not entries:
+            return []
+        with self._errors():
+            pipe = self.client.pipeline(transaction=False)
+            for queue, name in entries:
+                pipe.hgetall(protocol.cron_state_key(self.ns.queue(queue), name))
+            replies: list[Any] = pipe.execute()
+        return [dict(r) for r in replies]
+
     # demo and testing -----------------------------------------------------------------
     # Used by `jobq demo` and jobq.testing to leave nothing behind in a namespace they
     # made for themselves; never on a namespace that holds real work.

@@ -23,6 +23,8 @@ SCRIPT_NAMES = (
     "cancel",
     "requeue_dead",
     "purge",
+    "cron_fire",
+    "cron_trigger",
 )
 
 
@@ -126,3 +128,41 @@ def requeue_dead(k: QueueKeys, items: Sequence[tuple[str, str, str]]) -> Call:
 def purge(k: QueueKeys, limit: int, ttl: int, blob: str) -> Call:
     keys = [k.stream, k.jobs, k.scheduled, k.delayed, k.waiters]
     return keys, [GROUP, limit, k.prefix, ttl, blob]
+
+
+# cron ----------------------------------------------------------------------------------
+
+
+def cron_state_key(k: QueueKeys, name: str) -> str:
+    """The state of cron entry `name` (hash: mark, tick, job, fired, skipped, skip_why),
+    inside its queue's hash tag so that deciding a tick and enqueueing it is one step."""
+    return f"{k.prefix}cron:{name}"
+
+
+@dataclass(frozen=True, slots=True)
+class CronTick:
+    """One tick of a cron entry, offered to cron_fire.lua."""
+
+    name: str
+    due_ms: int
+    job_id: str
+    envelope: str
+    grace_ms: int
+    new_grace_ms: int
+    catch_up: bool = False
+    overlap: str = "allow"
+
+
+def cron_fire(k: QueueKeys, tick: CronTick) -> Call:
+    keys = [k.stream, k.jobs, cron_state_key(k, tick.name), k.result(tick.job_id)]
+    args: list[Any] = [tick.due_ms, tick.job_id, tick.envelope, tick.grace_ms]
+    return keys, [*args, "1" if tick.catch_up else "0", tick.overlap, tick.new_grace_ms]
+
+
+def parse_cron_fire(reply: Any) -> tuple[str, int]:
+    outcome, late_ms = reply
+    return str(outcome), int(late_ms)
+
+
+def cron_trigger(k: QueueKeys, name: str, job_id: str, envelope: str) -> Call:
+    return [k.stream, k.jobs, cron_state_key(k, name)], [job_id, envelope]
