@@ -37,6 +37,7 @@ class JobFacts:
     worker_host: str = ""
     worker_pid: int = 0
     idle_s: float = 0.0  # running: since its lease was last renewed
+    started_at: float = 0.0  # running: when the run began (from the worker's heartbeat)
     deliveries: int = 0
     outcome: dict[str, Any] | None = None
     result_ttl_s: int = -1
@@ -127,6 +128,7 @@ def _stream_facts(kind: str, stream_id: str, raw: dict[str, Any], base: dict[str
         worker_host=str(worker.get("host", "")),
         worker_pid=int(worker.get("pid") or 0),
         idle_s=int(pending.get("time_since_delivered", 0)) / 1000,
+        started_at=float(_json(worker.get("running")).get(str(base["id"]), 0.0)),
         deliveries=int(pending.get("times_delivered", 1)),
         **base,
     )
@@ -206,7 +208,8 @@ def _queued(f: JobFacts, prior: int, max_attempts: int | None) -> list[str]:
 def _running(f: JobFacts, max_attempts: int | None, vt: float | None) -> list[str]:
     attempt = _of(f.attempts or 1, max_attempts)
     where = f"worker {f.worker}" + (f" (host {f.worker_host}, pid {f.worker_pid})" if f.worker_host else "")
-    lines = [f"running on {where}, attempt {attempt}; lease renewed {span(f.idle_s)} ago"]
+    since = f" since {when(f.started_at)} ({span(f.now - f.started_at)})" if f.started_at else ""
+    lines = [f"running on {where}{since}, attempt {attempt}; lease renewed {span(f.idle_s)} ago"]
     if f.state == "cancelling":
         lines.append("cancel requested: the worker stops it at its next lease renewal")
     if not f.worker_alive:

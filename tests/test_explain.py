@@ -50,6 +50,11 @@ def facts(state: str, **kw: Any) -> explain.JobFacts:
             3,
             "running on worker h:1 (host h, pid 1), attempt 1 of 3",
         ),
+        (
+            facts("running", worker="h:1", worker_alive=True, deliveries=1, started_at=NOW - 65),
+            None,
+            "since 2023-11-14 22:12:15Z (1m05s), attempt 1",
+        ),
         (facts("running", worker="h:1", deliveries=2, idle_s=12), 3, "no live heartbeat"),
         (facts("running", worker="h:1", deliveries=2, idle_s=12), 3, "attempt 2 of 3"),
         (facts("cancelling", worker="h:1", worker_alive=True, deliveries=1), None, "cancel requested"),
@@ -120,11 +125,13 @@ def test_running_on_a_live_worker(
 
     def running() -> explain.JobFacts | None:
         f = explain.gather(app, job.id)
-        return f if f.state == "running" and f.worker_alive else None
+        return f if f.state == "running" and f.worker_alive and f.started_at else None
 
     f = wait_for(running, 60, "the job to run on a worker with a heartbeat")
     assert f.worker_pid > 0 and f.attempts == 1
-    assert explain.explain(f)[1].startswith(f"running on worker {f.worker} (host {f.worker_host}, pid ")
+    line = explain.explain(f)[1]
+    assert line.startswith(f"running on worker {f.worker} (host {f.worker_host}, pid ")
+    assert " since " in line and f.now - 60 < f.started_at <= f.now + 1
 
 
 def test_retry_waiting_and_scheduled(app: jobq.App, tasks: dict[str, Any]) -> None:

@@ -391,6 +391,13 @@ class Worker:
         assert self._wake is not None
         self._wake.set()
 
+    def running_since(self) -> dict[str, float]:
+        """Job id -> Unix time its run started, for heartbeats (`jobq explain` says since when)."""
+        offset = time.time() - time.monotonic()
+        return {
+            h.env.id: round(h.started + offset, 3) for h in self.held.values() if h.started and not h.finished
+        }
+
     def _settled(self, stream_ids: list[str]) -> None:
         for sid in stream_ids:
             if self.held.pop(sid, None) is not None:

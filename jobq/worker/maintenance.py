@@ -128,6 +128,7 @@ class Maintenance:
             "processed": w.done,
             "started_at": w.started_at,
             "latency": json.dumps(w.latency.percentiles()),
+            "running": json.dumps(w.running_since()),
         }
         redis_ms = await w.broker.heartbeat(w.id, info, HEARTBEAT_TTL_S)
         w.latency.offset_ms = redis_ms - time.time() * 1000
