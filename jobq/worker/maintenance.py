@@ -88,10 +88,12 @@ class Maintenance:
                     kept.confirmed = now
             for sid in lost:
                 gone = self.w.held.get(sid)
-                if gone is not None and not gone.lost:
+                # A finished entry is reported gone when its settle landed during this call;
+                # its settle reply accounts for it (and fences it if it was really taken).
+                if gone is not None and not gone.finished and not gone.lost:
                     gone.lost = True
                     log.warning("job.lease_lost", job_id=gone.env.id, task=gone.env.task, queue=queue)
-                    if gone.finished or not gone.started:
+                    if not gone.started:
                         self.w.held.pop(sid, None)
             for sid in cancelled:
                 target = self.w.held.get(sid)
