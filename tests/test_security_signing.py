@@ -13,7 +13,7 @@ import pytest
 import redis
 
 import jobq
-from jobq import dlq
+from jobq import cron, dlq
 from jobq.config import Config, resolve_signing_key
 from jobq.envelope import DecodeError, Envelope, decode, encode
 from jobq.keys import NamespaceKeys
@@ -281,11 +281,6 @@ def test_the_real_worker_with_a_key_runs_signed_jobs_and_dead_letters_the_rest(
 
 
 def test_cron_ticks_are_signed_like_every_other_enqueue(signed: jobq.App) -> None:
-    from jobq import cron
-
-    if not hasattr(cron, "tick_envelope"):
-        pytest.skip("cron ticks are not enqueued by jobq.cron.tick_envelope in this tree")
-
     @signed.cron("* * * * *", name="nightly")
     def nightly() -> None:
         return None
