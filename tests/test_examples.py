@@ -88,6 +88,12 @@ CASES = [
         then=dead_letters_are_listed_with_their_reasons,
     ),
     Example(
+        "cron_jobs",
+        9,
+        [r"heartbeat tick ran \(total 3\)", r"3 ticks, one every 2 s"],
+        ["--beat"],
+    ),
+    Example(
         "batch_fanout",
         4,
         [r"enqueued 60 parts", r"25997 primes below 300,000, counted in 60 parts"],
