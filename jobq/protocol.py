@@ -134,7 +134,7 @@ def purge(k: QueueKeys, limit: int, ttl: int, blob: str) -> Call:
 
 
 def cron_state_key(k: QueueKeys, name: str) -> str:
-    """The state of cron entry `name` (hash: mark, tick, job, fired, skipped, skip_why),
+    """The state of cron entry `name` (hash: mark, tick, job, fired, skipped, skipped_at, skip_why),
     inside its queue's hash tag so that deciding a tick and enqueueing it is one step."""
     return f"{k.prefix}cron:{name}"
 

@@ -51,6 +51,11 @@ class Scheduler:
         self._backoff = BACKOFF_MIN_S
         self._queues_known = False
 
+    @property
+    def redis_down(self) -> bool:
+        """Whether the last step failed to reach Redis (the loop keeps retrying)."""
+        return self._down_since is not None
+
     def stop(self, reason: str = "requested") -> None:
         if not self.stopping:
             log.info("scheduler.stopping", reason=reason)

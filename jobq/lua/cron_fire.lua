@@ -8,8 +8,8 @@
 -- ARGV[6] overlap policy ("allow" / "skip")   ARGV[7] grace for an entry with no state yet
 -- (ms; a new entry does not run ticks that fell due before any scheduler knew it)
 -- State fields: mark (ticks at or before it are decided for good), tick (due of the last
--- fired tick), job (id of the latest run), fired (ms it was enqueued), skipped and
--- skip_why (the last tick left out, and why).
+-- fired tick), job (id of the latest run), fired (ms it was enqueued), skipped, skipped_at
+-- and skip_why (the due time of the last tick left out, when that was decided, and why).
 -- Returns {outcome, ms late}, outcome one of:
 --   fired     enqueued now
 --   decided   decided before (by another scheduler, or by this one before it restarted)
@@ -41,12 +41,12 @@ if not mark and late > tonumber(ARGV[7]) then
   return {'new', late}
 end
 if late > tonumber(ARGV[4]) and not (mark and ARGV[5] == '1') then
-  redis.call('HSET', KEYS[3], 'mark', due_text, 'skipped', due_text, 'skip_why', 'missed')
+  redis.call('HSET', KEYS[3], 'mark', due_text, 'skipped', due_text, 'skipped_at', now, 'skip_why', 'missed')
   return {'missed', late}
 end
 local previous = redis.call('HGET', KEYS[3], 'job')
 if ARGV[6] == 'skip' and previous and redis.call('HEXISTS', KEYS[2], previous) == 1 then
-  redis.call('HSET', KEYS[3], 'mark', due_text, 'skipped', due_text, 'skip_why', 'overlap')
+  redis.call('HSET', KEYS[3], 'mark', due_text, 'skipped', due_text, 'skipped_at', now, 'skip_why', 'overlap')
   return {'overlap', late}
 end
 local sid = redis.call('XADD', KEYS[1], '*', 'j', ARGV[3])
