@@ -2,14 +2,16 @@
 
 Each loop reads the Redis clock (never the local one), works out which ticks of each
 entry are due, and offers each to the `cron_fire` Lua step, which decides atomically in
-the queue's slot: it keeps a high-water mark per entry (ticks at or before it are
-decided: fired, skipped or missed, never again), so two schedulers offering the same tick,
-or a restarted scheduler offering a tick it fired before it died, enqueue nothing more.
+the queue's slot on Redis TIME: it keeps a high-water mark per entry (ticks at or before
+it are decided: fired, skipped or missed, never again), so two schedulers offering the
+same tick, or a restarted scheduler offering a tick it fired before it died, enqueue
+nothing more.
 
 A tick is fired if some scheduler offers it within `MISFIRE_GRACE_S` of its due time
 (a scheduler that stalled, or a restart shorter than that, fires late rather than never);
 an older one was missed while no scheduler ran and is not backfilled, except that an
-entry with `catch_up=True` runs the latest missed tick once.
+entry with `catch_up=True` runs the latest missed tick once. A brand-new entry (or one
+whose state was lost with Redis) starts with its first tick after a scheduler sees it.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from jobq.protocol import CronTick
 log = structlog.get_logger("jobq.cron")
 
 MISFIRE_GRACE_S = 5.0
-NEW_ENTRY_GRACE_S = 1.0  # a brand-new entry does not run ticks due before it was deployed
+NEW_ENTRY_GRACE_S = 0.0  # a brand-new entry does not run ticks due before it was deployed
 MAX_SLEEP_S = 1.0  # re-read the Redis clock at least this often
 SLEEP_SLICE_S = 0.1  # how quickly a stop request is noticed
 WAKE_MARGIN_S = 0.002  # wake just after a tick rather than just before it

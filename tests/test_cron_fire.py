@@ -33,7 +33,7 @@ def redis_now(app: jobq.App) -> datetime:
 def offer_raw(app: jobq.App, entry: cron.CronEntry, due: datetime, **kw: object) -> str:
     """Offer a tick straight to cron_fire.lua, as a scheduler would (5 s grace)."""
     job_id = schedule.tick_id(entry.name, due)
-    options: dict[str, object] = {"grace_ms": 5000, "new_grace_ms": 1000, "catch_up": entry.catch_up}
+    options: dict[str, object] = {"grace_ms": 5000, "new_grace_ms": 0, "catch_up": entry.catch_up}
     options.update(kw)
     tick = CronTick(
         name=entry.name,

@@ -134,3 +134,4 @@ def test_beat_in_two_worker_pools_still_enqueues_each_tick_once(
     assert [t for t in expected if counts[t]] == expected
     assert set(counts.values()) == {1}, f"ticks enqueued more than once: {counts}"
     assert sum(p.output().count("cron.tick_fired") for p in pools) == sum(counts.values())
+    assert all("scheduler.stopped" in p.output() for p in pools)  # stopped on SIGTERM, not killed
