@@ -287,3 +287,21 @@ def test_cron_ticks_are_signed_like_every_other_enqueue(signed: jobq.App) -> Non
 
     [entry] = cron.entries(signed)
     assert decode(cron.tick_envelope(signed, entry, "tick-1", 0.0), KEY).id == "tick-1"
+
+
+def test_an_unsigned_job_is_closed_as_dead_and_a_forged_twin_cannot_end_a_genuine_job(
+    signed: jobq.App, redis_url: str, namespace: str
+) -> None:
+    @signed.task(name="echo")
+    def echo(x: str) -> str:
+        return x
+
+    keyless = jobq.App(redis_url, namespace=namespace, signing_key="")
+    unsigned = keyless.enqueue("echo", "no key")
+    genuine = echo.delay("real")
+    inject(keyless, stream_texts(keyless)[1].replace('["real"]', '["forged"]'))
+    work_until(signed, lambda: len(dead_details(signed)) == 2 and genuine.status() == "succeeded")
+    assert unsigned.status() == "dead"
+    with pytest.raises(jobq.JobFailed, match="bad signature"):
+        unsigned.result(timeout=1)
+    assert genuine.result(timeout=1) == "real"

@@ -1,6 +1,6 @@
 #!lua flags=allow-oom
--- Settle a batch of finished attempts: record the outcome, then acknowledge and delete the
--- entry, all in one step so a crash leaves either the old state or the new one.
+-- Settle a batch of finished attempts: record each outcome, then acknowledge and delete
+-- the entries, all in one step so a crash leaves either the old state or the new one.
 -- KEYS[1] stream   KEYS[2] jobs   KEYS[3] scheduled   KEYS[4] delayed   KEYS[5] dead
 -- KEYS[6] deadidx  KEYS[7] waiters  KEYS[8] counters
 -- ARGV[1] group   ARGV[2] consumer   ARGV[3] key prefix ("ns:{q}:")
@@ -8,9 +8,11 @@
 -- then 7 values per job: op, stream id, job id, result ttl s, x1, x2, x3
 --   ok      x1 outcome blob
 --   retry   x1 new envelope, x2 delay ms, x3 outcome blob (used if the job was cancelled)
---   dead    x1 envelope, x2 dead-letter details JSON, x3 outcome blob
+--   dead    x1 envelope, x2 dead-letter details JSON, x3 outcome blob (the job's record is
+--           closed only if it points at this entry)
 --   cancel  x1 outcome blob
 -- Fencing: an entry this consumer no longer owns is left alone (another worker has it).
+-- Per batch, not per job: one XPENDING of this consumer's entries, one XACK, one XDEL.
 -- Returns the stream ids that were not settled because they were not owned.
 local group, consumer, prefix = ARGV[1], ARGV[2], ARGV[3]
 local npairs = tonumber(ARGV[4])
@@ -19,6 +21,13 @@ for _ = 1, npairs do
   redis.call('HINCRBY', KEYS[8], ARGV[i], tonumber(ARGV[i + 1]))
   i = i + 2
 end
+local first_job = i
+
+local mine = {}
+local held = redis.call('XPENDING', KEYS[1], group, '-', '+', 1000000, consumer)
+for _, p in ipairs(held) do mine[p[1]] = true end
+local anyone_waiting = redis.call('HLEN', KEYS[7]) > 0
+
 local now_ms
 local function now()
   if not now_ms then
@@ -27,29 +36,31 @@ local function now()
   end
   return now_ms
 end
+local finished = {}
 local function finish(id, ttl, blob)
-  redis.call('HDEL', KEYS[2], id)
+  finished[#finished + 1] = id
   if ttl > 0 then
     redis.call('SET', prefix .. 'result:' .. id, blob, 'EX', ttl)
   end
-  local waiting = tonumber(redis.call('HGET', KEYS[7], id) or '0')
-  if waiting > 0 then
-    local nk = prefix .. 'notify:' .. id
-    for _ = 1, waiting do redis.call('RPUSH', nk, '1') end
-    redis.call('EXPIRE', nk, 60)
+  if anyone_waiting then
+    local waiting = tonumber(redis.call('HGET', KEYS[7], id) or '0')
+    if waiting > 0 then
+      local nk = prefix .. 'notify:' .. id
+      for _ = 1, waiting do redis.call('RPUSH', nk, '1') end
+      redis.call('EXPIRE', nk, 60)
+    end
   end
 end
-local lost = {}
-while i <= #ARGV do
-  local op, sid, id, ttl = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
-  local x1, x2, x3 = ARGV[i + 4], ARGV[i + 5], ARGV[i + 6]
-  i = i + 7
-  local p = redis.call('XPENDING', KEYS[1], group, sid, sid, 1)
-  if not (p[1] and p[1][2] == consumer) then
+
+local lost, settled = {}, {}
+for j = first_job, #ARGV, 7 do
+  local op, sid, id, ttl = ARGV[j], ARGV[j + 1], ARGV[j + 2], tonumber(ARGV[j + 3])
+  local x1, x2, x3 = ARGV[j + 4], ARGV[j + 5], ARGV[j + 6]
+  if not mine[sid] then
     lost[#lost + 1] = sid
   else
-    redis.call('XACK', KEYS[1], group, sid)
-    redis.call('XDEL', KEYS[1], sid)
+    mine[sid] = nil  -- a stream id listed twice is settled once
+    settled[#settled + 1] = sid
     if op == 'retry' then
       local rec = redis.call('HGET', KEYS[2], id)
       if rec and string.sub(rec, 1, 1) == 'X' then
@@ -68,7 +79,10 @@ while i <= #ARGV do
       end
     elseif op == 'dead' then
       local did = redis.call('XADD', KEYS[5], '*', 'j', x1, 'd', x2)
-      if id ~= '' then
+      -- Close the job's record only if it points at this entry: a forged or stray entry
+      -- claiming someone else's id must not end that job.
+      local rec = id ~= '' and redis.call('HGET', KEYS[2], id)
+      if rec and string.sub(rec, 2) == sid then
         redis.call('HSET', KEYS[6], id, did)
         finish(id, ttl, x3)
       end
@@ -76,5 +90,15 @@ while i <= #ARGV do
       finish(id, ttl, x1)
     end
   end
+end
+
+local CHUNK = 500
+for c = 1, #settled, CHUNK do
+  local ids = {unpack(settled, c, math.min(c + CHUNK - 1, #settled))}
+  redis.call('XACK', KEYS[1], group, unpack(ids))
+  redis.call('XDEL', KEYS[1], unpack(ids))
+end
+for c = 1, #finished, CHUNK do
+  redis.call('HDEL', KEYS[2], unpack(finished, c, math.min(c + CHUNK - 1, #finished)))
 end
 return lost

@@ -11,7 +11,6 @@ import socket
 import time
 from collections import deque
 from collections.abc import Sequence
-from concurrent.futures import Future
 from typing import Any
 
 import structlog
@@ -73,7 +72,7 @@ class Worker:
         self.stuck_threads = 0
         self.exit_code = EXIT_OK
         self.started_at = time.time()
-        self.threads = ThreadRunner(self.concurrency)
+        self._threads: ThreadRunner | None = None
         self.origin = Origin(self.id, self.host)
         self.outage = Outage()
         self.notices = Notices()
@@ -101,6 +100,13 @@ class Worker:
         """This process can no longer be trusted to run jobs: drain and be replaced."""
         self.exit_code = EXIT_RECYCLE
         self.stop(reason)
+
+    @property
+    def threads(self) -> ThreadRunner:
+        if self._threads is None:
+            assert self._loop is not None
+            self._threads = ThreadRunner(self.concurrency, self._loop, self._thread_done)
+        return self._threads
 
     async def setup(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -175,7 +181,8 @@ class Worker:
         with contextlib.suppress(RedisError, OSError, asyncio.TimeoutError):
             await asyncio.wait_for(self.broker.deregister(self.id, self.queues), 2.0)
         await self.broker.close()
-        self.threads.shutdown()
+        if self._threads is not None:
+            self._threads.shutdown()
 
     # fetching ------------------------------------------------------------------------
 
@@ -244,7 +251,16 @@ class Worker:
             self.settler.add(
                 queue,
                 dead_letter(
-                    queue, stream_id, raw or "", None, deliveries, str(exc), str(exc), "", self.origin, ttl
+                    queue,
+                    stream_id,
+                    raw or "",
+                    exc.unverified,
+                    deliveries,
+                    str(exc),
+                    str(exc),
+                    "",
+                    self.origin,
+                    ttl,
                 ),
                 {},
             )
@@ -309,8 +325,7 @@ class Worker:
             h.atask = loop.create_task(self._run_async(h, info))
         else:
             h.slot = RunSlot()
-            fut = self.threads.submit(h.slot, h.task, h.env, info)
-            fut.add_done_callback(lambda f: loop.call_soon_threadsafe(self._thread_done, h, f))
+            self.threads.submit(h, h.slot, h.task, h.env, info)
         timeout = h.task.options.timeout
         if timeout:
             h.timer = loop.call_later(timeout, self._on_timeout, h)
@@ -322,12 +337,10 @@ class Worker:
             fin = self._stopped(h)
         self._complete(h, fin)
 
-    def _thread_done(self, h: Held, fut: Future[Finished]) -> None:
+    def _thread_done(self, h: Held, fin: Finished) -> None:
         if h.finished:  # failed already by its timeout; the thread has now come back
             self.stuck_threads = max(0, self.stuck_threads - 1)
             return
-        exc = fut.exception()
-        fin = classify(exc, h.task, h.env) if exc is not None else fut.result()
         self._complete(h, fin)
 
     def _stopped(self, h: Held) -> Finished:
@@ -353,7 +366,7 @@ class Worker:
             return
         assert h.slot is not None and self._loop is not None
         h.slot.interrupt(JobTimeout)
-        self.threads.replace()
+        self.threads.replace_one()
         self._complete(h, self._stopped(h))
         self.stuck_threads += 1
         self._loop.call_later(STUCK_GRACE_S, self._check_stuck, h)
