@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -177,7 +179,7 @@ def test_one_worker_reads_every_queue_across_shards(capp: jobq.App, cluster: Red
 def test_every_lua_script_ran_on_the_cluster() -> None:
     """The scenarios above run each script; a new script must get a cluster scenario too."""
     covered = {"enqueue", "promote", "settle", "renew", "reclaim", "status", "cancel", "requeue_dead"}
-    covered |= {"purge"}
+    covered |= {"purge", "cron_fire", "cron_trigger"}
     missing = set(protocol.SCRIPT_NAMES) - covered
     assert not missing, f"add a Redis Cluster scenario to tests/test_cluster.py for {sorted(missing)}"
 
@@ -205,6 +207,37 @@ def test_kill_9_of_a_worker_pool_loses_no_job(
     assert set(ended) == wanted
     assert sum(n - 1 for n in ended.values()) <= len(in_flight), "a job ran twice with a live owner"
     assert {j.status() for j in jobs} == {"succeeded"}
+
+
+def test_cron_ticks_fire_once_with_two_schedulers(
+    cluster: RedisClusterSet, namespace: str, jobq_cli: Start, tmp_path: Path, report: dict[str, object]
+) -> None:
+    """Two schedulers (one under `worker --beat`, one alone) offer every tick; each runs once."""
+    runs = tmp_path / "runs.log"
+    env = {"JOBQ_NAMESPACE": namespace, "JOBQ_RUN_LOG": str(runs)}
+    pool = jobq_cli(["worker", "fleet_app", "-q", "cron", "--beat"], cluster.url, **env)
+    alone = jobq_cli(["scheduler", "fleet_app"], cluster.url, **env)
+    for proc in (pool, alone):
+        wait_for(lambda p=proc: "scheduler.started" in p.output(), 60, "both schedulers to start")
+    both_running = time.time()
+    wait_for(lambda: len(_ticks_after(runs, both_running)) >= 5, 60, "five ticks after both started")
+    ran = runlog.ended(runs)
+    twice = {job_id: n for job_id, n in ran.items() if n > 1}
+    assert not twice, f"ticks ran more than once: {twice}"
+    ticks = sorted(_ticks_after(runs, both_running))
+    seconds = [datetime.strptime(t.rsplit(":", 1)[1], "%Y%m%dT%H%M%SZ").timestamp() for t in ticks]
+    report.update(ticks=len(ticks), gaps=int(seconds[-1] - seconds[0]) + 1 - len(ticks))
+    assert "cron.tick_fired" in pool.output() + alone.output()
+
+    trigger = jobq_cli(["cron", "trigger", "fleet_app", "fleet.every_second"], cluster.url, **env)
+    assert trigger.wait(60) == 0, trigger.output()
+    manual = trigger.output().strip().splitlines()[-1]
+    assert manual.startswith("cron:fleet.every_second:manual-")
+    wait_for(lambda: manual in runlog.ended(runs), 30, "the triggered run")
+
+
+def _ticks_after(runs: Path, since: float) -> set[str]:
+    return {r.job_id for r in runlog.read(runs) if r.kind == "E" and r.at > since + 1.0}
 
 
 def test_stats_and_worker_heartbeats_on_a_cluster(capp: jobq.App) -> None:

@@ -69,6 +69,12 @@ def refuse() -> None:
     raise jobq.Reject("refused on purpose")
 
 
+@app.cron("* * * * * *", queue="cron", name="fleet.every_second")
+def every_second() -> None:
+    """One run per second; its job id names the tick (cron:fleet.every_second:<UTC time>)."""
+    record("E")
+
+
 @app.task(name="fleet.noop", queue="bench", retries=0)
 def noop() -> None:
     record("E")
