@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from jobq import schedule
 from jobq.envelope import Envelope, encode
 from jobq.errors import ConfigError
+from jobq.job import parse_outcome
 
 if TYPE_CHECKING:
     from types import FrameType
@@ -165,8 +166,6 @@ def _state(app: App, entry: CronEntry, fields: dict[str, str], now: datetime) ->
 
 
 def _job_state(app: App, queue: str, job_id: str) -> str:
-    from jobq.job import parse_outcome
-
     found = app.broker.status(queue, job_id)
     if found is None:
         return "expired"
