@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -161,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the rows to this JSON file")
     parser.add_argument("--workers", type=int, nargs="+", default=list(WORKER_COUNTS))
     args = parser.parse_args(argv)
+    # SIGTERM (a timeout, Ctrl-C of a wrapper) still stops the workers and the server
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     logdir = Path(tempfile.mkdtemp(prefix="jobq-scaling-logs-"))
     server = BenchServer().start()
     b = Bench(server, logdir)
