@@ -80,9 +80,13 @@ def draw(results: Row, path: Path) -> bool:
 
 
 def _w3(ax: Any, rows: list[Row]) -> None:
-    groups = list(report.groups(rows, "W3").values())
-    values = [median(r.get(k) for g in groups for r in g) or 0.0 for k in ("p50_ms", "p95_ms", "p99_ms")]
-    _bars(ax, ["p50", "p95", "p99"], values, "W3 enqueue-to-start latency", "ms")
+    labels, values = [], []
+    for group in report.groups(rows, "W3").values():
+        name = group[0]["variant"].split(",")[0]
+        for key in ("p50_ms", "p95_ms", "p99_ms"):
+            labels.append(f"{name}\n{key[:3]}")
+            values.append(median(r.get(key) for r in group) or 0.0)
+    _bars(ax, labels, values, "W3 enqueue-to-start latency", "ms")
     _target(ax, report.W3_P50_MS, "p50 target")
     _target(ax, report.W3_P99_MS, "p99 target")
 

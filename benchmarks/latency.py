@@ -26,10 +26,17 @@ def _sleep_until(t: float) -> None:
 
 
 def latency(
-    b: Bench, n: int, rate: float, processes: int, concurrency: int, idle_s: float, timeout_s: float
+    b: Bench,
+    task_name: str,
+    n: int,
+    rate: float,
+    processes: int,
+    concurrency: int,
+    idle_s: float,
+    timeout_s: float,
 ) -> dict[str, Any]:
     b.fresh()
-    task = b.task("bench.noop")
+    task = b.task(task_name)
     worker = b.start_worker(processes, concurrency, f"latency-p{processes}-c{concurrency}")
     try:
         deadline = time.monotonic() + timeout_s
@@ -60,12 +67,21 @@ def latency(
 
 
 def run_w3(
-    b: Bench, n: int, rate: float, processes: int, concurrency: int, run: int, idle_s: float, timeout_s: float
+    b: Bench,
+    variant: str,
+    task_name: str,
+    n: int,
+    rate: float,
+    processes: int,
+    concurrency: int,
+    run: int,
+    idle_s: float,
+    timeout_s: float,
 ) -> dict[str, Any]:
-    row = latency(b, n, rate, processes, concurrency, idle_s, timeout_s)
+    row = latency(b, task_name, n, rate, processes, concurrency, idle_s, timeout_s)
     row.update(
         workload="W3",
-        variant=f"{rate:.0f} jobs/s",
+        variant=f"{variant}, {rate:.0f} jobs/s",
         config=f"jobq worker -p {processes} -c {concurrency}",
         run=run,
     )

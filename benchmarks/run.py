@@ -51,6 +51,7 @@ class Plan:
     w3_n: int
     w3_rate: float
     w3_idle_s: float
+    w3_async: bool  # also measure an async no-op task
     w4_n: int
     w4_async_concurrency: int
     w4_sync_concurrency: int
@@ -73,6 +74,7 @@ FULL = Plan(
     w3_n=1_000,
     w3_rate=200.0,
     w3_idle_s=1.0,
+    w3_async=True,
     w4_n=5_000,
     w4_async_concurrency=200,
     w4_sync_concurrency=64,
@@ -95,6 +97,7 @@ QUICK = Plan(
     w3_n=60,
     w3_rate=200.0,
     w3_idle_s=0.2,
+    w3_async=False,
     w4_n=300,
     w4_async_concurrency=200,
     w4_sync_concurrency=64,
@@ -151,6 +154,20 @@ def run_w2_w4(b: Bench, plan: Plan, only: set[str], rows: list[dict[str, Any]]) 
                     say(_drain_line(row))
 
 
+def run_w3_all(b: Bench, plan: Plan, rows: list[dict[str, Any]]) -> None:
+    variants = [("sync no-op", "bench.noop")]
+    if plan.w3_async:
+        variants.append(("async no-op", "bench.noop_async"))
+    for run in range(1, plan.runs + 1):
+        for variant, task in variants:
+            r = run_w3(
+                b, variant, task, plan.w3_n, plan.w3_rate, PROCESSES, 32, run, plan.w3_idle_s, plan.timeout_s
+            )
+            rows.append(r)
+            p50, p99 = r.get("p50_ms") or 0, r.get("p99_ms") or 0
+            say(f"  W3 {variant:<14} run {run}: p50 {p50:.3f}  p99 {p99:.3f} ms")
+
+
 def run_all(b: Bench, plan: Plan, only: set[str]) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     rows: list[dict[str, Any]] = []
     if "W1" in only:
@@ -160,10 +177,7 @@ def run_all(b: Bench, plan: Plan, only: set[str]) -> tuple[list[dict[str, Any]],
                 say(f"  W1 {r['variant']:<32} run {run}: {r['rate']:>9,.0f} jobs/s")
     run_w2_w4(b, plan, only - {"W4"}, rows)
     if "W3" in only:
-        for run in range(1, plan.runs + 1):
-            r = run_w3(b, plan.w3_n, plan.w3_rate, PROCESSES, 32, run, plan.w3_idle_s, plan.timeout_s)
-            rows.append(r)
-            say(f"  W3 run {run}: p50 {r.get('p50_ms') or 0:.3f}  p99 {r.get('p99_ms') or 0:.3f} ms")
+        run_w3_all(b, plan, rows)
     run_w2_w4(b, plan, only - {"W2"}, rows)
     bk = None
     if "backlog" in only:
