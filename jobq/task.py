@@ -86,6 +86,7 @@ class Task(Generic[P, R]):
         self.app = app
         self.fn = fn
         self.options = options
+        self.policy = options.policy  # read for every finished run: built once
         self.name = options.name
         self.is_async = inspect.iscoroutinefunction(fn)
         self._signature: inspect.Signature | None = None

@@ -4,8 +4,9 @@
 -- KEYS[1] stream   KEYS[2] jobs   KEYS[3] scheduled   KEYS[4] delayed   KEYS[5] dead
 -- KEYS[6] deadidx  KEYS[7] waiters  KEYS[8] counters
 -- ARGV[1] group   ARGV[2] consumer   ARGV[3] key prefix ("ns:{q}:")
--- ARGV[4] number of counter pairs, then that many (field, increment) pairs
--- then 7 values per job: op, stream id, job id, result ttl s, x1, x2, x3
+-- ARGV[4] JSON array of counter (field, increment) pairs, flattened
+-- ARGV[5] JSON array of 7 values per job, flattened: op, stream id, job id, result ttl s,
+--         x1, x2, x3
 --   ok      x1 outcome blob
 --   retry   x1 new envelope, x2 delay ms, x3 outcome blob (used if the job was cancelled)
 --   dead    x1 envelope, x2 dead-letter details JSON, x3 outcome blob (the job's record is
@@ -15,13 +16,10 @@
 -- Per batch, not per job: one XPENDING of this consumer's entries, one XACK, one XDEL.
 -- Returns the stream ids that were not settled because they were not owned.
 local group, consumer, prefix = ARGV[1], ARGV[2], ARGV[3]
-local npairs = tonumber(ARGV[4])
-local i = 5
-for _ = 1, npairs do
-  redis.call('HINCRBY', KEYS[8], ARGV[i], tonumber(ARGV[i + 1]))
-  i = i + 2
+local counters, batch = cjson.decode(ARGV[4]), cjson.decode(ARGV[5])
+for c = 1, #counters, 2 do
+  redis.call('HINCRBY', KEYS[8], counters[c], counters[c + 1])
 end
-local first_job = i
 
 local mine = {}
 local held = redis.call('XPENDING', KEYS[1], group, '-', '+', 1000000, consumer)
@@ -53,9 +51,9 @@ local function finish(id, ttl, blob)
 end
 
 local lost, settled = {}, {}
-for j = first_job, #ARGV, 7 do
-  local op, sid, id, ttl = ARGV[j], ARGV[j + 1], ARGV[j + 2], tonumber(ARGV[j + 3])
-  local x1, x2, x3 = ARGV[j + 4], ARGV[j + 5], ARGV[j + 6]
+for j = 1, #batch, 7 do
+  local op, sid, id, ttl = batch[j], batch[j + 1], batch[j + 2], tonumber(batch[j + 3])
+  local x1, x2, x3 = batch[j + 4], batch[j + 5], batch[j + 6]
   if not mine[sid] then
     lost[#lost + 1] = sid
   else

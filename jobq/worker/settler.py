@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import random
 import time
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,14 +25,42 @@ from jobq.worker.outage import Outage
 
 log = structlog.get_logger("jobq.worker")
 
+ACK = Ack()
 CANCELLED_BLOB = outcome_blob("cancelled")
 DURATION_BOUNDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
 
 
-def duration_counters(task: str, seconds: float) -> dict[str, int]:
-    """Histogram fields for one run: count, sum in microseconds, and its (non-cumulative) bucket."""
-    bound = next((str(b) for b in DURATION_BOUNDS if seconds <= b), "inf")
-    return {f"dcount:{task}": 1, f"dsum_us:{task}": int(seconds * 1e6), f"dle:{task}:{bound}": 1}
+BUCKET_NAMES = (*(str(b) for b in DURATION_BOUNDS), "inf")
+
+
+@dataclass(frozen=True, slots=True)
+class TaskCounterKeys:
+    """The counter fields of one task, built once rather than formatted for every job."""
+
+    count: str
+    sum_us: str
+    buckets: tuple[str, ...]
+    processed: str
+    failed: str
+
+    @classmethod
+    def of(cls, task: str) -> TaskCounterKeys:
+        buckets = tuple(f"dle:{task}:{name}" for name in BUCKET_NAMES)
+        return cls(f"dcount:{task}", f"dsum_us:{task}", buckets, f"processed:{task}", f"failed:{task}")
+
+
+def count_run(counts: dict[str, int], keys: TaskCounterKeys, seconds: float, kind: str) -> None:
+    """Add one run to `counts`: the duration histogram (non-cumulative buckets, sum in
+    microseconds) and, for kind "processed" or "failed", the totals."""
+    counts[keys.count] += 1
+    counts[keys.sum_us] += int(seconds * 1e6)
+    counts[keys.buckets[bisect_left(DURATION_BOUNDS, seconds)]] += 1
+    if kind == "processed":
+        counts["processed"] += 1
+        counts[keys.processed] += 1
+    elif kind == "failed":
+        counts["failed"] += 1
+        counts[keys.failed] += 1
 
 
 NO_LIMIT = 1 << 62
@@ -144,29 +174,39 @@ class Settler:
         self.origin = origin
         self.on_settled = on_settled
         self.rng = rng or random.Random()
-        self.pending: list[tuple[str, Settlement, dict[str, int]]] = []
+        self.pending: list[tuple[str, Settlement]] = []
+        self.counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        self.task_keys: dict[str, TaskCounterKeys] = {}
         self.wake = asyncio.Event()
         self.outage = outage
         self.closing = False
+        self.log_successes = log.bind().is_enabled_for(logging.DEBUG)
 
     def add_finished(self, h: Held, fin: Finished, seconds: float) -> None:
-        decision = decide(fin.outcome, h.attempt, h.task.options.policy, self.rng)
-        if h.stop_reason == "cancelled" and not isinstance(decision, Ack):
-            decision = Cancel()
-        _log_decision(h, fin, decision)
-        kind = (
-            "processed"
-            if isinstance(decision, Ack)
-            else ("failed" if fin.outcome.kind in ("error", "retry", "reject") else "")
+        if fin.outcome.kind == "ok" and h.stop_reason != "cancelled":
+            decision: Decision = ACK  # the common case, without the decision table
+            if self.log_successes:
+                _log_decision(h, fin, decision)
+            kind = "processed"
+        else:
+            decision = decide(fin.outcome, h.attempt, h.task.policy, self.rng)
+            if h.stop_reason == "cancelled" and not isinstance(decision, Ack):
+                decision = Cancel()
+            _log_decision(h, fin, decision)
+            kind = "failed" if fin.outcome.kind in ("error", "retry", "reject") else ""
+        keys = self.task_keys.get(h.env.task) or self.task_keys.setdefault(
+            h.env.task, TaskCounterKeys.of(h.env.task)
         )
-        counters = duration_counters(h.env.task, seconds)
-        if kind:
-            counters[kind] = 1
-            counters[f"{kind}:{h.env.task}"] = 1
-        self.add(h.queue, settlement_for(h, fin, decision, self.origin), counters)
+        count_run(self.counts[h.queue], keys, seconds, kind)
+        self.pending.append((h.queue, settlement_for(h, fin, decision, self.origin)))
+        self.wake.set()
 
     def add(self, queue: str, settlement: Settlement, counters: dict[str, int]) -> None:
-        self.pending.append((queue, settlement, counters))
+        """Queue a settlement made elsewhere (dead letters of entries that never ran)."""
+        queue_counts = self.counts[queue]
+        for field, n in counters.items():
+            queue_counts[field] += n
+        self.pending.append((queue, settlement))
         self.wake.set()
 
     async def run(self) -> None:
@@ -178,27 +218,33 @@ class Settler:
             await self.flush()
 
     async def flush(self) -> bool:
-        """Write everything pending; False (and keep it) if Redis could not be reached."""
+        """Write everything pending, one script call per queue; False (and keep what was not
+        written, with its counters) if Redis could not be reached."""
         while self.pending:
             batch, self.pending = self.pending, []
-            try:
-                await self._write(batch)
-            except (RedisError, OSError) as exc:
-                self.pending = batch + self.pending
-                await asyncio.sleep(self.outage.failed(exc))
-                return False
+            counts, self.counts = self.counts, defaultdict(lambda: defaultdict(int))
+            by_queue: dict[str, list[Settlement]] = defaultdict(list)
+            for queue, settlement in batch:
+                by_queue[queue].append(settlement)
+            for queue, settlements in list(by_queue.items()):
+                try:
+                    lost = await self.broker.settle(queue, settlements, dict(counts.get(queue, {})))
+                except (RedisError, OSError) as exc:
+                    self._keep_unwritten(by_queue, counts)
+                    await asyncio.sleep(self.outage.failed(exc))
+                    return False
+                del by_queue[queue]
+                counts.pop(queue, None)
+                if lost:
+                    log.warning("job.settle_skipped_not_owner", queue=queue, stream_ids=lost)
+                self.on_settled([s.stream_id for s in settlements])
             self.outage.ok()
         return True
 
-    async def _write(self, batch: list[tuple[str, Settlement, dict[str, int]]]) -> None:
-        by_queue: dict[str, list[Settlement]] = defaultdict(list)
-        counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-        for queue, settlement, counters in batch:
-            by_queue[queue].append(settlement)
-            for field, n in counters.items():
-                counts[queue][field] += n
-        for queue, settlements in by_queue.items():
-            lost = await self.broker.settle(queue, settlements, dict(counts[queue]))
-            if lost:
-                log.warning("job.settle_skipped_not_owner", queue=queue, stream_ids=lost)
-            self.on_settled([s.stream_id for s in settlements])
+    def _keep_unwritten(
+        self, by_queue: dict[str, list[Settlement]], counts: dict[str, dict[str, int]]
+    ) -> None:
+        self.pending = [(q, s) for q, items in by_queue.items() for s in items] + self.pending
+        for queue, fields in counts.items():
+            for field, n in fields.items():
+                self.counts[queue][field] += n

@@ -44,9 +44,20 @@ class RunSlot:
 
 Work = tuple[Any, RunSlot, Task[Any, Any], Envelope, JobInfo]
 
+SPAWN_AFTER_WAIT_S = 0.002  # jobs still waiting this long after a hand-over get threads
+IDLE_EXIT_S = 2.0  # a thread idle this long leaves (one always stays)
+
 
 class ThreadRunner:
-    """`size` threads running sync jobs; results go to `on_done(token, finished)` on the loop."""
+    """Up to `size` threads running sync jobs; results go to `on_done(token, finished)` on the
+    loop.
+
+    The pool is elastic: it starts with one thread; shortly after jobs are handed over
+    (SPAWN_AFTER_WAIT_S), any still waiting with no idle thread get new threads, and threads
+    idle for a while leave. Short jobs then run on one or two
+    threads, which keeps the interpreter lock from bouncing between dozens of them; slow or
+    blocking jobs still get up to `size` threads within milliseconds.
+    """
 
     def __init__(
         self, size: int, loop: asyncio.AbstractEventLoop, on_done: Callable[[Any, Finished], None]
@@ -57,50 +68,88 @@ class ThreadRunner:
         self.inbox: queue.SimpleQueue[Work | None] = queue.SimpleQueue()
         self.outbox: deque[tuple[Any, Finished]] = deque()
         self.signalled = False
-        self.surplus = 0  # threads to retire: replacements were started for stuck ones
-        self.surplus_lock = threading.Lock()
-        self.threads = [self._spawn() for _ in range(size)]
+        self.lock = threading.Lock()
+        self.live = 0
+        self.idle = 0
+        self.stopping = False
+        self.check_scheduled = False
+        self._spawn()
 
-    def _spawn(self) -> threading.Thread:
-        thread = threading.Thread(target=self._serve, name="jobq-task", daemon=True)
-        thread.start()
-        return thread
+    def _spawn(self) -> None:
+        with self.lock:
+            if self.live >= self.size or self.stopping:
+                return
+            self.live += 1
+        threading.Thread(target=self._serve, name="jobq-task", daemon=True).start()
 
     def submit(self, token: Any, slot: RunSlot, task: Task[Any, Any], env: Envelope, info: JobInfo) -> None:
         self.inbox.put((token, slot, task, env, info))
+        if not self.check_scheduled:
+            self.check_scheduled = True
+            self.loop.call_later(SPAWN_AFTER_WAIT_S, self._grow)
+
+    def _grow(self) -> None:
+        """Runs on the loop: give a thread to every job still waiting for one."""
+        self.check_scheduled = False
+        waiting = self.inbox.qsize()
+        if waiting and self.idle == 0:
+            for _ in range(min(waiting, self.size - self.live)):
+                self._spawn()
+        if waiting:
+            self.check_scheduled = True
+            self.loop.call_later(SPAWN_AFTER_WAIT_S, self._grow)
 
     def replace_one(self) -> None:
-        """A job's thread may be stuck: start another so the pool keeps its size."""
-        with self.surplus_lock:
-            self.surplus += 1
-        self.threads.append(self._spawn())
+        """A job's thread may be stuck for good: allow one more thread, and start it."""
+        with self.lock:
+            self.size += 1
+        self._spawn()
 
     def shutdown(self) -> None:
-        for _ in self.threads:
+        with self.lock:
+            self.stopping = True
+            live = self.live
+        for _ in range(live):
             self.inbox.put(None)
 
+    def _next(self) -> Work | None:
+        with self.lock:
+            self.idle += 1
+        try:
+            return self.inbox.get(timeout=IDLE_EXIT_S)
+        except queue.Empty:
+            return None
+        finally:
+            with self.lock:
+                self.idle -= 1
+
     def _serve(self) -> None:
-        while (work := self.inbox.get()) is not None:
+        while True:
+            work = self._next()
+            if work is None:
+                with self.lock:
+                    if self.stopping or self.live > 1:
+                        self.live -= 1
+                        return
+                continue
             token, slot, task, env, info = work
-            try:
-                with slot.lock:
-                    slot.thread_id = threading.get_ident()
-                try:
-                    fin = run_sync(task, env, info)
-                finally:
-                    with slot.lock:
-                        slot.thread_id = None
-            except BaseException as exc:
-                fin = classify(exc, task, env)
-            self.outbox.append((token, fin))
+            self.outbox.append((token, self._run(slot, task, env, info)))
             if not self.signalled:
                 self.signalled = True
                 self.loop.call_soon_threadsafe(self._deliver)
-            if self.surplus:
-                with self.surplus_lock:
-                    if self.surplus:
-                        self.surplus -= 1
-                        return
+
+    @staticmethod
+    def _run(slot: RunSlot, task: Task[Any, Any], env: Envelope, info: JobInfo) -> Finished:
+        try:
+            with slot.lock:
+                slot.thread_id = threading.get_ident()
+            try:
+                return run_sync(task, env, info)
+            finally:
+                with slot.lock:
+                    slot.thread_id = None
+        except BaseException as exc:  # a late timeout or cancel landed here
+            return classify(exc, task, env)
 
     def _deliver(self) -> None:
         self.signalled = False  # before draining: a result appended after this re-signals
