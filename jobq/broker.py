@@ -253,34 +253,41 @@ class Broker:
         """Enqueue jobs into one queue; one script call per chunk, all chunks pipelined."""
         k = self.ns.queue(queue)
         with self._errors():
-            if len(jobs) <= ENQUEUE_CHUNK and queue in self._known_queues:
+            if queue not in self._known_queues:
+                self._register_queue(queue)
+            if len(jobs) <= ENQUEUE_CHUNK:
                 reply = self._run("enqueue", protocol.enqueue(k, jobs))
                 return [bool(x) for x in reply]
             if self.cluster:  # redis-py refuses EVALSHA inside a Cluster pipeline
                 return self._enqueue_each(queue, jobs)
             pipe = self.client.pipeline(transaction=False)
-            if queue not in self._known_queues:
-                pipe.sadd(self.ns.queues, queue)
             for start in range(0, len(jobs), ENQUEUE_CHUNK):
                 self._run("enqueue", protocol.enqueue(k, jobs[start : start + ENQUEUE_CHUNK]), pipe)
             replies = pipe.execute()
-        self._known_queues.add(queue)
         flags: list[bool] = []
         for reply in replies:
             if isinstance(reply, list):
                 flags += [bool(x) for x in reply]
         return flags
 
+    def _register_queue(self, queue: str) -> None:
+        """Once per process and queue: list the queue, and create its consumer group (at 0)
+        so the group exists even if Redis fills up before the first worker starts."""
+        pipe = self.client.pipeline(transaction=False)
+        pipe.sadd(self.ns.queues, queue)
+        pipe.xgroup_create(self.ns.queue(queue).stream, GROUP, id="0", mkstream=True)
+        for reply in pipe.execute(raise_on_error=False):
+            if isinstance(reply, Exception) and "BUSYGROUP" not in str(reply):
+                raise reply
+        self._known_queues.add(queue)
+
     def _enqueue_each(self, queue: str, jobs: Sequence[protocol.NewJob]) -> list[bool]:
         """Cluster: one script call per chunk (all in one slot, so still one node)."""
         k = self.ns.queue(queue)
-        if queue not in self._known_queues:
-            self.client.sadd(self.ns.queues, queue)
         flags: list[bool] = []
         for start in range(0, len(jobs), ENQUEUE_CHUNK):
             reply = self._run("enqueue", protocol.enqueue(k, jobs[start : start + ENQUEUE_CHUNK]))
             flags += [bool(x) for x in reply]
-        self._known_queues.add(queue)
         return flags
 
     # job handles ---------------------------------------------------------------------

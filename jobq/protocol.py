@@ -48,7 +48,7 @@ class NewJob:
 
 
 def enqueue(k: QueueKeys, jobs: Sequence[NewJob]) -> Call:
-    args: list[Any] = [k.prefix + "result:", GROUP]
+    args: list[Any] = [k.prefix + "result:"]
     for job in jobs:
         args += [job.id, job.envelope, job.delay_ms, job.at_ms, "1" if job.unique else "0"]
     return [k.stream, k.jobs, k.scheduled, k.delayed], args

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import inspect
+import os
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -52,7 +52,8 @@ class TaskOptions:
 
 
 def new_job_id() -> str:
-    return uuid.uuid4().hex
+    """128 random bits as 32 hex digits, like uuid4().hex without building a UUID."""
+    return os.urandom(16).hex()
 
 
 def to_delay_ms(delay: float | timedelta | None, at: datetime | None) -> tuple[int, int]:
@@ -90,6 +91,8 @@ class Task(Generic[P, R]):
         self.name = options.name
         self.is_async = inspect.iscoroutinefunction(fn)
         self._signature: inspect.Signature | None = None
+        self._positional_range: tuple[int, int] | None = None
+        self._range_known = False
         self.__doc__ = fn.__doc__
         self.__wrapped__ = fn
 
@@ -106,8 +109,26 @@ class Task(Generic[P, R]):
             self._signature = inspect.signature(self.fn)
         return self._signature
 
+    @property
+    def positional_range(self) -> tuple[int, int] | None:
+        """(required, accepted) positional counts when positional-only calls can be checked by
+        counting alone (no *args, **kwargs or keyword-only parameters); else None."""
+        if not self._range_known:
+            self._range_known = True
+            params = list(self.signature.parameters.values())
+            plain = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+            if all(p.kind in plain for p in params):
+                required = sum(p.default is inspect.Parameter.empty for p in params)
+                self._positional_range = (required, len(params))
+            else:
+                self._positional_range = None
+        return self._positional_range
+
     def check_arguments(self, args: Sequence[Any], kwargs: dict[str, Any]) -> None:
         """TypeError now, in the caller, rather than a dead letter later."""
+        counts = None if kwargs else self.positional_range
+        if counts is not None and counts[0] <= len(args) <= counts[1]:
+            return  # the common call, checked without binding
         try:
             self.signature.bind(*args, **kwargs)
         except TypeError as exc:

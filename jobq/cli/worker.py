@@ -56,9 +56,9 @@ def logging_options(fn: F) -> F:
     "-c",
     "--concurrency",
     type=click.IntRange(min=1),
-    default=8,
+    default=16,
     show_default=True,
-    help="Jobs run at once by each process.",
+    help="Jobs run at once by each process (sync tasks on up to this many threads, started as needed).",
 )
 @click.option(
     "--shutdown-timeout",

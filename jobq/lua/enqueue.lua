@@ -1,16 +1,12 @@
 #!lua
 -- Enqueue a batch of jobs into one queue, now or at a due time (Redis clock).
 -- KEYS[1] stream   KEYS[2] jobs   KEYS[3] scheduled   KEYS[4] delayed
--- ARGV[1] key prefix of the queue ("ns:{q}:")   ARGV[2] consumer group name
+-- ARGV[1] key prefix of the queue ("ns:{q}:")
 -- then 5 values per job: job id, envelope, delay ms, at ms (0 = none), unique ("1": the
 -- caller chose the id, so an unfinished job with that id makes this enqueue a no-op)
 -- Returns one integer per job: 1 enqueued, 0 already pending under that id.
 local prefix = ARGV[1]
--- The first job of a queue also creates its consumer group (at 0, so workers see every
--- entry), so a group exists even if Redis is full before the first worker starts.
-if redis.call('EXISTS', KEYS[1]) == 0 then
-  redis.call('XGROUP', 'CREATE', KEYS[1], ARGV[2], '0', 'MKSTREAM')
-end
+-- (The producer creates the queue's consumer group once, before its first enqueue.)
 local now_ms
 local function now()
   if not now_ms then
@@ -20,7 +16,7 @@ local function now()
   return now_ms
 end
 local out = {}
-for i = 3, #ARGV, 5 do
+for i = 2, #ARGV, 5 do
   local id, env = ARGV[i], ARGV[i + 1]
   local delay, at = tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
   if ARGV[i + 4] == '1' and redis.call('HEXISTS', KEYS[2], id) == 1 then
