@@ -694,7 +694,12 @@ class AsyncBroker:
         found = [tuple(e) for r in replies if isinstance(r, list) for e in r]
         errors = [r for r in replies if isinstance(r, BaseException)]
         if errors and not found:
-            raise errors[0]
+            error = errors[0]
+            if isinstance(error, redis.RedisError | OSError | asyncio.CancelledError):
+                raise error
+            # redis-py's Cluster client can fail with internal errors (AttributeError) while
+            # the cluster is restarting: for the worker that is an outage like any other.
+            raise redis.ConnectionError(f"cluster read failed: {error!r}") from error
         return found  # type: ignore[return-value]
 
     async def settle(
