@@ -13,10 +13,13 @@ key of one queue lives in one slot and every Lua step stays inside it)::
     ns:{q}:result:<id>     string (TTL) final outcome JSON of a finished job
     ns:{q}:waiters         hash  job id -> number of callers blocked in Job.result()
     ns:{q}:notify:<id>     list  (short TTL) wakes those callers
-    ns:{q}:counters        hash  running totals: processed, failed, and per task
+    ns:{q}:counters        hash  running totals: processed, failed, per task, and the
+                                 duration histogram (dcount, dsum_us, dle:<task>:<bound>)
+    ns:{q}:cron:<name>     hash  a cron entry's state: mark, tick, job, fired, skipped...
     ns:queues              set   every queue name ever used in this namespace
     ns:workers             zset  worker id -> last heartbeat (ms, Redis clock)
-    ns:worker:<id>         hash  (TTL) a worker's host, pid, queues, busy, concurrency
+    ns:worker:<id>         hash  (TTL) a worker's host, pid, queues, busy, concurrency,
+                                 processed, latency p50/p95, running jobs' start times
 """
 
 from __future__ import annotations
