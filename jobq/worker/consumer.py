@@ -8,6 +8,7 @@ import os
 import random
 import signal
 import socket
+import threading
 import time
 from collections import deque
 from collections.abc import Sequence
@@ -124,8 +125,9 @@ class Worker:
         """Run until stopped; returns the process exit code."""
         await self.setup()
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self.stop, signal.Signals(sig).name)
+        if threading.current_thread() is threading.main_thread():  # embedded: the host's signals
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, self.stop, signal.Signals(sig).name)
         log.info("worker.started", worker=self.id, queues=self.queues, concurrency=self.concurrency)
         background = [loop.create_task(self.settler.run()), loop.create_task(self.maintenance.run())]
         try:
