@@ -18,7 +18,7 @@ import structlog
 
 from jobq.app import App
 from jobq.broker import AsyncBroker, RedisError, RedisOutOfMemoryError, RedisResponseError, is_nogroup
-from jobq.envelope import DecodeError, decode
+from jobq.envelope import DecodeError, Envelope, decode
 from jobq.errors import JobCancelled, JobTimeout
 from jobq.execute import Finished, classify, info_for, run_async
 from jobq.worker.held import Held
@@ -33,6 +33,7 @@ log = structlog.get_logger("jobq.worker")
 EXIT_OK = 0
 EXIT_RECYCLE = 3  # the pool replaces this process at once (max jobs, stuck thread)
 STUCK_GRACE_S = 1.0
+DEFAULT_RESULT_TTL = 86400  # for entries whose task is unknown, so no task says otherwise
 
 
 class Worker:
@@ -243,70 +244,50 @@ class Worker:
 
     def accept(self, queue: str, stream_id: str, raw: str | None, deliveries: int, now: float) -> None:
         """Take one delivered entry: dead-letter it at once if it cannot run, else queue it."""
-        ttl = 86400
         try:
             if raw is None:
                 raise DecodeError("undecodable payload: entry has no envelope field")
             env = decode(raw, self.app.config.signing_key)
         except DecodeError as exc:
             log.error("job.undecodable", queue=queue, stream_id=stream_id, error=str(exc))
-            self.settler.add(
-                queue,
-                dead_letter(
-                    queue,
-                    stream_id,
-                    raw or "",
-                    exc.unverified,
-                    deliveries,
-                    str(exc),
-                    str(exc),
-                    "",
-                    self.origin,
-                    ttl,
-                ),
-                {},
-            )
+            self._refuse(queue, stream_id, raw or "", exc.unverified, deliveries, str(exc))
             return
         attempt = env.prior_attempts + deliveries
         task = self.app.tasks.get(env.task)
         if task is None:
-            reason = f"unknown task {env.task!r}: not registered in this worker"
             log.error("job.unknown_task", job_id=env.id, task=env.task, queue=queue)
-            self.settler.add(
-                queue,
-                dead_letter(queue, stream_id, raw, env, attempt, reason, reason, "", self.origin, ttl),
-                {},
-            )
+            reason = f"unknown task {env.task!r}: not registered in this worker"
+            self._refuse(queue, stream_id, raw, env, attempt, reason)
             return
         max_attempts = task.options.retries + 1
         if attempt > max_attempts:
+            log.error("job.poisoned", job_id=env.id, task=env.task, queue=queue, attempt=attempt)
             reason = (
                 f"worker lost during attempt {attempt - 1} of {max_attempts} "
                 "(crash, os._exit, OOM kill or timeout of the whole process)"
             )
-            log.error("job.poisoned", job_id=env.id, task=env.task, queue=queue, attempt=attempt)
-            self.settler.add(
-                queue,
-                dead_letter(
-                    queue,
-                    stream_id,
-                    raw,
-                    env,
-                    attempt - 1,
-                    reason,
-                    reason,
-                    "",
-                    self.origin,
-                    task.options.result_ttl,
-                ),
-                {"failed": 1},
-            )
+            self._refuse(queue, stream_id, raw, env, attempt - 1, reason, task.options.result_ttl, failed=1)
             return
         if deliveries > 1:
             log.warning("job.reclaimed", job_id=env.id, task=env.task, queue=queue, attempt=attempt)
         h = Held(queue, stream_id, raw, env, task, attempt, now)
         self.held[stream_id] = h
         self.ready.append(h)
+
+    def _refuse(
+        self,
+        queue: str,
+        stream_id: str,
+        raw: str,
+        env: Envelope | None,
+        attempts: int,
+        reason: str,
+        ttl: int = DEFAULT_RESULT_TTL,
+        failed: int = 0,
+    ) -> None:
+        """Dead-letter an entry that must not run (undecodable, unknown task, poisoned)."""
+        settlement = dead_letter(queue, stream_id, raw, env, attempts, reason, reason, "", self.origin, ttl)
+        self.settler.add(queue, settlement, {"failed": failed} if failed else {})
 
     # running -------------------------------------------------------------------------
 
