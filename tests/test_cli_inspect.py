@@ -73,7 +73,7 @@ def heartbeat_worker(app: jobq.App, queues: list[str], concurrency: int = 2) -> 
             pass
         await worker.maintenance.heartbeat()
         await worker.broker.close()
-        worker.threads.shutdown()
+        worker.runner.shutdown()
         return worker.id
 
     return asyncio.run(go())

@@ -10,7 +10,6 @@ import signal
 import socket
 import threading
 import time
-from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,20 +18,18 @@ import structlog
 from jobq.app import App
 from jobq.broker import AsyncBroker, RedisError, RedisOutOfMemoryError, RedisResponseError, is_nogroup
 from jobq.envelope import DecodeError, Envelope, decode
-from jobq.errors import JobCancelled, JobTimeout
-from jobq.execute import Finished, classify, info_for, run_async
+from jobq.execute import Finished
 from jobq.worker.held import Held
 from jobq.worker.latency import LatencyWindow
 from jobq.worker.maintenance import Maintenance
 from jobq.worker.outage import Notices, Outage
+from jobq.worker.running import Runner
 from jobq.worker.settler import Origin, Settler, dead_letter
-from jobq.worker.threads import RunSlot, ThreadRunner
 
 log = structlog.get_logger("jobq.worker")
 
 EXIT_OK = 0
 EXIT_RECYCLE = 3  # the pool replaces this process at once (max jobs, stuck thread)
-STUCK_GRACE_S = 1.0
 DEFAULT_RESULT_TTL = 86400  # for entries whose task is unknown, so no task says otherwise
 
 
@@ -68,13 +65,10 @@ class Worker:
         self.broker = AsyncBroker(app.config, self.id)
         self.streams = {self.broker.ns.queue(q).stream: q for q in self.queues}
         self.held: dict[str, Held] = {}
-        self.ready: deque[Held] = deque()
-        self.running = 0
         self.done = 0
-        self.stuck_threads = 0
         self.exit_code = EXIT_OK
         self.started_at = time.time()
-        self._threads: ThreadRunner | None = None
+        self.runner = Runner(self.concurrency, self.latency, self._finished, self.taint)
         self.origin = Origin(self.id, self.host)
         self.outage = Outage()
         self.notices = Notices()
@@ -104,14 +98,12 @@ class Worker:
         self.stop(reason)
 
     @property
-    def threads(self) -> ThreadRunner:
-        if self._threads is None:
-            assert self._loop is not None
-            self._threads = ThreadRunner(self.concurrency, self._loop, self._thread_done)
-        return self._threads
+    def running(self) -> int:
+        return self.runner.running
 
     async def setup(self) -> None:
         self._loop = asyncio.get_running_loop()
+        self.runner.bind(self._loop)
         self._wake = asyncio.Event()
         while not self._stopping:
             try:
@@ -155,9 +147,9 @@ class Worker:
 
     async def _drain(self, timeout: float | None) -> None:
         deadline = None if timeout is None else time.monotonic() + timeout
-        while self.running or self.ready:
+        while self.running or self.runner.ready:
             if deadline is not None and time.monotonic() >= deadline:
-                log.warning("worker.shutdown_timeout", unfinished=self.running + len(self.ready))
+                log.warning("worker.shutdown_timeout", unfinished=self.running + len(self.runner.ready))
                 return
             self.start_ready()
             assert self._wake is not None
@@ -184,8 +176,7 @@ class Worker:
         with contextlib.suppress(RedisError, OSError, asyncio.TimeoutError):
             await asyncio.wait_for(self.broker.deregister(self.id, self.queues), 2.0)
         await self.broker.close()
-        if self._threads is not None:
-            self._threads.shutdown()
+        self.runner.shutdown()
 
     # fetching ------------------------------------------------------------------------
 
@@ -195,7 +186,7 @@ class Worker:
             # Finished jobs stay held until their settle lands; cap those too, so a slow
             # settle never lets a worker hoard entries (held <= 2 x concurrency).
             free = min(self.concurrency - self.running, 2 * self.concurrency - len(self.held))
-            if free <= 0 or self.ready:
+            if free <= 0 or self.runner.ready:
                 self._wake.clear()
                 await self._wake.wait()
                 self.start_ready()
@@ -218,7 +209,7 @@ class Worker:
         return entries
 
     def _idle(self) -> bool:
-        return not (self.running or self.ready or self.settler.pending or self.outage.down)
+        return not (self.running or self.runner.ready or self.settler.pending or self.outage.down)
 
     async def refused(self, exc: RedisResponseError) -> None:
         """Redis answered with an error: recreate lost groups, wait out OOM, log the rest."""
@@ -272,7 +263,7 @@ class Worker:
             log.warning("job.reclaimed", job_id=env.id, task=env.task, queue=queue, attempt=attempt)
         h = Held(queue, stream_id, raw, env, task, attempt, now)
         self.held[stream_id] = h
-        self.ready.append(h)
+        self.runner.ready.append(h)
 
     def _refuse(
         self,
@@ -289,96 +280,12 @@ class Worker:
         settlement = dead_letter(queue, stream_id, raw, env, attempts, reason, reason, "", self.origin, ttl)
         self.settler.add(queue, settlement, {"failed": failed} if failed else {})
 
-    # running -------------------------------------------------------------------------
+    # running -----------------------------------------------------------------------
 
     def start_ready(self) -> None:
-        while self.ready and self.running < self.concurrency:
-            h = self.ready.popleft()
-            if not h.lost:
-                self._start(h)
+        self.runner.start_ready()
 
-    def _start(self, h: Held) -> None:
-        loop = self._loop
-        assert loop is not None
-        self.running += 1
-        h.started = time.monotonic()
-        self.latency.add(h.queue, h.stream_id, h.started)
-        info = info_for(h.env, h.queue, h.attempt)
-        if h.task.is_async:
-            h.atask = loop.create_task(self._run_async(h, info))
-        else:
-            h.slot = RunSlot()
-            self.threads.submit(h, h.slot, h.task, h.env, info)
-        timeout = h.task.options.timeout
-        if timeout:
-            h.timer = loop.call_later(timeout, self._on_timeout, h)
-
-    async def _run_async(self, h: Held, info: Any) -> None:
-        try:
-            fin = await run_async(h.task, h.env, info)
-        except asyncio.CancelledError:
-            fin = self._stopped(h)
-        self._complete(h, fin)
-
-    def _thread_done(self, h: Held, fin: Finished) -> None:
-        if h.finished:  # failed already by its timeout; the thread has now come back
-            self.stuck_threads = max(0, self.stuck_threads - 1)
-            return
-        self._complete(h, fin)
-
-    def _stopped(self, h: Held) -> Finished:
-        timeout = h.task.options.timeout
-        if h.stop_reason == "timeout":
-            return classify(JobTimeout(f"timed out after {timeout}s (task timeout)"), h.task, h.env)
-        return classify(JobCancelled("cancelled while running"), h.task, h.env)
-
-    def _on_timeout(self, h: Held) -> None:
-        if h.finished:
-            return
-        h.stop_reason = "timeout"
-        log.warning(
-            "job.timeout",
-            job_id=h.env.id,
-            task=h.env.task,
-            queue=h.queue,
-            attempt=h.attempt,
-            timeout_s=h.task.options.timeout,
-        )
-        if h.atask is not None:
-            h.atask.cancel()
-            return
-        assert h.slot is not None and self._loop is not None
-        h.slot.interrupt(JobTimeout)
-        self.threads.replace_one()
-        self._complete(h, self._stopped(h))
-        self.stuck_threads += 1
-        self._loop.call_later(STUCK_GRACE_S, self._check_stuck, h)
-
-    def _check_stuck(self, h: Held) -> None:
-        if h.slot is not None and h.slot.thread_id is not None:
-            log.error(
-                "worker.thread_stuck",
-                job_id=h.env.id,
-                task=h.env.task,
-                note="sync task ignored its timeout; replacing this process",
-            )
-            self.taint("stuck thread")
-
-    def request_cancel(self, h: Held) -> None:
-        """Ask a running job to stop (it was cancelled through Job.cancel)."""
-        if h.finished or h.stop_reason:
-            return
-        h.stop_reason = "cancelled"
-        if h.atask is not None:
-            h.atask.cancel()
-        elif h.slot is not None:
-            h.slot.interrupt(JobCancelled)
-
-    def _complete(self, h: Held, fin: Finished) -> None:
-        h.finished = True
-        if h.timer is not None:
-            h.timer.cancel()
-        self.running -= 1
+    def _finished(self, h: Held, fin: Finished) -> None:
         if h.lost:
             self.held.pop(h.stream_id, None)
             log.warning("job.lost_lease", job_id=h.env.id, task=h.env.task, queue=h.queue)

@@ -98,11 +98,11 @@ class Maintenance:
             for sid in cancelled:
                 target = self.w.held.get(sid)
                 if target is not None:
-                    self.w.request_cancel(target)
+                    self.w.runner.request_cancel(target)
 
     async def reclaim(self) -> None:
         """Take over entries whose owner stopped renewing them, following XAUTOCLAIM's cursor."""
-        free = self.w.concurrency - self.w.running - len(self.w.ready)
+        free = self.w.runner.free
         if free <= 0 or self.w.stopping:
             return
         now = time.monotonic()
@@ -111,8 +111,7 @@ class Maintenance:
             self.cursors[queue] = cursor
             for e in entries:
                 self.w.accept(queue, e.stream_id, e.envelope, e.deliveries, now)
-        if self.w.ready:
-            self.w.start_ready()
+        self.w.start_ready()
 
     async def promote(self) -> None:
         for queue in self.w.queues:

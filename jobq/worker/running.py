@@ -1,0 +1,151 @@
+"""Runner: starts held jobs, `concurrency` at a time (sync ones on task threads, async ones
+on the event loop), stops them at their timeout or on cancel, and hands every outcome on."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+
+from jobq.errors import JobCancelled, JobTimeout
+from jobq.execute import Finished, classify, info_for, run_async
+from jobq.job import JobInfo
+from jobq.worker.held import Held
+from jobq.worker.latency import LatencyWindow
+from jobq.worker.threads import RunSlot, ThreadRunner
+
+log = structlog.get_logger("jobq.worker")
+
+STUCK_GRACE_S = 1.0  # after a sync job's timeout, how long its thread gets to give up
+
+
+class Runner:
+    def __init__(
+        self,
+        concurrency: int,
+        latency: LatencyWindow,
+        on_finished: Callable[[Held, Finished], None],
+        on_stuck: Callable[[str], None],
+    ) -> None:
+        self.concurrency = concurrency
+        self.latency = latency
+        self.on_finished = on_finished
+        self.on_stuck = on_stuck
+        self.running = 0
+        self.ready: deque[Held] = deque()
+        self.stuck_threads = 0
+        self._threads: ThreadRunner | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+
+    @property
+    def threads(self) -> ThreadRunner:
+        if self._threads is None:
+            assert self._loop is not None
+            self._threads = ThreadRunner(self.concurrency, self._loop, self._thread_done)
+        return self._threads
+
+    @property
+    def free(self) -> int:
+        """Slots neither running nor promised to a job waiting in `ready`."""
+        return self.concurrency - self.running - len(self.ready)
+
+    def shutdown(self) -> None:
+        if self._threads is not None:
+            self._threads.shutdown()
+
+    def start_ready(self) -> None:
+        while self.ready and self.running < self.concurrency:
+            h = self.ready.popleft()
+            if not h.lost:
+                self._start(h)
+
+    def _start(self, h: Held) -> None:
+        loop = self._loop
+        assert loop is not None
+        self.running += 1
+        h.started = time.monotonic()
+        self.latency.add(h.queue, h.stream_id, h.started)
+        info = info_for(h.env, h.queue, h.attempt)
+        if h.task.is_async:
+            h.atask = loop.create_task(self._run_async(h, info))
+        else:
+            h.slot = RunSlot()
+            self.threads.submit(h, h.slot, h.task, h.env, info)
+        timeout = h.task.options.timeout
+        if timeout:
+            h.timer = loop.call_later(timeout, self._on_timeout, h)
+
+    async def _run_async(self, h: Held, info: JobInfo) -> None:
+        try:
+            fin = await run_async(h.task, h.env, info)
+        except asyncio.CancelledError:
+            fin = self._stopped(h)
+        self._complete(h, fin)
+
+    def _thread_done(self, h: Any, fin: Finished) -> None:
+        if h.finished:  # failed already by its timeout; the thread has now come back
+            self.stuck_threads = max(0, self.stuck_threads - 1)
+            return
+        self._complete(h, fin)
+
+    def _stopped(self, h: Held) -> Finished:
+        if h.stop_reason == "timeout":
+            error = JobTimeout(f"timed out after {h.task.options.timeout}s (task timeout)")
+            return classify(error, h.task, h.env)
+        return classify(JobCancelled("cancelled while running"), h.task, h.env)
+
+    def _on_timeout(self, h: Held) -> None:
+        if h.finished:
+            return
+        h.stop_reason = "timeout"
+        log.warning(
+            "job.timeout",
+            job_id=h.env.id,
+            task=h.env.task,
+            queue=h.queue,
+            attempt=h.attempt,
+            timeout_s=h.task.options.timeout,
+        )
+        if h.atask is not None:
+            h.atask.cancel()
+            return
+        assert h.slot is not None and self._loop is not None
+        h.slot.interrupt(JobTimeout)
+        self.threads.replace_one()
+        self._complete(h, self._stopped(h))
+        self.stuck_threads += 1
+        self._loop.call_later(STUCK_GRACE_S, self._check_stuck, h)
+
+    def _check_stuck(self, h: Held) -> None:
+        if h.slot is not None and h.slot.thread_id is not None:
+            log.error(
+                "worker.thread_stuck",
+                job_id=h.env.id,
+                task=h.env.task,
+                note="sync task ignored its timeout; replacing this process",
+            )
+            self.on_stuck("stuck thread")
+
+    def request_cancel(self, h: Held) -> None:
+        """Ask a running job to stop (it was cancelled through Job.cancel)."""
+        if h.finished or h.stop_reason:
+            return
+        h.stop_reason = "cancelled"
+        if h.atask is not None:
+            h.atask.cancel()
+        elif h.slot is not None:
+            h.slot.interrupt(JobCancelled)
+
+    def _complete(self, h: Held, fin: Finished) -> None:
+        h.finished = True
+        if h.timer is not None:
+            h.timer.cancel()
+        self.running -= 1
+        self.on_finished(h, fin)
