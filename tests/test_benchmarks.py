@@ -78,10 +78,10 @@ def test_quick_run_writes_a_complete_report(tmp_path: Path) -> None:
         if r["workload"] in ("W2", "W4"):
             assert (r["unique"], r["duplicates"], r["timed_out"]) == (r["n"], 0, False), r
             assert r["log_problems"] == 0, r
-            assert r["rate"] > 0 and r["worker_cpu_us"] > 0
-            # a quick drain can finish between two samples of INFO: then no command falls
-            # inside the measured window, and 0 is a true reading, not a broken one
-            assert r["redis_cmds"] >= 0
+            assert r["rate"] > 0
+            # A quick drain can end within one clock tick of CPU accounting (10 ms) or between
+            # two samples of INFO: 0 is then a true reading of the window, not a broken one.
+            assert r["worker_cpu_us"] >= 0 and r["redis_cmds"] >= 0
         if r["workload"] == "W3":
             assert r["unique"] == r["n"] and r["p50_ms"] <= r["p99_ms"]
     backlog = results["backlog"]
