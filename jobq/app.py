@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any, ParamSpec, Protocol, TypeVar, overload
 
 from jobq.broker import Broker
-from jobq.config import Config, resolve_redis_url, resolve_signing_key
+from jobq.config import Config, resolve_namespace, resolve_redis_url, resolve_signing_key
 from jobq.envelope import Envelope, encode
 from jobq.errors import ConfigError, UnknownTask
 from jobq.job import Job
@@ -34,12 +34,17 @@ class TaskDecorator(Protocol):
 
 
 class App:
-    """One jobq application: where jobs go (Redis, namespace) and which tasks exist."""
+    """One jobq application: where jobs go (Redis, namespace) and which tasks exist.
+
+    `redis_url` and `namespace` left as None come from $JOBQ_REDIS_URL / $JOBQ_NAMESPACE,
+    else the defaults: the same rule as the command line, so every process of a deployment
+    configured only by its environment meets in the same place.
+    """
 
     def __init__(
         self,
         redis_url: str | None = None,
-        namespace: str = "jobq",
+        namespace: str | None = None,
         default_queue: str = "default",
         visibility_timeout: float = 30.0,
         *,
@@ -48,7 +53,7 @@ class App:
     ) -> None:
         self.config = Config(
             redis_url=resolve_redis_url(redis_url),
-            namespace=namespace,
+            namespace=resolve_namespace(namespace),
             default_queue=default_queue,
             visibility_timeout=float(visibility_timeout),
             max_payload_bytes=max_payload_bytes,

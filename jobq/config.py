@@ -1,4 +1,5 @@
-"""Configuration: defaults < JOBQ_* environment < explicit arguments, frozen once built."""
+"""Configuration, frozen once built. One rule everywhere, highest first: a command-line flag,
+the value written in code (`App(namespace=...)`), the JOBQ_* environment, the default."""
 
 from __future__ import annotations
 

@@ -11,7 +11,6 @@ from typing import Any, TypeVar
 import click
 
 from jobq.app import App
-from jobq.config import resolve_namespace, resolve_redis_url
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -23,14 +22,14 @@ def connection_options(fn: F) -> F:
         "namespace",
         default=None,
         metavar="NS",
-        help="Key prefix (else $JOBQ_NAMESPACE, else the app's, else jobq).",
+        help="Key prefix (else the APP's own, else $JOBQ_NAMESPACE, else jobq).",
     )(fn)
     fn = click.option(
         "--redis-url",
         "redis_url",
         default=None,
         metavar="URL",
-        help="Redis URL (else $JOBQ_REDIS_URL, else the app's, else localhost).",
+        help="Redis URL (else the APP's own, else $JOBQ_REDIS_URL, else localhost).",
     )(fn)
     return fn
 
@@ -58,10 +57,11 @@ def load_app(spec: str) -> App:
 
 
 def app_for(spec: str | None, redis_url: str | None, namespace: str | None) -> App:
-    """The App to work with: APP's, with explicit options on top; or a bare one."""
+    """The App to work with: APP's (which resolved its own settings, environment included),
+    with explicit options on top; or a bare one configured by the flags or the environment."""
     if spec:
         app = load_app(spec)
         if redis_url or namespace:
             app.reconfigure(redis_url=redis_url, namespace=namespace)
         return app
-    return App(resolve_redis_url(redis_url), resolve_namespace(namespace))
+    return App(redis_url, namespace)
