@@ -159,7 +159,7 @@ def _state(app: App, entry: CronEntry, fields: dict[str, str], now: datetime) ->
     outcome = "never run"
     if job_id:
         outcome = _job_state(app, entry.queue, job_id)
-    if int(fields.get("skipped_at") or 0) > fired:  # a tick left out since the latest run
+    if fields.get("skipped_at"):  # a tick left out since the latest run (a run clears it)
         outcome = f"skipped ({fields.get('skip_why') or 'overlap'})"
     last = schedule.from_ms(fired) if fired else None
     return EntryState(entry, upcoming, last, job_id, outcome)

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 import pytest
 
 import jobq
-from jobq import cron, schedule
+from jobq import cron, protocol, schedule
 from jobq.envelope import decode
 from jobq.protocol import CronTick
 from jobq.scheduler import Scheduler
@@ -109,6 +109,19 @@ def test_catch_up_runs_the_latest_missed_tick_once_and_others_skip_it(app: jobq.
     assert stream_ids(app) == [schedule.tick_id("caught", latest)]
     states = {s.entry.name: s.last_outcome for s in cron.entry_states(app)}
     assert states == {"caught": "queued", "plain": "skipped (missed)"}
+
+
+def test_a_skip_decided_in_the_same_millisecond_as_the_run_is_still_reported(app: jobq.App) -> None:
+    """Redis time has millisecond steps: a fire and the next tick's skip can share one."""
+    skip = add_entry(app, "* * * * * *", "skipper", overlap="skip")
+    now = redis_now(app)
+    seed(app, skip)
+    assert offer_raw(app, skip, now - timedelta(seconds=3)) == "fired"
+    assert offer_raw(app, skip, now - timedelta(seconds=2)) == "overlap"
+    state_key = protocol.cron_state_key(app.broker.ns.queue(skip.queue), skip.name)
+    raw = app.broker.raw()
+    raw.hset(state_key, "fired", raw.hget(state_key, "skipped_at"))  # type: ignore[arg-type]
+    assert {s.entry.name: s.last_outcome for s in cron.entry_states(app)}["skipper"] == "skipped (overlap)"
 
 
 def test_overlap_skip_leaves_ticks_out_while_the_previous_run_is_unfinished(app: jobq.App) -> None:

@@ -9,7 +9,8 @@
 -- (ms; a new entry does not run ticks that fell due before any scheduler knew it)
 -- State fields: mark (ticks at or before it are decided for good), tick (due of the last
 -- fired tick), job (id of the latest run), fired (ms it was enqueued), skipped, skipped_at
--- and skip_why (the due time of the last tick left out, when that was decided, and why).
+-- and skip_why (the due time of the last tick left out, when that was decided, and why;
+-- skipped_at is cleared by the next run, so it marks a skip since the latest run).
 -- Returns {outcome, ms late}, outcome one of:
 --   fired     enqueued now
 --   decided   decided before (by another scheduler, or by this one before it restarted)
@@ -52,4 +53,5 @@ end
 local sid = redis.call('XADD', KEYS[1], '*', 'j', ARGV[3])
 redis.call('HSET', KEYS[2], id, 'Q' .. sid)
 redis.call('HSET', KEYS[3], 'mark', due_text, 'tick', due_text, 'job', id, 'fired', now)
+redis.call('HDEL', KEYS[3], 'skipped_at')  -- a skip is reported only until the next run
 return {'fired', late}

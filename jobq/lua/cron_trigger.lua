@@ -9,4 +9,5 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local sid = redis.call('XADD', KEYS[1], '*', 'j', ARGV[2])
 redis.call('HSET', KEYS[2], ARGV[1], 'Q' .. sid)
 redis.call('HSET', KEYS[3], 'job', ARGV[1], 'fired', now)
+redis.call('HDEL', KEYS[3], 'skipped_at')
 return sid
