@@ -11,6 +11,7 @@ from typing import Any, ParamSpec, Protocol, TypeVar, overload
 
 from jobq.broker import Broker
 from jobq.config import Config, resolve_namespace, resolve_redis_url, resolve_signing_key
+from jobq.cron_entry import CronEntry, new_entry
 from jobq.envelope import Envelope, encode
 from jobq.errors import ConfigError, UnknownTask
 from jobq.job import Job
@@ -60,7 +61,7 @@ class App:
             signing_key=resolve_signing_key(signing_key),
         )
         self.tasks: dict[str, Task[Any, Any]] = {}
-        self.cron_entries: list[Any] = []
+        self.cron_entries: list[CronEntry] = []
         self._broker: Broker | None = None
         self._broker_pid = 0
 
@@ -159,10 +160,20 @@ class App:
         **options: Any,
     ) -> Callable[[Callable[[], Any]], Task[[], Any]]:
         """Register a no-argument function as a task enqueued on a cron schedule."""
-        from jobq.cron import register_cron
 
         def decorate(func: Callable[[], Any]) -> Task[[], Any]:
-            return register_cron(self, func, expression, queue=queue, tz=tz, name=name, **options)
+            entry, task_options = new_entry(
+                func,
+                expression,
+                queue=queue or self.config.default_queue,
+                tz=tz,
+                name=name,
+                options=options,
+                taken=(e.name for e in self.cron_entries),
+            )
+            task: Task[[], Any] = self.task(name=entry.name, queue=entry.queue, **task_options)(func)
+            self.cron_entries.append(entry)
+            return task
 
         return decorate
 

@@ -1,109 +1,32 @@
 """Cron entries: periodic jobs enqueued exactly once per tick, however many schedulers run.
 
-`@app.cron(expression)` registers an ordinary task plus a `CronEntry`. Schedulers
-(`jobq scheduler APP`, or `jobq worker APP --beat`) turn ticks into jobs with one Lua step
-per tick (see `jobq.scheduler`); this module holds the entry type, registration, the
+`@app.cron(expression)` registers an ordinary task plus a `CronEntry` (see
+`jobq.cron_entry`). Schedulers (`jobq scheduler APP`, or `jobq worker APP --beat`) turn
+ticks into jobs with one Lua step per tick (see `jobq.scheduler`); this module holds the
 by-hand trigger and the per-entry state that `jobq cron list` shows.
 """
 
 from __future__ import annotations
 
-import inspect
-import signal
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from jobq import schedule
+from jobq.cron_entry import CronEntry
 from jobq.envelope import Envelope, encode
 from jobq.errors import ConfigError
 from jobq.job import parse_outcome
 
 if TYPE_CHECKING:
-    from types import FrameType
-
     from jobq.app import App
-    from jobq.task import Task
 
-OVERLAP_POLICIES = ("allow", "skip")
-TASK_OPTIONS = ("retries", "retry_on", "backoff", "backoff_max", "timeout", "result_ttl")
-
-
-@dataclass(frozen=True, slots=True)
-class CronEntry:
-    """One schedule: which task, on which expression, in which timezone and queue.
-
-    `name` is both the entry's and its task's name; it names the Redis state of the entry,
-    so renaming an entry starts it afresh. `overlap="skip"` leaves a tick out while the
-    entry's previous run is unfinished; `catch_up=True` runs the latest tick missed while
-    no scheduler ran, once.
-    """
-
-    name: str
-    expression: str
-    tz: str
-    queue: str
-    zone: tzinfo
-    overlap: str = "allow"
-    catch_up: bool = False
-
-    @property
-    def task_name(self) -> str:
-        return self.name
-
-    def latest_tick(self, now: datetime) -> datetime:
-        return schedule.latest_tick(self.expression, self.zone, now)
-
-    def next_tick(self, after: datetime) -> datetime:
-        return schedule.next_tick(self.expression, self.zone, after)
-
-
-def register_cron(
-    app: App,
-    func: Callable[[], Any],
-    expression: str,
-    *,
-    queue: str | None = None,
-    tz: str = "UTC",
-    name: str | None = None,
-    **options: Any,
-) -> Task[[], Any]:
-    """Register `func` as a task and as a cron entry of `app` (what `@app.cron` does)."""
-    overlap = str(options.pop("overlap", "allow"))
-    catch_up = bool(options.pop("catch_up", False))
-    unknown = sorted(set(options) - set(TASK_OPTIONS))
-    if unknown:
-        raise ConfigError(f"unknown cron option(s) {', '.join(unknown)}")
-    if overlap not in OVERLAP_POLICIES:
-        raise ConfigError(f"overlap must be one of {', '.join(OVERLAP_POLICIES)}, not {overlap!r}")
-    _check_no_arguments(func)
-    entry_name = name or f"{func.__module__}.{func.__qualname__}"
-    if not entry_name or any(c.isspace() or c in "{}" for c in entry_name):
-        raise ConfigError(f"invalid cron entry name {entry_name!r}: no spaces or braces")
-    if any(e.name == entry_name for e in app.cron_entries):
-        raise ConfigError(f"two cron entries are named {entry_name!r}; give one a name=")
-    text = schedule.normalize_expression(expression)
-    zone = schedule.zone(tz)
-    schedule.next_tick(text, zone, datetime.now(zone))  # ConfigError if it never fires
-    task: Task[[], Any] = app.task(name=entry_name, queue=queue, **options)(func)
-    entry = CronEntry(entry_name, text, tz, task.options.queue, zone, overlap, catch_up)
-    app.cron_entries.append(entry)
-    return task
-
-
-def _check_no_arguments(func: Callable[[], Any]) -> None:
-    try:
-        inspect.signature(func).bind()
-    except TypeError:
-        raise ConfigError(f"a cron task takes no arguments: {func.__qualname__} needs some") from None
-    except ValueError:
-        return  # no signature to inspect (a builtin): trust the caller
+__all__ = ["CronEntry", "EntryState", "entries", "entry_states", "find_entry", "tick_envelope", "trigger"]
 
 
 def entries(app: App) -> list[CronEntry]:
-    return [e for e in app.cron_entries if isinstance(e, CronEntry)]
+    return list(app.cron_entries)
 
 
 def find_entry(app: App, name: str) -> CronEntry | None:
@@ -173,25 +96,3 @@ def _job_state(app: App, queue: str, job_id: str) -> str:
     if state == "final":
         return str(parse_outcome(detail).get("s", "succeeded"))
     return state
-
-
-def scheduler_process(app: App) -> int:
-    """Run the cron scheduler in this process until SIGTERM or SIGINT; returns 0.
-
-    Used by `jobq scheduler APP` and as the extra child of `jobq worker --beat`. The
-    signal handlers are installed here, not on import, and put back on the way out.
-    """
-    from jobq.scheduler import Scheduler
-
-    scheduler = Scheduler(app)
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        scheduler.stop(signal.Signals(signum).name)
-
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        scheduler.run()
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    return 0

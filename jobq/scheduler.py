@@ -17,13 +17,16 @@ whose state was lost with Redis) starts with its first tick after a scheduler se
 from __future__ import annotations
 
 import os
+import signal
 import time
 from datetime import datetime
+from types import FrameType
 
 import structlog
 
 from jobq import cron, schedule
 from jobq.app import App
+from jobq.cron_entry import CronEntry
 from jobq.errors import BrokerError
 from jobq.protocol import CronTick
 
@@ -90,7 +93,7 @@ class Scheduler:
             wait = min(wait, self._step_entry(entry, now, now_s))
         return max(0.0, wait)
 
-    def _step_entry(self, entry: cron.CronEntry, now: datetime, now_s: float) -> float:
+    def _step_entry(self, entry: CronEntry, now: datetime, now_s: float) -> float:
         try:
             for due in self.due_ticks(entry, now):
                 self.offer(entry, due, now_s)
@@ -103,7 +106,7 @@ class Scheduler:
                 self.broken.add(entry.name)
             return MAX_SLEEP_S
 
-    def due_ticks(self, entry: cron.CronEntry, now: datetime) -> list[datetime]:
+    def due_ticks(self, entry: CronEntry, now: datetime) -> list[datetime]:
         """Ticks of `entry` to offer now, oldest first.
 
         A process that has been watching offers every tick since its last one that fell due
@@ -124,7 +127,7 @@ class Scheduler:
             tick = entry.next_tick(tick)
         return ticks or [latest]
 
-    def offer(self, entry: cron.CronEntry, due: datetime, now_s: float) -> str:
+    def offer(self, entry: CronEntry, due: datetime, now_s: float) -> str:
         """Offer one tick to Redis; returns what was decided (see cron_fire.lua)."""
         job_id = schedule.tick_id(entry.name, due)
         due_ms = schedule.to_ms(due)
@@ -175,3 +178,23 @@ class Scheduler:
         if self._down_since is not None:
             log.info("redis.reconnected", down_s=round(time.monotonic() - self._down_since, 2))
             self._down_since = None
+
+
+def scheduler_process(app: App) -> int:
+    """Run the cron scheduler in this process until SIGTERM or SIGINT; returns 0.
+
+    Used by `jobq scheduler APP` and as the extra child of `jobq worker --beat`. The
+    signal handlers are installed here, not on import, and put back on the way out.
+    """
+    scheduler = Scheduler(app)
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        scheduler.stop(signal.Signals(signum).name)
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        scheduler.run()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0

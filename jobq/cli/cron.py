@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from jobq import cron, log
+from jobq import cron, log, scheduler
 from jobq.cli.common import app_for, connection_options
 from jobq.cli.worker import logging_options
 
@@ -25,7 +25,7 @@ def scheduler_command(
     """Run the cron scheduler of APP (any number may run: each tick is enqueued once)."""
     log.configure(log_format, log_level)
     app = app_for(app_spec, redis_url, namespace)
-    raise SystemExit(cron.scheduler_process(app))
+    raise SystemExit(scheduler.scheduler_process(app))
 
 
 @click.group("cron")

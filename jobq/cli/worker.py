@@ -122,7 +122,7 @@ def worker_command(
     )
     extra: dict[str, Callable[[], int]] = {}
     if beat:
-        from jobq.cron import scheduler_process
+        from jobq.scheduler import scheduler_process
 
         extra["scheduler"] = lambda: scheduler_process(app)
     if metrics_port is not None:
