@@ -6,12 +6,13 @@ import json
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from jobq.errors import JobFailed, JobNotFound, JobqError
 
 if TYPE_CHECKING:
-    from jobq.app import App
+    from jobq.broker import Broker
+    from jobq.config import Config
 
 R = TypeVar("R")
 
@@ -54,12 +55,26 @@ def parse_outcome(blob: str) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+class JobOwner(Protocol):
+    """What a Job handle needs of its App (which imports this module, so not `App` itself)."""
+
+    @property
+    def config(self) -> Config: ...
+
+    @property
+    def broker(self) -> Broker: ...
+
+    def queues(self) -> list[str]: ...
+
+    def result_ttl_for(self, queue: str) -> int: ...
+
+
 class Job(Generic[R]):
     """A handle on one enqueued job: ask its status, wait for its result, cancel it."""
 
     __slots__ = ("_queue", "app", "id")
 
-    def __init__(self, app: App, job_id: str, queue: str | None = None) -> None:
+    def __init__(self, app: JobOwner, job_id: str, queue: str | None = None) -> None:
         self.app = app
         self.id = job_id
         self._queue = queue

@@ -8,16 +8,13 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
+from typing import Any, Generic, ParamSpec, Protocol, TypeVar
 
 from jobq.envelope import Envelope, encode
 from jobq.errors import ConfigError
-from jobq.job import Job
+from jobq.job import Job, JobOwner
 from jobq.protocol import NewJob
 from jobq.retry import Policy
-
-if TYPE_CHECKING:
-    from jobq.app import App
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -72,6 +69,22 @@ def to_delay_ms(delay: float | timedelta | None, at: datetime | None) -> tuple[i
     return int(seconds * 1000), 0
 
 
+class TaskOwner(JobOwner, Protocol):
+    """What a Task needs of its App (which imports this module, so not `App` itself)."""
+
+    def submit(
+        self,
+        task_name: str,
+        args: Sequence[Any] = (),
+        kwargs: dict[str, Any] | None = None,
+        *,
+        delay: float | timedelta | None = None,
+        at: datetime | None = None,
+        job_id: str | None = None,
+        queue: str | None = None,
+    ) -> Job[Any]: ...
+
+
 class Task(Generic[P, R]):
     """A function registered with an App.
 
@@ -82,7 +95,7 @@ class Task(Generic[P, R]):
     """
 
     def __init__(
-        self, app: App, fn: Callable[P, R] | Callable[P, Awaitable[R]], options: TaskOptions
+        self, app: TaskOwner, fn: Callable[P, R] | Callable[P, Awaitable[R]], options: TaskOptions
     ) -> None:
         self.app = app
         self.fn = fn
@@ -190,7 +203,7 @@ class AsyncTask(Task[P, R]):
         return super().__call__(*args, **kwargs)  # type: ignore[no-any-return]
 
 
-def make_task(app: App, fn: Callable[..., Any], options: TaskOptions) -> Task[Any, Any]:
+def make_task(app: TaskOwner, fn: Callable[..., Any], options: TaskOptions) -> Task[Any, Any]:
     """The Task subclass that types the plain call of `fn` (typing only: both behave alike)."""
     cls = AsyncTask if inspect.iscoroutinefunction(fn) else SyncTask
     return cls(app, fn, options)
