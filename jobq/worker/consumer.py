@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import random
 import signal
@@ -73,7 +74,15 @@ class Worker:
         self.outage = Outage()
         self.notices = Notices()
         self.settler = Settler(self.broker, self.origin, self._settled, self.outage, rng)
-        self.maintenance = Maintenance(self)
+        self.maintenance = Maintenance(
+            self,
+            self.broker,
+            self.runner,
+            self.outage,
+            self.latency,
+            vt=self.vt,
+            max_memory_mb=max_memory_mb,
+        )
         self._stopping = False
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -293,6 +302,21 @@ class Worker:
             self.settler.add_finished(h, fin, time.monotonic() - h.started)
         assert self._wake is not None
         self._wake.set()
+
+    def heartbeat_fields(self) -> dict[str, Any]:
+        """What this worker publishes every heartbeat (`jobq stats` and `explain` read it)."""
+        return {
+            "id": self.id,
+            "host": self.host,
+            "pid": os.getpid(),
+            "queues": json.dumps(self.queues),
+            "busy": self.running,
+            "concurrency": self.concurrency,
+            "processed": self.done,
+            "started_at": self.started_at,
+            "latency": json.dumps(self.latency.percentiles()),
+            "running": json.dumps(self.running_since()),
+        }
 
     def running_since(self) -> dict[str, float]:
         """Job id -> Unix time its run started, for heartbeats (`jobq explain` says since when)."""

@@ -4,19 +4,19 @@ publish heartbeats. Each duty has its own period; one loop runs them all."""
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import structlog
 
-from jobq.broker import RedisError, RedisResponseError
-
-if TYPE_CHECKING:
-    from jobq.worker.consumer import Worker
+from jobq.broker import AsyncBroker, RedisError, RedisResponseError
+from jobq.worker.held import Held
+from jobq.worker.latency import LatencyWindow
+from jobq.worker.outage import Outage
+from jobq.worker.running import Runner
 
 log = structlog.get_logger("jobq.worker")
 
@@ -27,15 +27,50 @@ HEARTBEAT_TTL_S = 15
 PROMOTE_LIMIT = 1000
 
 
+class Host(Protocol):
+    """What the duties need of the worker they serve (the `Worker` is the one host): its
+    identity, queues and held entries, and the calls that admit, refuse, stop or report."""
+
+    id: str
+    queues: list[str]
+    held: dict[str, Held]
+
+    @property
+    def stopping(self) -> bool: ...
+
+    def stop(self, reason: str = ...) -> None: ...
+
+    def taint(self, reason: str) -> None: ...
+
+    async def refused(self, exc: RedisResponseError) -> None: ...
+
+    def accept(self, queue: str, stream_id: str, raw: str | None, deliveries: int, now: float) -> None: ...
+
+    def heartbeat_fields(self) -> dict[str, Any]: ...
+
+
 class Maintenance:
-    def __init__(self, worker: Worker) -> None:
-        self.w = worker
-        vt = worker.vt
+    def __init__(
+        self,
+        host: Host,
+        broker: AsyncBroker,
+        runner: Runner,
+        outage: Outage,
+        latency: LatencyWindow,
+        *,
+        vt: float,
+        max_memory_mb: int | None,
+    ) -> None:
+        self.w = host
+        self.broker = broker
+        self.runner = runner
+        self.outage = outage
+        self.latency = latency
+        self.max_memory_mb = max_memory_mb
         self.renew_every = max(0.05, min(1.0, vt / 4))
         self.reclaim_every = max(0.05, min(1.0, vt / 4))
         self.min_idle_ms = int(vt * 1000)
         self.cursors: dict[str, str] = defaultdict(lambda: "0-0")
-        self.outage = worker.outage
         self.parent = os.getppid()
         self._next: dict[str, float] = defaultdict(float)
         self.closing = False
@@ -80,7 +115,7 @@ class Maintenance:
             by_queue[h.queue].append((h.stream_id, h.env.id))
         now = time.monotonic()
         for queue, pairs in by_queue.items():
-            lost, cancelled = await self.w.broker.renew(queue, pairs)
+            lost, cancelled = await self.broker.renew(queue, pairs)
             lost_set = set(lost)
             for sid, _ in pairs:
                 kept = self.w.held.get(sid)
@@ -98,45 +133,32 @@ class Maintenance:
             for sid in cancelled:
                 target = self.w.held.get(sid)
                 if target is not None:
-                    self.w.runner.request_cancel(target)
+                    self.runner.request_cancel(target)
 
     async def reclaim(self) -> None:
         """Take over entries whose owner stopped renewing them, following XAUTOCLAIM's cursor."""
-        free = self.w.runner.free
+        free = self.runner.free
         if free <= 0 or self.w.stopping:
             return
         now = time.monotonic()
         for queue in self.w.queues:
-            cursor, entries = await self.w.broker.reclaim(queue, self.min_idle_ms, self.cursors[queue], free)
+            cursor, entries = await self.broker.reclaim(queue, self.min_idle_ms, self.cursors[queue], free)
             self.cursors[queue] = cursor
             for e in entries:
                 self.w.accept(queue, e.stream_id, e.envelope, e.deliveries, now)
-        self.w.start_ready()
+        self.runner.start_ready()
 
     async def promote(self) -> None:
         for queue in self.w.queues:
-            await self.w.broker.promote(queue, PROMOTE_LIMIT)
+            await self.broker.promote(queue, PROMOTE_LIMIT)
 
     async def heartbeat(self) -> None:
-        w = self.w
-        info = {
-            "id": w.id,
-            "host": w.host,
-            "pid": os.getpid(),
-            "queues": json.dumps(w.queues),
-            "busy": w.running,
-            "concurrency": w.concurrency,
-            "processed": w.done,
-            "started_at": w.started_at,
-            "latency": json.dumps(w.latency.percentiles()),
-            "running": json.dumps(w.running_since()),
-        }
-        redis_ms = await w.broker.heartbeat(w.id, info, HEARTBEAT_TTL_S)
-        w.latency.offset_ms = redis_ms - time.time() * 1000
+        redis_ms = await self.broker.heartbeat(self.w.id, self.w.heartbeat_fields(), HEARTBEAT_TTL_S)
+        self.latency.offset_ms = redis_ms - time.time() * 1000
 
     def check_memory(self) -> None:
         """Recycle this process once it outgrows its memory limit (a leaking task)."""
-        limit = self.w.max_memory_mb
+        limit = self.max_memory_mb
         if limit and not self.w.stopping:
             rss = rss_mb()
             if rss > limit:
@@ -146,7 +168,7 @@ class Maintenance:
     async def warn_on_eviction(self) -> None:
         """Eviction silently deletes jobs; say so loudly at start."""
         try:
-            policy = await self.w.broker.client.config_get("maxmemory-policy")
+            policy = await self.broker.client.config_get("maxmemory-policy")
         except RedisResponseError:
             return  # CONFIG may be disabled on managed Redis
         value = policy.get("maxmemory-policy", "noeviction")
