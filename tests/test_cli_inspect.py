@@ -19,7 +19,7 @@ from jobq.worker import Worker
 from tests.apps.inspect_app import register
 from tests.support.holding import hold_entries
 from tests.support.inproc import work_until
-from tests.support.jobq_run import one_error_line, run_jobq, run_main
+from tests.support.jobq_run import one_error_line, run_jobq, run_jobq_on_terminal, run_main
 from tests.support.processes import JobqProcess
 from tests.support.redis_server import RedisServer, free_port
 from tests.support.waiting import wait_for
@@ -223,6 +223,16 @@ def test_purge_asks_first_and_keeps_everything_when_not_confirmed(
     assert "not confirmed" in line
     assert [j.status() for j in jobs] == ["queued"] * 3
     assert "not confirmed" in jobq_fails(["purge", "default"], app, prompt=True)  # end of input
+
+
+def test_purge_asks_on_a_terminal_and_reads_yes_from_a_pipe(app: jobq.App, tasks: dict[str, Any]) -> None:
+    jobs = tasks["ok"].delay_many([(i,) for i in range(2)])
+    args = ["purge", "default", "--namespace", app.config.namespace]
+    proc = run_jobq_on_terminal(args, app.config.redis_url, "n\n")
+    assert proc.returncode == 1 and "Cancel the 2 queued and 0 scheduled job(s)" in proc.stderr, proc.stderr
+    assert [j.status() for j in jobs] == ["queued"] * 2
+    assert "2 queued and 0 scheduled job(s) cancelled" in jobq_ok(["purge", "default"], app, stdin="yes\n")
+    assert [j.status() for j in jobs] == ["cancelled"] * 2
 
 
 def test_purge_cancels_waiting_jobs_and_leaves_in_flight_ones(app: jobq.App, tasks: dict[str, Any]) -> None:

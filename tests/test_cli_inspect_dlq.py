@@ -168,11 +168,27 @@ def test_purge_dead_letters_asks_on_a_terminal(app: jobq.App, tasks: dict[str, A
     assert "is empty" in ok(["dlq", "purge", "default", "--yes"], app)
 
 
-def test_purge_dead_letters_from_a_script_as_the_contract_writes_it(
-    app: jobq.App, tasks: dict[str, Any]
+@pytest.mark.parametrize("answer", ["n\n", "", "maybe\n"])
+def test_purge_dead_letters_from_a_pipe_deletes_nothing_unless_told_yes(
+    app: jobq.App, tasks: dict[str, Any], answer: str
 ) -> None:
+    """CONTRACT §3: without --yes the answer is read from piped stdin; "n", an empty pipe
+    (end of input) or anything else deletes nothing and exits 1."""
     dead_jobs(app, tasks, 2)
-    assert ok(["dlq", "purge", "default"], app, real=True).strip() == "deleted 2 dead jobs from queue default"
+    proc = run(["dlq", "purge", "default"], app, stdin=answer, real=True)
+    assert proc.returncode == 1, (proc.stdout, proc.stderr)
+    assert "Delete the 2 dead job(s) of queue default for good? [y/N]" in proc.stderr
+    refusal = "error: not confirmed, nothing deleted (pass --yes to skip the question)"
+    assert proc.stderr.rstrip().endswith(refusal)
+    assert "Traceback" not in proc.stderr and proc.stdout == ""
+    assert dead_count(app) == 2
+
+
+def test_purge_dead_letters_from_a_pipe_answered_yes(app: jobq.App, tasks: dict[str, Any]) -> None:
+    dead_jobs(app, tasks, 2)
+    proc = run(["dlq", "purge", "default"], app, stdin="yes\n", real=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "deleted 2 dead jobs from queue default"
     assert dead_count(app) == 0
 
 

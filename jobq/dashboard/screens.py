@@ -6,6 +6,7 @@ import time
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
@@ -49,6 +50,13 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)
+
+    def on_key(self, event: events.Key) -> None:
+        """Any other key is a no too, as on the command line: the question never lingers."""
+        if event.key not in ("y", "n", "escape"):
+            event.stop()
+            event.prevent_default()
+            self.dismiss(False)
 
 
 class DeadLetterScreen(Screen[None]):
