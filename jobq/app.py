@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any, ParamSpec, Protocol, TypeVar, overload
 
 from jobq.broker import Broker
-from jobq.config import Config, resolve_namespace, resolve_redis_url, resolve_signing_key
+from jobq.config import Config, check_queue_name, resolve_namespace, resolve_redis_url, resolve_signing_key
 from jobq.cron_entry import CronEntry, new_entry
 from jobq.envelope import Envelope, encode
 from jobq.errors import ConfigError, UnknownTask
@@ -131,7 +131,7 @@ class App:
         def register(func: Callable[..., Any]) -> Task[Any, Any]:
             options = TaskOptions(
                 name=name or f"{func.__module__}.{func.__qualname__}",
-                queue=queue or self.config.default_queue,
+                queue=self.config.default_queue if queue is None else queue,
                 retries=retries,
                 retry_on=tuple(retry_on) if isinstance(retry_on, Sequence) else (retry_on,),
                 backoff=backoff,
@@ -192,7 +192,7 @@ class App:
     ) -> Job[Any]:
         """Enqueue a call of `task_name`; the one path every enqueue goes through."""
         delay_ms, at_ms = to_delay_ms(delay, at)
-        target = queue or self.queue_of(task_name)
+        target = self.queue_of(task_name) if queue is None else check_queue_name(queue)
         unique = job_id is not None
         jid = job_id if job_id is not None else new_job_id()
         env = Envelope(jid, task_name, tuple(args), kwargs or {}, time.time())

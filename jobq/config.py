@@ -37,16 +37,27 @@ class Config:
     def __post_init__(self) -> None:
         if not self.namespace or any(c in self.namespace for c in "{} "):
             raise ConfigError(f"invalid namespace {self.namespace!r}: must be non-empty, no braces")
-        if not valid_queue_name(self.default_queue):
-            raise ConfigError(f"invalid queue name {self.default_queue!r}")
+        check_queue_name(self.default_queue)
         if self.visibility_timeout <= 0:
             raise ConfigError("visibility_timeout must be positive")
         if self.max_payload_bytes <= 0:
             raise ConfigError("max_payload_bytes must be positive")
 
 
+QUEUE_NAME_RULE = "a queue name is non-empty, without ':', '{', '}' or whitespace"
+
+
 def valid_queue_name(name: str) -> bool:
-    return bool(name) and not any(c in name for c in "{}: \t\n")
+    """The one rule for queue names: ':' separates `-q NAME:WEIGHT` and braces are the
+    Cluster hash tag of the queue's keys, so a queue named with them could never be consumed."""
+    return bool(name) and not any(c in "{}:" or c.isspace() for c in name)
+
+
+def check_queue_name(name: str) -> str:
+    """`name`, or a ConfigError quoting the rule, so a bad name fails where it is written."""
+    if not isinstance(name, str) or not valid_queue_name(name):
+        raise ConfigError(f"invalid queue name {name!r}: {QUEUE_NAME_RULE}")
+    return name
 
 
 def resolve_redis_url(explicit: str | None, env: Mapping[str, str] | None = None) -> str:

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -15,7 +16,7 @@ from jobq.app import App
 from jobq.envelope import DecodeError, Envelope, decode
 from jobq.errors import JobNotFound
 from jobq.job import parse_outcome
-from jobq.stats import stream_id_ms
+from jobq.stats import snapshot, stream_id_ms
 
 AHEAD_LIMIT = 1000
 
@@ -42,6 +43,7 @@ class JobFacts:
     outcome: dict[str, Any] | None = None
     result_ttl_s: int = -1
     dead: dict[str, Any] | None = None  # the dead-letter details (d field)
+    live_queues: tuple[str, ...] | None = None  # queued: what live workers consume (None: unknown)
 
     @property
     def task(self) -> str:
@@ -83,7 +85,12 @@ def gather(app: App, job_id: str) -> JobFacts:
     if queue is None:
         raise JobNotFound(f"no job {job_id!r} in namespace {app.config.namespace!r}")
     raw = app.broker.job_facts(queue, job_id, AHEAD_LIMIT)
-    return facts_from(job_id, queue, raw)
+    facts = facts_from(job_id, queue, raw)
+    if facts.state == "queued":  # is anyone there to take it?
+        workers = snapshot(app.broker, [queue]).workers
+        consumed = dict.fromkeys(q for w in workers for q in w.queues)
+        facts = dataclasses.replace(facts, live_queues=tuple(consumed))
+    return facts
 
 
 def facts_from(job_id: str, queue: str, raw: dict[str, Any]) -> JobFacts:
@@ -196,13 +203,26 @@ def _queued(f: JobFacts, prior: int, max_attempts: int | None) -> list[str]:
         where = "next in line: queued behind no other job"
     else:
         where = f"queued behind {f.ahead} other job{'s' if f.ahead != 1 else ''}"
-    lines = [f"{where}; waiting for a free worker on queue {f.queue}"]
+    lines = [f"{where}; {_waiting_for(f)}"]
     if f.stream_id:
         entered = stream_id_ms(f.stream_id) / 1000
         lines.append(f"in the queue since {when(entered)} ({span(f.now - entered)} ago)")
     if prior:
         lines.append(f"it will be attempt {_of(prior + 1, max_attempts)}")
     return lines
+
+
+def _waiting_for(f: JobFacts) -> str:
+    """A free worker, or, when no live worker consumes the queue, that cause and the queues
+    the live ones do consume (a typo in `-q` or a forgotten worker must not look like a wait)."""
+    if f.live_queues is None or f.queue in f.live_queues:
+        return f"waiting for a free worker on queue {f.queue}"
+    if not f.live_queues:
+        return f"no worker is live, so nothing consumes queue {f.queue}"
+    return (
+        f"no live worker consumes queue {f.queue}; the live workers consume: {', '.join(f.live_queues)}"
+        f" (start one with: jobq worker APP -q {f.queue})"
+    )
 
 
 def _running(f: JobFacts, max_attempts: int | None, vt: float | None) -> list[str]:

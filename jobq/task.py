@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Generic, ParamSpec, Protocol, TypeVar
 
+from jobq.config import check_queue_name
 from jobq.envelope import Envelope, encode
 from jobq.errors import ConfigError
 from jobq.job import Job, JobOwner
@@ -34,6 +35,7 @@ class TaskOptions:
     result_ttl: int = 86400
 
     def __post_init__(self) -> None:
+        check_queue_name(self.queue)
         if self.retries < 0:
             raise ConfigError(f"task {self.name}: retries must be >= 0")
         if self.timeout is not None and self.timeout <= 0:
@@ -170,7 +172,7 @@ class Task(Generic[P, R]):
             delay=delay,
             at=at,
             job_id=job_id,
-            queue=queue or self.options.queue,
+            queue=self.options.queue if queue is None else queue,
         )
 
     def delay_many(self, calls: Iterable[Sequence[Any]]) -> list[Job[R]]:

@@ -7,14 +7,22 @@ import sys
 import click
 
 from jobq.app import App
-from jobq.config import valid_queue_name
+from jobq.config import check_queue_name
+from jobq.errors import ConfigError
+
+
+def usable_queue(queue: str, hint: str = "QUEUE") -> str:
+    """QUEUE if it is a name a worker may consume; else a usage error quoting the rule."""
+    try:
+        return check_queue_name(queue)
+    except ConfigError as exc:
+        raise click.BadParameter(str(exc), param_hint=hint) from None
 
 
 def known_queue(app: App, queue: str) -> str:
     """QUEUE if the namespace has ever used it; a usage error if it is not a queue name,
     a clear failure naming the known queues otherwise (a typo must not look like 'empty')."""
-    if not valid_queue_name(queue):
-        raise click.BadParameter(f"{queue!r} is not a valid queue name", param_hint="QUEUE")
+    usable_queue(queue)
     known = app.broker.known_queues()
     if queue not in known:
         listed = ", ".join(known) if known else "none yet"

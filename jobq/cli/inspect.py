@@ -41,6 +41,8 @@ def stats_command(
 ) -> None:
     """One snapshot of every queue and worker."""
     app = app_for(None, redis_url, namespace)
+    for queue in queues:
+        known_queue(app, queue)  # as dlq and purge: a typo must not read as an idle queue
 
     def show() -> None:
         snap = stats.snapshot(app.broker, list(queues) or None)

@@ -9,7 +9,7 @@ import click
 
 from jobq import log
 from jobq.cli.common import app_for, connection_options
-from jobq.config import valid_queue_name
+from jobq.cli.guards import usable_queue
 from jobq.worker.pool import Pool, WorkerSettings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -110,8 +110,7 @@ def worker_command(
     log.configure(log_format, log_level)
     app = app_for(app_spec, redis_url, namespace)
     for q in queues:
-        if not valid_queue_name(q):
-            raise click.BadParameter(f"invalid queue name {q!r}", param_hint="-q")
+        usable_queue(q, "-q")
     settings = WorkerSettings(
         queues=list(queues) or app.queues(),
         concurrency=concurrency,
