@@ -14,6 +14,13 @@ from jobq.worker.pool import Pool, WorkerSettings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+# Sane ceilings, so a typo (-p 1000000) is a usage error rather than a fork bomb. Each worker
+# process is a whole interpreter (tens of MB) with its own Redis connections: past 256 on one
+# host, run more pools or hosts. Each sync job in flight holds a thread: past 1024 per process,
+# add processes instead (async tasks rarely need that many either).
+MAX_PROCESSES = 256
+MAX_CONCURRENCY = 1024
+
 
 def logging_options(fn: F) -> F:
     fn = click.option(
@@ -47,18 +54,19 @@ def logging_options(fn: F) -> F:
 @click.option(
     "-p",
     "--processes",
-    type=click.IntRange(min=1),
+    type=click.IntRange(1, MAX_PROCESSES),
     default=1,
     show_default=True,
-    help="Worker processes under this supervisor.",
+    help=f"Worker processes under this supervisor (1 to {MAX_PROCESSES}).",
 )
 @click.option(
     "-c",
     "--concurrency",
-    type=click.IntRange(min=1),
+    type=click.IntRange(1, MAX_CONCURRENCY),
     default=16,
     show_default=True,
-    help="Jobs run at once by each process (sync tasks on up to this many threads, started as needed).",
+    help=f"Jobs run at once by each process, 1 to {MAX_CONCURRENCY} (sync tasks on up to this many "
+    "threads, started as needed).",
 )
 @click.option(
     "--shutdown-timeout",

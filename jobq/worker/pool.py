@@ -20,6 +20,7 @@ log = structlog.get_logger("jobq.pool")
 
 RESPAWN_BACKOFF_MAX_S = 10.0
 KILL_GRACE_S = 5.0
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 
 
 @dataclass
@@ -90,8 +91,7 @@ class Pool:
             queues=self.settings.queues,
             concurrency=self.settings.concurrency,
         )
-        for child in self.children:
-            self._spawn(child)
+        self._spawn_all()
         while not self.stopping:
             self._reap()
             now = time.monotonic()
@@ -104,13 +104,33 @@ class Pool:
             time.sleep(0.05)
         return self._shutdown()
 
+    def _spawn_all(self) -> None:
+        """Start every child, stopping at the first signal and reaping as it goes: a large
+        pool must neither outlive a SIGTERM nor pile up zombies while it starts."""
+        for child in self.children:
+            if self.stopping:
+                started = sum(1 for c in self.children if c.pid)
+                log.info("pool.spawn_interrupted", started=started, of=len(self.children))
+                return
+            self._spawn(child)
+            self._reap()
+
     def _spawn(self, child: Child) -> None:
-        pid = os.fork()
+        # Signals stay blocked across fork until the child has its own handlers: a SIGTERM
+        # landing in between would otherwise hit the supervisor's handler copied into the
+        # child, and that child would never stop.
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        try:
+            pid = os.fork()
+        except OSError:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+            raise
         if pid == 0:  # the child
             code = 1
             try:
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
                 if self.on_child_start is not None:
                     self.on_child_start()
                 code = child.target()
@@ -118,6 +138,7 @@ class Pool:
                 log.exception("pool.child_crashed", child=child.name, error=repr(exc))
             finally:
                 os._exit(code)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
         child.pid = pid
         child.started = time.monotonic()
         log.debug("pool.child_started", child=child.name, pid=pid)
