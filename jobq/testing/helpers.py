@@ -1,50 +1,18 @@
-"""Test helpers: run a real jobq worker inside the test process, against a real Redis.
-
-No fakes: jobs go through Redis and the same Worker that `jobq worker` runs, so a test sees
-what production does (JSON round trips, retries, dead letters, timeouts).
-
-With pytest, enable the fixtures in your ``conftest.py``::
-
-    pytest_plugins = ["jobq.testing"]
-
-    def test_add(jobq_worker):
-        jobq_worker(app)                      # app now on the test Redis, a worker running
-        assert add.delay(1, 2).result(timeout=5) == 3
-
-Fixtures:
-
-- ``jobq_redis_url`` (session): ``$JOBQ_TEST_REDIS_URL`` if set, else a throwaway
-  redis-server on a free port (skips the test, saying how to install one, if there is none).
-- ``jobq_isolate``: ``jobq_isolate(app)`` points `app` at that Redis under a fresh
-  namespace for this test, and puts it back afterwards (keys of the namespace are deleted).
-- ``jobq_worker``: ``jobq_worker(app, queues=None, concurrency=4)`` isolates `app` and
-  starts a BackgroundWorker, stopped at the end of the test.
-
-Without pytest: ``drain(app)`` runs a worker in the calling thread until the queues are
-empty; ``BackgroundWorker(app)`` runs one in a thread (``with`` it, or start()/stop()).
-"""
+"""drain(), BackgroundWorker and is_idle: a real worker in the test process, without pytest."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import threading
 import time
-import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any
 
-import pytest
-
 from jobq.app import App
-from jobq.config import Config
-from jobq.localredis import HOW_TO_INSTALL, LocalRedis, find_redis_server
 from jobq.stats import snapshot
 from jobq.worker.consumer import Worker
-
-__all__ = ["BackgroundWorker", "drain", "is_idle", "jobq_isolate", "jobq_redis_url", "jobq_worker"]
 
 TEST_BLOCK_MS = 100  # short blocking reads: a test worker stops within ~0.1 s
 
@@ -165,63 +133,3 @@ class BackgroundWorker:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
-
-
-# pytest plugin ------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def jobq_redis_url() -> Iterator[str]:
-    """A real Redis for tests: $JOBQ_TEST_REDIS_URL, else a throwaway local redis-server."""
-    url = os.environ.get("JOBQ_TEST_REDIS_URL")
-    if url:
-        yield url
-        return
-    if find_redis_server() is None:
-        pytest.skip(f"jobq tests need Redis: set JOBQ_TEST_REDIS_URL or {HOW_TO_INSTALL}")
-    with LocalRedis() as server:
-        yield server.url
-
-
-@pytest.fixture
-def jobq_isolate(jobq_redis_url: str) -> Iterator[Callable[[App], str]]:
-    """jobq_isolate(app): `app` on the test Redis under a fresh namespace until the test ends."""
-    saved: dict[int, tuple[App, Config]] = {}
-
-    def isolate(app: App) -> str:
-        if id(app) not in saved:  # once per app and test: a second call keeps the namespace
-            saved[id(app)] = (app, app.config)
-            app.reconfigure(redis_url=jobq_redis_url, namespace=f"jobq-test-{uuid.uuid4().hex[:12]}")
-        return app.config.namespace
-
-    yield isolate
-    for app, config in reversed(saved.values()):
-        try:
-            app.broker.delete_namespace()
-        finally:
-            app.reconfigure(redis_url=config.redis_url, namespace=config.namespace)
-
-
-@pytest.fixture
-def jobq_worker(jobq_isolate: Callable[[App], str]) -> Iterator[Callable[..., BackgroundWorker]]:
-    """jobq_worker(app, queues=None, concurrency=4): isolate `app`, run a worker for it."""
-    workers: list[BackgroundWorker] = []
-
-    def start(
-        app: App, queues: Sequence[str] | None = None, concurrency: int = 4, *, isolate: bool = True
-    ) -> BackgroundWorker:
-        if isolate:
-            jobq_isolate(app)
-        worker = BackgroundWorker(app, queues, concurrency).start()
-        workers.append(worker)
-        return worker
-
-    yield start
-    errors: list[BaseException] = []
-    for worker in workers:
-        try:
-            worker.stop()
-        except (RuntimeError, TimeoutError) as exc:
-            errors.append(exc)
-    if errors:
-        raise errors[0]
