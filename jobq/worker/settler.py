@@ -211,11 +211,16 @@ class Settler:
 
     async def run(self) -> None:
         """Flush whenever woken, until closed. Stopped by `closing`, never by cancellation:
-        a cancel landing inside a Redis call can be swallowed by the client's retry."""
+        a cancel landing inside a Redis call can be swallowed by the client's retry.
+
+        A flush that failed is tried again (after the backoff `flush` waited out) without
+        waiting for another job to finish: the entries it would settle stay held, and once
+        they fill the fetch cap no job will ever finish to wake this loop."""
         while not self.closing:
             await self.wake.wait()
             self.wake.clear()
-            await self.flush()
+            if not await self.flush():
+                self.wake.set()
 
     async def flush(self) -> bool:
         """Write everything pending, one script call per queue; False (and keep what was not
