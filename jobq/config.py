@@ -35,6 +35,7 @@ class Config:
         return "Config(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
 
     def __post_init__(self) -> None:
+        refuse_ambiguous_url(self.redis_url)
         if not self.namespace or any(c in self.namespace for c in "{} "):
             raise ConfigError(f"invalid namespace {self.namespace!r}: must be non-empty, no braces")
         check_queue_name(self.default_queue)
@@ -76,19 +77,42 @@ def resolve_signing_key(explicit: str | bytes | None, env: Mapping[str, str] | N
     return as_key(explicit if explicit is not None else environ.get("JOBQ_SIGNING_KEY"))
 
 
+ENCODE_HINT = (
+    "percent-encode special characters in the user name and password "
+    "('@' as %40, ':' as %3A, '/' as %2F, '?' as %3F, '#' as %23)"
+)
+
+
+def ambiguous_userinfo(url: str) -> bool:
+    """Whether the user name and password of `url` cannot be told apart from the rest: more
+    than one '@', or an '@' past the host part (after a '/', '?' or '#'). That is a password
+    with an unencoded '@', '/', '?' or '#', and parsers then read a piece of it as the host,
+    port or database, which error messages would quote."""
+    rest = url.partition("://")[2]
+    if "@" not in rest:
+        return False
+    authority_end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    return rest.count("@") > 1 or rest.index("@") > authority_end
+
+
+def refuse_ambiguous_url(url: str) -> None:
+    """ConfigError, before any use, for a URL whose password pieces could be echoed."""
+    if ambiguous_userinfo(url):
+        raise ConfigError(
+            f"ambiguous Redis URL {redact_url(url)}: where its password ends is unclear; {ENCODE_HINT}"
+        )
+
+
 def redact_url(url: str) -> str:
-    """The URL with any password replaced, safe for logs, errors and screens."""
+    """The URL with any password replaced, safe for logs, errors and screens. Nothing of a URL
+    with an ambiguous user name or password is shown past its scheme: any piece could be secret."""
+    if ambiguous_userinfo(url):
+        return f"{url.partition('://')[0]}://***"
     try:
         parts = urlsplit(url)
     except ValueError:
         return "<unparseable redis url>"
     query = _redact_query(parts.query)
-    scheme, _, rest = url.partition("://")
-    if "@" in parts.path + parts.query + parts.fragment:
-        # An '@' past the host: most likely a password with an unencoded '/', '?' or '#'.
-        # Hide everything before the last '@' (over-hiding beats leaking).
-        host, _, tail = rest.rpartition("@")[2].partition("?")
-        return f"{scheme}://***@{host}" + (f"?{_redact_query(tail)}" if tail else "")
     if parts.password is None:
         return url if query == parts.query else urlunsplit(parts._replace(query=query))
     user = parts.username or ""
@@ -109,10 +133,7 @@ def malformed_url(url: str, exc: Exception) -> ConfigError:
     user, colon, password = userinfo.partition(":")
     pieces = re.split(r"[@:/?#]", password if colon else user)  # parsers split it there
     if any(p[i : i + 4] in text for p in pieces if p for i in range(max(1, len(p) - 3))):
-        text = (
-            "cannot parse it; percent-encode special characters in the user name and password "
-            "('@' as %40, ':' as %3A, '/' as %2F, '?' as %3F, '#' as %23)"
-        )
+        text = f"cannot parse it; {ENCODE_HINT}"
     return ConfigError(f"malformed Redis URL {redact_url(url)}: {text}")
 
 
