@@ -14,6 +14,7 @@ from jobq.errors import (
     SerializationError,
     UnknownTask,
 )
+from jobq.hooks import WorkerContext, current_worker
 from jobq.job import Job, JobInfo, current_job
 from jobq.task import Task
 
@@ -35,6 +36,8 @@ __all__ = [
     "SerializationError",
     "Task",
     "UnknownTask",
+    "WorkerContext",
     "__version__",
     "current_job",
+    "current_worker",
 ]

@@ -14,12 +14,14 @@ from jobq.config import Config, check_queue_name, resolve_namespace, resolve_red
 from jobq.cron_entry import CronEntry, new_entry
 from jobq.envelope import Envelope, encode
 from jobq.errors import ConfigError, UnknownTask
+from jobq.hooks import check_hook
 from jobq.job import Job
 from jobq.protocol import NewJob
 from jobq.task import AsyncTask, SyncTask, Task, TaskOptions, make_task, new_job_id, to_delay_ms
 
 P = ParamSpec("P")
 R = TypeVar("R")
+H = TypeVar("H", bound=Callable[..., Any])
 
 
 class TaskDecorator(Protocol):
@@ -62,6 +64,8 @@ class App:
         )
         self.tasks: dict[str, Task[Any, Any]] = {}
         self.cron_entries: list[CronEntry] = []
+        self.start_hooks: list[Callable[[], Any]] = []
+        self.stop_hooks: list[Callable[[], Any]] = []
         self._broker: Broker | None = None
         self._broker_pid = 0
 
@@ -149,6 +153,17 @@ class App:
             raise ConfigError(f"two different functions are registered as task {task.name!r}")
         self.tasks[task.name] = task
         return task
+
+    def on_worker_start(self, fn: H) -> H:
+        """Run `fn` (sync or async, no arguments) once in each worker process, before its
+        first job; if it raises, that process stops and its pool retries later (jobq.hooks)."""
+        self.start_hooks.append(check_hook(fn, "on_worker_start"))
+        return fn
+
+    def on_worker_stop(self, fn: H) -> H:
+        """Run `fn` (sync or async, no arguments) once in each worker process, after its last job."""
+        self.stop_hooks.append(check_hook(fn, "on_worker_stop"))
+        return fn
 
     def cron(
         self,

@@ -20,6 +20,9 @@ key of one queue lives in one slot and every Lua step stays inside it)::
     ns:workers             zset  worker id -> last heartbeat (ms, Redis clock)
     ns:worker:<id>         hash  (TTL) a worker's host, pid, queues, busy, concurrency,
                                  processed, latency p50/p95, running jobs' start times
+    ns:startfail           zset  pool id (host:supervisor pid) -> last failed start (Unix s)
+    ns:startfail:<pool>    hash  (TTL) why that pool's workers fail to start: hook, error,
+                                 failures (see jobq.startfail)
 """
 
 from __future__ import annotations
@@ -95,6 +98,13 @@ class NamespaceKeys:
 
     def worker(self, worker_id: str) -> str:
         return f"{self.namespace}:worker:{worker_id}"
+
+    @property
+    def start_failures(self) -> str:
+        return f"{self.namespace}:startfail"
+
+    def start_failure(self, pool: str) -> str:
+        return f"{self.namespace}:startfail:{pool}"
 
     def queue(self, name: str) -> QueueKeys:
         return QueueKeys(self.namespace, name)

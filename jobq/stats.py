@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from jobq import startfail
 from jobq.broker import Broker
 
 DURATION_BOUNDS: tuple[float, ...] = (
@@ -79,18 +80,22 @@ class Snapshot:
     queues: list[QueueStats]
     workers: list[WorkerStats]
     taken_at: float  # Redis time, Unix s
+    start_failures: list[startfail.StartFailure] = field(default_factory=list)
 
 
 def snapshot(broker: Broker, queues: Sequence[str] | None = None) -> Snapshot:
     """One consistent-enough look at `queues` (None: every queue in ns:queues) and workers."""
     raw = broker.snapshot_raw(queues)
     now = float(raw["time"])
+    with broker.errors():
+        failing = startfail.read(broker.raw(), broker.ns, now)
     return Snapshot(
         queues=[queue_stats(row, now) for row in raw["queues"]],
         workers=sorted(
             (worker_stats(h, beat_ms, now) for _, beat_ms, h in raw["workers"]), key=lambda w: w.id
         ),
         taken_at=now,
+        start_failures=failing,
     )
 
 
@@ -257,5 +262,6 @@ def to_json(snap: Snapshot) -> dict[str, Any]:
     return {
         "queues": [queue_json(q) for q in snap.queues],
         "workers": [worker_json(w) for w in snap.workers],
+        "start_failures": [startfail.to_json(f) for f in snap.start_failures],
         "taken_at": snap.taken_at,
     }

@@ -108,6 +108,15 @@ CASES = [
             r"final result: receipt for order-7: 10\.95 EUR",
         ],
     ),
+    Example(
+        "db_pool",
+        10,
+        [
+            r"40 visits recorded through [12] pool\(s\) in [12] worker process\(es\)",
+            r"one pool per process: True",
+        ],
+        ["-p", "2"],
+    ),
 ]
 
 

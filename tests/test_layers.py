@@ -27,9 +27,9 @@ LAYERS: list[tuple[str, ...]] = [
         "jobq.cron_entry",
     ),
     # the Redis boundary
-    ("jobq.broker", "jobq.localredis"),
+    ("jobq.broker", "jobq.localredis", "jobq.startfail"),
     # the producer side: the App, its tasks and job handles
-    ("jobq", "jobq.app", "jobq.task", "jobq.job", "jobq.execute", "jobq.log", "jobq.cron"),
+    ("jobq", "jobq.app", "jobq.task", "jobq.job", "jobq.execute", "jobq.log", "jobq.cron", "jobq.hooks"),
     # the processes that run jobs and fire ticks
     ("jobq.worker", "jobq.scheduler"),
     # reads of what happened

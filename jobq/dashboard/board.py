@@ -56,4 +56,5 @@ class Board:
             queue_rows(snap, self.history),
             snap.workers,
             self.latest.cron,
+            start_failures=snap.start_failures,
         )

@@ -119,7 +119,7 @@ class DashboardApp(TextualApp[None]):
         head, *rows = views.queue_lines(frame.queues, width)
         self.queue_header.update(head)
         self._show_queues(rows, [r.stats.name for r in frame.queues])
-        worker_head, *workers = views.worker_lines(frame.workers, width)
+        worker_head, *workers = views.worker_lines(frame.workers, width, frame.start_failures)
         self.worker_header.update(worker_head)
         self.worker_list.update(text(workers))
         if frame.cron is not None:

@@ -15,6 +15,8 @@ from jobq.dashboard.cron_view import CronRow
 from jobq.dashboard.model import TREND_BUCKETS, QueueRow
 from jobq.dashboard.table import Column, fit, render
 from jobq.dlq import DeadJob
+from jobq.startfail import StartFailure
+from jobq.startfail import describe as describe_start_failure
 from jobq.stats import WorkerStats
 
 QUEUE_COLUMNS = (
@@ -125,6 +127,7 @@ class Frame:
     workers: Sequence[WorkerStats]
     cron: Sequence[CronRow] | None = None  # None: no APP given, no cron section
     notes: Sequence[str] = field(default_factory=tuple)
+    start_failures: Sequence[StartFailure] = field(default_factory=tuple)
 
 
 def queue_lines(rows: Sequence[QueueRow], width: int) -> list[str]:
@@ -134,9 +137,13 @@ def queue_lines(rows: Sequence[QueueRow], width: int) -> list[str]:
     return lines if rows else [*lines, "  no queues yet"]
 
 
-def worker_lines(workers: Sequence[WorkerStats], width: int) -> list[str]:
+def worker_lines(
+    workers: Sequence[WorkerStats], width: int, failing: Sequence[StartFailure] = ()
+) -> list[str]:
     lines = render(WORKER_COLUMNS, [worker_cells(w) for w in workers], width)
-    return lines if workers else [*lines, "  no workers running"]
+    if not workers:
+        lines.append("  no workers running")
+    return lines + [fmt.clip(f"  ✖ {describe_start_failure(f)}", width) for f in failing]
 
 
 def cron_lines(rows: Sequence[CronRow], now: float, width: int) -> list[str]:
@@ -148,7 +155,7 @@ def render_frame(frame: Frame, width: int, now: float) -> list[str]:
     """The whole dashboard as plain lines of at most `width` cells."""
     lines = [status_line(frame.state, frame.detail, frame.taken_at, frame.where, width), ""]
     lines += queue_lines(frame.queues, width)
-    lines += ["", *worker_lines(frame.workers, width)]
+    lines += ["", *worker_lines(frame.workers, width, frame.start_failures)]
     if frame.cron is not None:
         lines += ["", *cron_lines(frame.cron, now, width)]
     return lines + [fmt.clip(n, width) for n in frame.notes]

@@ -22,6 +22,7 @@ from jobq.envelope import DecodeError, Envelope, decode
 from jobq.execute import Finished
 from jobq.worker.held import Held
 from jobq.worker.latency import LatencyWindow
+from jobq.worker.lifecycle import EXIT_START_FAILED, Lifecycle
 from jobq.worker.maintenance import Maintenance
 from jobq.worker.outage import Notices, Outage
 from jobq.worker.running import Runner
@@ -83,6 +84,7 @@ class Worker:
             vt=self.vt,
             max_memory_mb=max_memory_mb,
         )
+        self.lifecycle = Lifecycle(app, self.id, self.host, self.queues, self.broker)
         self._stopping = False
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -130,14 +132,20 @@ class Worker:
         if threading.current_thread() is threading.main_thread():  # embedded: the host's signals
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, self.stop, signal.Signals(sig).name)
+        if not await self.lifecycle.start():
+            await self.close()
+            return EXIT_START_FAILED
         log.info("worker.started", worker=self.id, queues=self.queues, concurrency=self.concurrency)
         background = [loop.create_task(self.settler.run()), loop.create_task(self.maintenance.run())]
+        stop_by = None
         try:
             await self._fetch_loop()
+            stop_by = time.monotonic() + self.shutdown_timeout
             await self._drain(self.shutdown_timeout)
         finally:
             await self._stop_background(background)
             await self._final_settle()
+            await self.lifecycle.stop(stop_by or time.monotonic() + self.shutdown_timeout)
             await self.close()
         log.info("worker.stopped", worker=self.id, processed=self.done, exit_code=self.exit_code)
         return self.exit_code

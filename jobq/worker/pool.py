@@ -15,6 +15,7 @@ import structlog
 
 from jobq.app import App
 from jobq.worker.consumer import EXIT_OK, EXIT_RECYCLE, Worker
+from jobq.worker.lifecycle import EXIT_START_FAILED, start_backoff
 
 log = structlog.get_logger("jobq.pool")
 
@@ -40,6 +41,7 @@ class Child:
     pid: int = 0
     started: float = 0.0
     failures: int = 0
+    start_failures: int = 0  # failed starts in a row (an on_worker_start hook raised)
     restart_at: float = 0.0
     done: bool = False  # a burst worker that emptied its queues
     is_worker: bool = False
@@ -165,6 +167,17 @@ class Pool:
         if self.settings.burst and child.is_worker and code == EXIT_OK:
             child.done = True
             return
+        if code == EXIT_START_FAILED:
+            child.start_failures += 1
+            child.restart_at = time.monotonic() + start_backoff(child.start_failures)
+            log.warning(
+                "pool.child_start_failed",
+                child=child.name,
+                failed_starts=child.start_failures,
+                respawn_in_s=start_backoff(child.start_failures),
+            )
+            return
+        child.start_failures = 0
         if code == EXIT_RECYCLE:
             log.info("pool.child_recycled", child=child.name)
             child.failures, child.restart_at = 0, 0.0

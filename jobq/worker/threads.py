@@ -9,6 +9,7 @@ at once, and the worker process is recycled by its pool (see Worker.taint).
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import ctypes
 import queue
 import threading
@@ -80,7 +81,10 @@ class ThreadRunner:
             if self.live >= self.size or self.stopping:
                 return
             self.live += 1
-        threading.Thread(target=self._serve, name="jobq-task", daemon=True).start()
+        # Each thread starts in a copy of the worker loop's context: jobq.current_worker()
+        # and anything the start hooks bound in it are seen by sync tasks, at no cost per job.
+        ctx = contextvars.copy_context()
+        threading.Thread(target=ctx.run, args=(self._serve,), name="jobq-task", daemon=True).start()
 
     def submit(self, token: Any, slot: RunSlot, task: Task[Any, Any], env: Envelope, info: JobInfo) -> None:
         self.inbox.put((token, slot, task, env, info))
