@@ -1,0 +1,121 @@
+"""Clients for a redis URL: one server, a Cluster or the master a Sentinel group watches.
+
+The URL decides (jobq.redis_urls): redis:// one server, redis+cluster:// a Cluster,
+redis+sentinel:// a Sentinel group. Cluster clients are typed as redis.Redis: they take
+the same per-key commands, and every key of a queue shares one hash tag, so each script
+and multi-key command stays in one slot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import redis
+import redis.asyncio as aioredis
+import redis.asyncio.sentinel
+import redis.sentinel
+from redis.asyncio.retry import Retry as AsyncRetry
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
+
+from jobq import protocol
+from jobq.broker.cluster import CLUSTER_OUTAGE, AsyncCluster, Cluster, as_redis_error
+from jobq.broker.errors import describe_error
+from jobq.config import malformed_url
+from jobq.errors import ConfigError
+from jobq.redis_urls import Topology, parse_topology
+
+SOCKET_TIMEOUT_S = 5.0  # longer than any blocking call jobq makes (XREADGROUP, BLPOP)
+T = TypeVar("T")
+
+
+def connect_checked(make: Callable[[str], T], url: str) -> T:
+    """`make(url)`, with a URL its parser refuses turned into a ConfigError that echoes no password."""
+    try:
+        return make(url)
+    except (ValueError, ConfigError) as exc:
+        raise malformed_url(url, exc) from None
+
+
+def _client_options(url: str) -> dict[str, Any]:
+    """Bounded waits: a caller gets BrokerError within ~SOCKET_TIMEOUT_S, never hangs.
+
+    A reply that timed out is not retried (the command may have run); refused or reset
+    connections are retried twice with a short backoff, to ride over a restart.
+    """
+    return {
+        "decode_responses": True,
+        "encoding_errors": "replace",
+        "socket_connect_timeout": 3.0,
+        "socket_timeout": SOCKET_TIMEOUT_S,
+        "retry": Retry(
+            ExponentialBackoff(cap=0.5, base=0.05), retries=2, supported_errors=(redis.ConnectionError,)
+        ),
+        "retry_on_timeout": False,
+        "health_check_interval": 30,
+    }
+
+
+def connect(url: str) -> redis.Redis:
+    """The synchronous client for `url`; BrokerError if a Cluster cannot be mapped."""
+    topo = parse_topology(url)
+    options = _client_options(url)
+    if topo.kind == "sentinel":
+        sentinel = redis.sentinel.Sentinel(  # type: ignore[no-untyped-call]
+            list(topo.nodes), sentinel_kwargs=_sentinel_auth(topo)
+        )
+        client: redis.Redis = sentinel.master_for(  # type: ignore[no-untyped-call]
+            topo.service, db=topo.db, **_auth(topo), **options
+        )
+        return client
+    if topo.kind == "cluster":
+        del options["retry_on_timeout"]  # deprecated there: the Cluster client retries timeouts
+        nodes = [redis.cluster.ClusterNode(h, p) for h, p in topo.nodes]  # type: ignore[no-untyped-call]
+        try:
+            cluster = Cluster(startup_nodes=nodes, **_auth(topo), **options)
+        except CLUSTER_OUTAGE as exc:
+            raise describe_error(url, as_redis_error(exc)) from None
+        except (redis.RedisError, OSError) as exc:
+            raise describe_error(url, exc) from None
+        return cluster  # type: ignore[return-value]
+    return redis.Redis.from_url(url, **options)
+
+
+def connect_async(url: str) -> aioredis.Redis:
+    """The worker's asyncio client for `url` (a Cluster connects on first use)."""
+    topo = parse_topology(url)
+    options = _client_options(url)
+    refused = (redis.ConnectionError,)  # a reply that timed out is not retried (it may have run)
+    options["retry"] = Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=1, supported_errors=refused)
+    if topo.kind == "server":
+        return aioredis.Redis.from_url(url, **options)
+    options["retry"] = AsyncRetry(ExponentialBackoff(cap=1.0, base=0.05), retries=1, supported_errors=refused)
+    if topo.kind == "sentinel":
+        sentinel = redis.asyncio.sentinel.Sentinel(  # type: ignore[no-untyped-call]
+            list(topo.nodes), sentinel_kwargs=_sentinel_auth(topo)
+        )
+        client: aioredis.Redis = sentinel.master_for(topo.service, db=topo.db, **_auth(topo), **options)
+        return client
+    del options["retry_on_timeout"]  # not accepted there: `retry` covers timeouts
+    nodes = [aioredis.cluster.ClusterNode(host, port) for host, port in topo.nodes]
+    return AsyncCluster(startup_nodes=nodes, **_auth(topo), **options)  # type: ignore[return-value]
+
+
+def _auth(topo: Topology) -> dict[str, Any]:
+    return {"username": topo.username, "password": topo.password, "ssl": topo.ssl}
+
+
+def _sentinel_auth(topo: Topology) -> dict[str, Any]:
+    return {
+        "username": topo.sentinel_username,
+        "password": topo.sentinel_password,
+        "ssl": topo.ssl,
+        "socket_connect_timeout": 5.0,
+        "socket_timeout": 5.0,
+    }
+
+
+def register_scripts(client: Any) -> dict[str, Any]:
+    """Every Lua script of jobq.protocol, registered on `client` (sync or asyncio) by name."""
+    return {n: client.register_script(protocol.load_script(n)) for n in protocol.SCRIPT_NAMES}

@@ -1,0 +1,95 @@
+"""Reads about one job or one dead letter, for `jobq explain`, `jobq job show` and `jobq dlq`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jobq.broker.link import Link
+from jobq.keys import GROUP, QueueKeys
+
+
+class JobFacts(Link):
+    """Bounded reads of one job's record, entry, outcome and dead-letter entry."""
+
+    def dead_entries(
+        self, queue: str, start: str = "-", count: int = 100
+    ) -> list[tuple[str, dict[str, str]]]:
+        with self._errors():
+            found: Any = self.client.xrange(self.ns.queue(queue).dead, start, "+", count=count)
+        return list(found)
+
+    def dead_entry_of(self, queue: str, job_id: str) -> tuple[str, dict[str, str]] | None:
+        k = self.ns.queue(queue)
+        with self._errors():
+            dead_id: Any = self.client.hget(k.dead_index, job_id)
+            if not dead_id:
+                return None
+            found: Any = self.client.xrange(k.dead, dead_id, dead_id, count=1)
+        return (found[0][0], found[0][1]) if found else None
+
+    def dead_last_id(self, queue: str) -> str | None:
+        """The id of the newest dead-letter entry (None: the stream is empty)."""
+        with self._errors():
+            found: Any = self.client.xrevrange(self.ns.queue(queue).dead, "+", "-", count=1)
+        return str(found[0][0]) if found else None
+
+    def job_facts(self, queue: str, job_id: str, ahead_limit: int = 1000) -> dict[str, Any]:
+        """Everything Redis knows about one job, for `jobq explain` / `jobq job show`.
+
+        Bounded reads only: counting the jobs queued ahead stops at `ahead_limit`.
+        Keys: time, record, outcome, result_ttl, delayed, dead (entry id, fields), entry
+        (stream fields), pending (XPENDING row), ahead, worker (heartbeat hash).
+        """
+        k = self.ns.queue(queue)
+        with self._errors():
+            pipe = self.client.pipeline(transaction=False)
+            pipe.time()
+            pipe.hget(k.jobs, job_id)
+            pipe.get(k.result(job_id))
+            pipe.ttl(k.result(job_id))
+            pipe.hget(k.delayed, job_id)
+            pipe.hget(k.dead_index, job_id)
+            pipe.xinfo_groups(k.stream)
+            now, record, outcome, ttl, delayed, dead_id, groups = pipe.execute(raise_on_error=False)
+            for reply in (now, record, outcome, ttl, delayed, dead_id):
+                if isinstance(reply, Exception):
+                    raise reply
+            facts: dict[str, Any] = {
+                "time": float(now[0]) + now[1] / 1e6,
+                "record": record,
+                "outcome": outcome,
+                "result_ttl": int(ttl),
+                "delayed": delayed,
+                "dead": self.dead_entry_of(queue, job_id) if dead_id else None,
+            }
+            if record and record[0] in "QX":
+                group = (
+                    None
+                    if isinstance(groups, Exception)
+                    else next((g for g in groups if str(g.get("name")) == GROUP), None)
+                )
+                facts.update(self._entry_facts(k, record[1:], group, ahead_limit))
+        return facts
+
+    def _entry_facts(
+        self, k: QueueKeys, stream_id: str, group: dict[str, Any] | None, ahead_limit: int
+    ) -> dict[str, Any]:
+        last = str(group.get("last-delivered-id", "0-0")) if group else "0-0"
+        pipe = self.client.pipeline(transaction=False)
+        pipe.xrange(k.stream, stream_id, stream_id, count=1)
+        pipe.xpending_range(k.stream, GROUP, min=stream_id, max=stream_id, count=1)
+        pipe.xrange(k.stream, f"({last}", f"({stream_id}", count=ahead_limit + 1)
+        entry, pending, ahead = pipe.execute(raise_on_error=False)
+        if isinstance(entry, Exception):
+            raise entry
+        row = pending[0] if isinstance(pending, list) and pending else None
+        worker: dict[str, str] = {}
+        if row is not None:
+            found: Any = self.client.hgetall(self.ns.worker(str(row["consumer"])))
+            worker = dict(found)
+        return {
+            "entry": dict(entry[0][1]) if entry else None,
+            "pending": row,
+            "ahead": None if row is not None or isinstance(ahead, Exception) else len(ahead),
+            "worker": worker,
+        }

@@ -1,0 +1,112 @@
+"""Producer calls: enqueue, and what a Job handle asks (status, cancel, wait for the result)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from jobq import protocol
+from jobq.broker.connection import SOCKET_TIMEOUT_S
+from jobq.broker.link import Link
+from jobq.keys import GROUP
+
+ENQUEUE_CHUNK = 500
+
+
+class Producer(Link):
+    """Enqueue jobs and follow them by id."""
+
+    def enqueue(self, queue: str, jobs: Sequence[protocol.NewJob]) -> list[bool]:
+        """Enqueue jobs into one queue; one script call per chunk, all chunks pipelined."""
+        k = self.ns.queue(queue)
+        with self._errors():
+            if queue not in self._known_queues:
+                self._register_queue(queue)
+            if len(jobs) <= ENQUEUE_CHUNK:
+                reply = self._run("enqueue", protocol.enqueue(k, jobs))
+                return [bool(x) for x in reply]
+            if self.cluster:  # redis-py refuses EVALSHA inside a Cluster pipeline
+                return self._enqueue_each(queue, jobs)
+            pipe = self.client.pipeline(transaction=False)
+            for start in range(0, len(jobs), ENQUEUE_CHUNK):
+                self._run("enqueue", protocol.enqueue(k, jobs[start : start + ENQUEUE_CHUNK]), pipe)
+            replies = pipe.execute()
+        flags: list[bool] = []
+        for reply in replies:
+            if isinstance(reply, list):
+                flags += [bool(x) for x in reply]
+        return flags
+
+    def _register_queue(self, queue: str) -> None:
+        """Once per process and queue: list the queue, and create its consumer group (at 0)
+        so the group exists even if Redis fills up before the first worker starts."""
+        pipe = self.client.pipeline(transaction=False)
+        pipe.sadd(self.ns.queues, queue)
+        pipe.xgroup_create(self.ns.queue(queue).stream, GROUP, id="0", mkstream=True)
+        for reply in pipe.execute(raise_on_error=False):
+            if isinstance(reply, Exception) and "BUSYGROUP" not in str(reply):
+                raise reply
+        self._known_queues.add(queue)
+
+    def _enqueue_each(self, queue: str, jobs: Sequence[protocol.NewJob]) -> list[bool]:
+        """Cluster: one script call per chunk (all in one slot, so still one node)."""
+        k = self.ns.queue(queue)
+        flags: list[bool] = []
+        for start in range(0, len(jobs), ENQUEUE_CHUNK):
+            reply = self._run("enqueue", protocol.enqueue(k, jobs[start : start + ENQUEUE_CHUNK]))
+            flags += [bool(x) for x in reply]
+        return flags
+
+    def status(self, queue: str, job_id: str) -> tuple[str, str] | None:
+        with self._errors():
+            reply = self._run("status", protocol.status(self.ns.queue(queue), job_id))
+        return (reply[0], reply[1]) if reply else None
+
+    def find_queue(self, job_id: str, candidates: Sequence[str]) -> str | None:
+        """Which queue knows this job id: its unfinished record or its stored outcome."""
+        with self._errors():
+            stored = [str(q) for q in self.client.smembers(self.ns.queues)]
+            names = list(dict.fromkeys([*candidates, *sorted(stored)]))
+            pipe = self.client.pipeline(transaction=False)
+            for name in names:
+                k = self.ns.queue(name)
+                pipe.hexists(k.jobs, job_id)
+                pipe.exists(k.result(job_id))
+                pipe.hexists(k.dead_index, job_id)
+            flags = pipe.execute()
+        for i, name in enumerate(names):
+            if any(flags[3 * i : 3 * i + 3]):
+                return name
+        return None
+
+    def cancel(self, queue: str, job_id: str, ttl: int, blob: str) -> int:
+        with self._errors():
+            return int(self._run("cancel", protocol.cancel(self.ns.queue(queue), job_id, ttl, blob)))
+
+    def wait_result(self, queue: str, job_id: str, timeout: float | None) -> str | None:
+        """Block until the job has a stored outcome, or the timeout passes (None: forever).
+
+        The caller registers as a waiter first, so the settle script wakes it with a push;
+        the stored outcome is checked after registering, so a finish in between is seen.
+        """
+        k = self.ns.queue(queue)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._errors():
+            self.client.hincrby(k.waiters, job_id, 1)
+            try:
+                while True:
+                    blob: Any = self.client.get(k.result(job_id))
+                    if blob is not None:
+                        return str(blob)
+                    if not self.client.hexists(k.jobs, job_id):
+                        late: Any = self.client.get(k.result(job_id))
+                        return None if late is None else str(late)
+                    left = 5.0 if deadline is None else deadline - time.monotonic()
+                    if left <= 0:
+                        return None
+                    wait = min(max(left, 0.01), SOCKET_TIMEOUT_S / 2)
+                    self.client.blpop([k.notify(job_id)], timeout=wait)
+            finally:
+                if self.client.hincrby(k.waiters, job_id, -1) <= 0:
+                    self.client.hdel(k.waiters, job_id)

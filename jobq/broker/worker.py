@@ -1,0 +1,181 @@
+"""The worker's connection: read, settle, renew, reclaim, promote, heartbeat.
+
+It runs the same Lua scripts as the synchronous roles, with arguments built by
+`jobq.protocol`, so each server-side step is written once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import redis
+import redis.asyncio as aioredis
+
+from jobq import protocol
+from jobq.broker.connection import connect_async, connect_checked, register_scripts
+from jobq.broker.errors import describe_error
+from jobq.config import Config
+from jobq.errors import BrokerError
+from jobq.keys import GROUP, NamespaceKeys
+
+CLUSTER_BLOCK_SLICE_MS = 100
+
+
+class AsyncBroker:
+    """The worker's Redis access: read, settle, renew, reclaim, promote, heartbeat."""
+
+    def __init__(self, config: Config, consumer: str) -> None:
+        self.config = config
+        self.url = config.redis_url
+        self.consumer = consumer
+        self.ns = NamespaceKeys(config.namespace)
+        self.client: aioredis.Redis = connect_checked(connect_async, self.url)
+        self.cluster = isinstance(self.client, aioredis.RedisCluster)
+        self._scripts = register_scripts(self.client)
+
+    async def _run(self, name: str, call: protocol.Call) -> Any:
+        keys, args = call
+        return await self._scripts[name](keys=keys, args=args)
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+    async def ensure_groups(self, queues: Sequence[str]) -> None:
+        """Create each queue's consumer group at 0 (so nothing enqueued earlier is skipped)."""
+        pipe = self.client.pipeline(transaction=False)
+        for q in queues:
+            pipe.sadd(self.ns.queues, q)
+            pipe.xgroup_create(self.ns.queue(q).stream, GROUP, id="0", mkstream=True)
+        replies = await pipe.execute(raise_on_error=False)
+        for q, registered, created in zip(queues, replies[::2], replies[1::2], strict=True):
+            if isinstance(created, redis.exceptions.OutOfMemoryError):
+                # A full Redis refuses XGROUP CREATE even for a group that exists already.
+                existing = await self.client.xinfo_groups(self.ns.queue(q).stream)
+                if any(g["name"] == GROUP for g in existing):
+                    continue
+            if isinstance(created, Exception) and "BUSYGROUP" not in str(created):
+                raise created
+            if isinstance(registered, Exception) and not isinstance(
+                registered, redis.exceptions.OutOfMemoryError
+            ):
+                raise registered
+
+    async def read(
+        self, streams: dict[str, str], count: int, block_ms: int
+    ) -> list[tuple[str, list[tuple[str, dict[str, str]]]]]:
+        """XREADGROUP new entries for this consumer from several streams at once."""
+        if self.cluster and len(streams) > 1:
+            return await self._read_each(streams, count, block_ms)
+        reply: Any = await self.client.xreadgroup(
+            GROUP,
+            self.consumer,
+            streams,  # type: ignore[arg-type]
+            count=count,
+            block=block_ms,
+        )
+        return list(reply or [])
+
+    async def _read_each(
+        self, streams: dict[str, str], count: int, block_ms: int
+    ) -> list[tuple[str, list[tuple[str, dict[str, str]]]]]:
+        """Cluster: the streams of different queues live in different slots, so one
+        XREADGROUP each, all at once. A sweep without BLOCK first; while every stream is
+        empty, blocking rounds of at most CLUSTER_BLOCK_SLICE_MS until `block_ms` is spent
+        (0: no limit), so a job on any queue waits at most one slice. Up to `count` entries
+        may come from each stream; extra ones wait in the worker with their leases renewed.
+        """
+        deadline = time.monotonic() + block_ms / 1000
+        found = await self._read_round(streams, count, None)
+        while not found:
+            left_ms = int((deadline - time.monotonic()) * 1000)
+            if block_ms and left_ms <= 0:
+                break
+            slice_ms = CLUSTER_BLOCK_SLICE_MS if not block_ms else min(left_ms, CLUSTER_BLOCK_SLICE_MS)
+            found = await self._read_round(streams, count, max(1, slice_ms))
+        return found
+
+    async def _read_round(
+        self, streams: dict[str, str], count: int, block_ms: int | None
+    ) -> list[tuple[str, list[tuple[str, dict[str, str]]]]]:
+        """One XREADGROUP per stream, concurrently. Entries read are never dropped: an error
+        is raised only when no stream delivered anything (it will recur on the next call)."""
+        calls = [
+            self.client.xreadgroup(GROUP, self.consumer, {s: i}, count=count, block=block_ms)
+            for s, i in streams.items()
+        ]
+        replies: list[Any] = await asyncio.gather(*calls, return_exceptions=True)
+        found = [tuple(e) for r in replies if isinstance(r, list) for e in r]
+        errors = [r for r in replies if isinstance(r, BaseException)]
+        if errors and not found:
+            error = errors[0]
+            if isinstance(error, redis.RedisError | OSError | asyncio.CancelledError):
+                raise error
+            # redis-py's Cluster client can fail with internal errors (AttributeError) while
+            # the cluster is restarting: for the worker that is an outage like any other.
+            raise redis.ConnectionError(f"cluster read failed: {error!r}") from error
+        return found  # type: ignore[return-value]
+
+    async def settle(
+        self, queue: str, batch: Sequence[protocol.Settlement], counters: dict[str, int]
+    ) -> list[str]:
+        reply = await self._run(
+            "settle", protocol.settle(self.ns.queue(queue), self.consumer, batch, counters)
+        )
+        return list(reply)
+
+    async def renew(self, queue: str, held: Sequence[tuple[str, str]]) -> tuple[list[str], list[str]]:
+        reply = await self._run("renew", protocol.renew(self.ns.queue(queue), self.consumer, held))
+        return protocol.parse_renew(reply)
+
+    async def reclaim(
+        self, queue: str, min_idle_ms: int, cursor: str, count: int
+    ) -> tuple[str, list[protocol.Reclaimed]]:
+        call = protocol.reclaim(self.ns.queue(queue), self.consumer, min_idle_ms, cursor, count)
+        return protocol.parse_reclaim(await self._run("reclaim", call))
+
+    async def promote(self, queue: str, limit: int) -> tuple[int, int]:
+        moved, wait = await self._run("promote", protocol.promote(self.ns.queue(queue), limit))
+        return int(moved), int(wait)
+
+    async def heartbeat(self, worker_id: str, info: dict[str, Any], ttl_s: int) -> int:
+        """Publish this worker's state; returns the Redis time (ms) it was recorded at."""
+        key = self.ns.worker(worker_id)
+        pipe = self.client.pipeline(transaction=False)
+        pipe.hset(key, mapping=info)  # type: ignore[arg-type]
+        pipe.expire(key, ttl_s)
+        pipe.time()
+        reply = await pipe.execute()
+        sec, usec = reply[-1]
+        now_ms = int(sec) * 1000 + int(usec) // 1000
+        await self.client.zadd(self.ns.workers, {worker_id: now_ms})
+        return now_ms
+
+    async def deregister(self, worker_id: str, queues: Sequence[str]) -> None:
+        pipe = self.client.pipeline(transaction=False)
+        pipe.delete(self.ns.worker(worker_id))
+        pipe.zrem(self.ns.workers, worker_id)
+        await pipe.execute()
+        await self.drop_idle_consumer(queues, self.consumer)
+
+    async def drop_idle_consumer(self, queues: Sequence[str], consumer: str) -> None:
+        """Remove a consumer from the groups if it holds nothing (keeps XINFO small)."""
+        for q in queues:
+            stream = self.ns.queue(q).stream
+            try:
+                pending = await self.client.xpending_range(
+                    stream, GROUP, min="-", max="+", count=1, consumername=consumer
+                )
+                if not pending:
+                    await self.client.xgroup_delconsumer(stream, GROUP, consumer)
+            except redis.ResponseError:
+                continue
+
+    async def server_time_ms(self) -> int:
+        sec, usec = await self.client.time()
+        return int(sec) * 1000 + int(usec) // 1000
+
+    def describe(self, exc: BaseException) -> BrokerError:
+        return describe_error(self.url, exc)
