@@ -9,7 +9,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from datetime import datetime, timedelta
 from typing import Any, ParamSpec, Protocol, TypeVar, overload
 
-from jobq.broker import Broker
+from jobq.broker import Broker, check_url
 from jobq.config import Config, check_queue_name, resolve_namespace, resolve_redis_url, resolve_signing_key
 from jobq.cron_entry import CronEntry, new_entry
 from jobq.envelope import Envelope, encode
@@ -55,7 +55,7 @@ class App:
         signing_key: str | bytes | None = None,
     ) -> None:
         self.config = Config(
-            redis_url=resolve_redis_url(redis_url),
+            redis_url=check_url(resolve_redis_url(redis_url)),
             namespace=resolve_namespace(namespace),
             default_queue=default_queue,
             visibility_timeout=float(visibility_timeout),
@@ -85,7 +85,7 @@ class App:
         """Point this app elsewhere (the CLI's explicit --redis-url / --namespace)."""
         self.config = dataclasses.replace(
             self.config,
-            redis_url=redis_url or self.config.redis_url,
+            redis_url=check_url(redis_url) if redis_url else self.config.redis_url,
             namespace=namespace or self.config.namespace,
         )
         self._broker = None

@@ -42,8 +42,17 @@ class JobFailed(JobqError):
         return f"{text}\n{self.traceback}" if self.traceback else text
 
 
-class JobCancelled(JobqError):
-    """The job was cancelled before it finished."""
+class JobCancelled(JobFailed):
+    """The job was cancelled: `result()` raises it (a JobFailed, so one `except JobFailed`
+    covers every job that will not succeed), and a cancelled sync run is interrupted with it."""
+
+    def __init__(self, message: str = "", job_id: str = "") -> None:
+        text = f"job {job_id} was cancelled" if job_id else "cancelled while running"
+        JobqError.__init__(self, message or text)
+        self.job_id = job_id
+        self.error = "job was cancelled"
+        self.traceback = ""
+        self.reason = "cancelled"
 
 
 class JobTimeout(JobqError):

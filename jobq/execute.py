@@ -40,7 +40,7 @@ def classify(exc: BaseException, task: Task[Any, Any], env: Envelope) -> Finishe
         return Finished(Outcome("retry", delay=exc.delay, reason=error), error=error, traceback=tb)
     if isinstance(exc, Reject):
         return Finished(Outcome("reject", reason=exc.reason), error=error, traceback=tb)
-    if isinstance(exc, JobCancelled):
+    if isinstance(exc, JobCancelled) and not exc.job_id:  # this run's stop, not another job's result()
         return Finished(Outcome("cancelled", reason="cancelled"), error=error)
     if isinstance(exc, TypeError) and not _binds(task, env):
         reason = f"wrong arguments for {task.name}: {exc}"

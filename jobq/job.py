@@ -8,7 +8,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
-from jobq.errors import JobFailed, JobNotFound, JobqError
+from jobq.errors import JobCancelled, JobFailed, JobNotFound, JobqError
 
 if TYPE_CHECKING:
     from jobq.broker import Broker
@@ -108,7 +108,12 @@ class Job(Generic[R]):
         return state
 
     def result(self, timeout: float | None = None) -> R:
-        """The return value; JobFailed if dead-lettered, TimeoutError if not done in time."""
+        """The return value; JobFailed if dead-lettered (JobCancelled, a JobFailed, if
+        cancelled), TimeoutError if not done in time."""
+        if timeout is not None and timeout < 0:
+            raise ValueError(
+                f"timeout must be >= 0 seconds, or None to wait as long as it takes (got {timeout})"
+            )
         start = time.monotonic()
         blob = self.app.broker.wait_result(self.queue, self.id, timeout)
         if blob is None:
@@ -120,7 +125,7 @@ class Job(Generic[R]):
         if state == "succeeded":
             return outcome.get("r")  # type: ignore[return-value]
         if state == "cancelled":
-            raise JobFailed(self.id, "job was cancelled", "", "cancelled")
+            raise JobCancelled(job_id=self.id)
         raise JobFailed(
             self.id,
             str(outcome.get("e", "job failed")),
@@ -132,4 +137,4 @@ class Job(Generic[R]):
         """Cancel: a queued or scheduled job never runs; a running one is asked to stop."""
         ttl = self.app.result_ttl_for(self.queue)
         done = self.app.broker.cancel(self.queue, self.id, ttl, outcome_blob("cancelled"))
-        return done > 0
+        return done in (1, 2)  # 3: a stop was asked for already, so this call changed nothing

@@ -147,7 +147,18 @@ class Task(Generic[P, R]):
         try:
             self.signature.bind(*args, **kwargs)
         except TypeError as exc:
-            raise TypeError(f"{self.name}: {exc}") from None
+            raise TypeError(f"{self.name}: {self._unexpected(kwargs) or exc}") from None
+
+    def _unexpected(self, kwargs: dict[str, Any]) -> str:
+        """The first keyword the function does not take, which `bind` reports only after any
+        missing argument, though it is the likelier mistake: `delay(1, z=2)` for f(x, y)."""
+        params = self.signature.parameters
+        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+            return ""
+        for name in kwargs:
+            if name not in params or params[name].kind is inspect.Parameter.POSITIONAL_ONLY:
+                return f"got an unexpected keyword argument {name!r}"
+        return ""
 
     def delay(self, *args: P.args, **kwargs: P.kwargs) -> Job[R]:
         """Enqueue a call with these arguments; returns at once."""

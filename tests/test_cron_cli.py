@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import signal
 from collections.abc import Callable
 
 from tests.support.jobq_run import one_error_line, run_jobq
 from tests.support.processes import JobqProcess
-from tests.support.waiting import wait_for
 
 
 def test_cron_list_shows_each_entry_and_trigger_runs_one_now(redis_url: str, namespace: str) -> None:
@@ -60,11 +58,15 @@ def test_unreachable_redis_and_a_bad_app_are_one_line_errors(redis_url: str) -> 
     assert "no_such_module" in one_error_line(missing)
 
 
-def test_a_scheduler_without_entries_idles_until_told_to_stop(
+def test_a_scheduler_without_entries_stops_at_once_with_a_clear_error(
     jobq_cli: Callable[..., JobqProcess], redis_url: str, namespace: str
 ) -> None:
+    """It used to warn and then wait forever for a tick that could never come (issue 12)."""
     proc = jobq_cli(["scheduler", "core_app"], redis_url, JOBQ_NAMESPACE=namespace, JOBQ_RUN_LOG="/dev/null")
-    wait_for(lambda: "scheduler.no_entries" in proc.output(), 30, "the no-entries warning")
-    proc.signal(signal.SIGINT)
-    assert proc.wait(15) == 0
-    assert "scheduler.stopped" in proc.output() and "Traceback" not in proc.output()
+    assert proc.wait(30) == 2
+    last = proc.output().strip().splitlines()[-1]
+    assert last == (
+        "error: Invalid value for APP: core_app has no cron entries: decorate functions with @app.cron(...)"
+        " (see 'jobq scheduler --help')"
+    )
+    assert "Traceback" not in proc.output()

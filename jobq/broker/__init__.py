@@ -12,7 +12,7 @@ from __future__ import annotations
 import redis
 
 from jobq.broker.admin import Admin
-from jobq.broker.connection import SOCKET_TIMEOUT_S, connect, connect_async, connect_checked
+from jobq.broker.connection import SOCKET_TIMEOUT_S, check_url, connect, connect_async, connect_checked
 from jobq.broker.cron import CronCalls
 from jobq.broker.errors import describe_error, is_nogroup
 from jobq.broker.facts import JobFacts
@@ -45,6 +45,7 @@ __all__ = [
     "RedisError",
     "RedisOutOfMemoryError",
     "RedisResponseError",
+    "check_url",
     "connect",
     "connect_async",
     "connect_checked",

@@ -16,7 +16,7 @@ import redis.asyncio as aioredis
 import redis.asyncio.sentinel
 import redis.sentinel
 from redis.asyncio.retry import Retry as AsyncRetry
-from redis.backoff import ExponentialBackoff
+from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.retry import Retry
 
 from jobq import protocol
@@ -36,6 +36,14 @@ def connect_checked(make: Callable[[str], T], url: str) -> T:
         return make(url)
     except (ValueError, ConfigError) as exc:
         raise malformed_url(url, exc) from None
+
+
+def check_url(url: str) -> str:
+    """`url` if a client can be made of it, checked without connecting; else a ConfigError
+    that quotes no password, so a typo fails where the App is made, not at its first use."""
+    if connect_checked(parse_topology, url).kind == "server":
+        connect_checked(redis.connection.parse_url, url)
+    return url
 
 
 def _client_options(url: str) -> dict[str, Any]:
@@ -63,7 +71,7 @@ def connect(url: str) -> redis.Redis:
     options = _client_options(url)
     if topo.kind == "sentinel":
         sentinel = redis.sentinel.Sentinel(  # type: ignore[no-untyped-call]
-            list(topo.nodes), sentinel_kwargs=_sentinel_auth(topo)
+            list(topo.nodes), sentinel_kwargs=_sentinel_auth(topo, Retry(NoBackoff(), 0))
         )
         client: redis.Redis = sentinel.master_for(  # type: ignore[no-untyped-call]
             topo.service, db=topo.db, **_auth(topo), **options
@@ -93,7 +101,7 @@ def connect_async(url: str) -> aioredis.Redis:
     options["retry"] = AsyncRetry(ExponentialBackoff(cap=1.0, base=0.05), retries=1, supported_errors=refused)
     if topo.kind == "sentinel":
         sentinel = redis.asyncio.sentinel.Sentinel(  # type: ignore[no-untyped-call]
-            list(topo.nodes), sentinel_kwargs=_sentinel_auth(topo)
+            list(topo.nodes), sentinel_kwargs=_sentinel_auth(topo, AsyncRetry(NoBackoff(), 0))
         )
         client: aioredis.Redis = sentinel.master_for(topo.service, db=topo.db, **_auth(topo), **options)
         return client
@@ -106,8 +114,12 @@ def _auth(topo: Topology) -> dict[str, Any]:
     return {"username": topo.username, "password": topo.password, "ssl": topo.ssl}
 
 
-def _sentinel_auth(topo: Topology) -> dict[str, Any]:
+def _sentinel_auth(topo: Topology, retry: Retry | AsyncRetry) -> dict[str, Any]:
+    """Options of the connections to the sentinels. No retry of its own: the master client
+    already retries each command (asking the sentinels anew), and redis-py's default backoff
+    of 1, 2, 4 s per sentinel made an unreachable Sentinel group take over ten seconds."""
     return {
+        "retry": retry,
         "username": topo.sentinel_username,
         "password": topo.sentinel_password,
         "ssl": topo.ssl,

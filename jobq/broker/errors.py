@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import redis
+import redis.sentinel
 
 from jobq.config import redact_url
 from jobq.errors import BrokerError
@@ -14,6 +15,9 @@ def describe_error(url: str, exc: BaseException) -> BrokerError:
     safe = redact_url(url)
     if isinstance(exc, redis.AuthenticationError | redis.exceptions.AuthorizationError):
         return BrokerError(f"Redis at {safe} refused the credentials: {text}")
+    if isinstance(exc, redis.sentinel.MasterNotFoundError):  # its text ends in a long client repr
+        master = text.partition(" : ")[0].removeprefix("No master found for ")
+        return BrokerError(f"cannot reach Redis at {safe}: no sentinel answered with a master {master}")
     if isinstance(exc, redis.ConnectionError | redis.TimeoutError | OSError):
         text = text.replace(url, safe)
         return BrokerError(f"cannot reach Redis at {safe}: {text}")

@@ -45,6 +45,9 @@ def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: one line on stderr for every failure, never a traceback."""
     try:
         code = cli.main(args=argv, prog_name="jobq", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:  # bare `jobq` or `jobq dlq`: its help
+        click.echo(exc.format_message(), err=True)
+        sys.exit(2)
     except click.UsageError as exc:
         hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx and exc.ctx.parent else ""
         click.echo(f"error: {exc.format_message()}{hint}", err=True)

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import click
 
 from jobq.app import App
+from jobq.errors import JobqError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -38,6 +39,11 @@ def load_app(spec: str) -> App:
     """Import `package.module:attribute` (or `package.module`, attribute `app`)."""
     module_name, _, attribute = spec.partition(":")
     attribute = attribute or "app"
+    dotted = module_name.split(".")
+    if not all(part.isidentifier() for part in dotted) or not attribute.isidentifier():
+        raise click.BadParameter(
+            f"{spec!r} is not package.module or package.module:attribute", param_hint="APP"
+        )
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
     try:
@@ -46,6 +52,8 @@ def load_app(spec: str) -> App:
         if exc.name and module_name.startswith(exc.name):
             raise click.BadParameter(f"cannot import {module_name!r}: {exc}", param_hint="APP") from None
         raise click.ClickException(f"importing {module_name!r} failed: {exc!r}") from None
+    except JobqError:  # e.g. the app's own ConfigError: one line as it is
+        raise
     except Exception as exc:
         raise click.ClickException(f"importing {module_name!r} failed: {exc!r}") from None
     app = getattr(module, attribute, None)

@@ -25,6 +25,10 @@ def scheduler_command(
     """Run the cron scheduler of APP (any number may run: each tick is enqueued once)."""
     log.configure(log_format, log_level)
     app = app_for(app_spec, redis_url, namespace)
+    if not app.cron_entries:  # it would wait forever for a tick that never comes
+        raise click.BadParameter(
+            f"{app_spec} has no cron entries: decorate functions with @app.cron(...)", param_hint="APP"
+        )
     raise SystemExit(scheduler.scheduler_process(app))
 
 

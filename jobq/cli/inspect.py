@@ -115,6 +115,9 @@ def job_cancel_command(job_id: str, redis_url: str | None, namespace: str | None
     if done == 2:
         click.echo(f"job {job_id} is running: asked its worker to stop it")
         return
+    if done == 3:
+        click.echo(f"job {job_id} is running and its worker was already asked to stop it")
+        return
     state = job.status()
     if state == "cancelled":
         click.echo(f"job {job_id} was already cancelled")

@@ -5,12 +5,12 @@
 -- KEYS[6] waiters
 -- ARGV[1] group   ARGV[2] job id   ARGV[3] result ttl s   ARGV[4] outcome blob
 -- ARGV[5] notify key
--- Returns 0 unknown or finished, 1 cancelled, 2 asked to stop.
+-- Returns 0 unknown or finished, 1 cancelled, 2 asked to stop, 3 already asked to stop.
 local id = ARGV[2]
 local rec = redis.call('HGET', KEYS[1], id)
 if not rec then return 0 end
 local kind, rest = string.sub(rec, 1, 1), string.sub(rec, 2)
-if kind == 'X' then return 2 end
+if kind == 'X' then return 3 end
 if kind == 'Q' then
   local ok, p = pcall(redis.call, 'XPENDING', KEYS[2], ARGV[1], rest, rest, 1)
   if ok and p[1] then
