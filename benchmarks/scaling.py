@@ -177,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{row.workload} x{row.workers}: {row.rate:,.0f} jobs/s {row.per_worker}", flush=True)
     finally:
         b.close()
-        server.local.stop()
+        server.local.close()
     print()
     print(table(rows))
     print(f"\nworker logs: {logdir}")

@@ -67,7 +67,7 @@ class BenchServer:
         if self.client is not None:
             self.client.close()
             self.client = None
-        self.local.stop()
+        self.local.close()
 
     def __enter__(self) -> BenchServer:
         return self.start()

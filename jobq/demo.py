@@ -180,7 +180,7 @@ class Demo:
                         app.broker.delete_namespace()
         finally:
             if self.private is not None:
-                self.private.stop()
+                self.private.close()
                 self.echo("Stopped the private redis-server.")
         self.echo(f"Done in {time.monotonic() - self.started:.1f} s.")
         return 0 if complete else 1

@@ -1,20 +1,32 @@
-"""A throwaway redis-server for the demo and for users' tests: a free loopback port, a
-temporary directory, no persistence, stopped (and its directory removed) when done.
+"""Throwaway redis-server processes: the demo's fallback, `jobq.testing`, the benchmarks
+and jobq's own tests all start, wait for and stop servers through `LocalRedis`.
 
-Never for production: it keeps nothing on disk and listens on 127.0.0.1 only.
+A server listens on 127.0.0.1 only, on a free port, in a temporary directory removed by
+`close()`; no snapshots, and AOF only when asked. It can be killed (-9), paused (SIGSTOP)
+and restarted on the same port and directory, so an AOF server comes back with its data.
+Never for production.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import signal
 import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import TypeVar
+from urllib.parse import quote
+
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from jobq.broker import Broker
 from jobq.config import Config
@@ -24,10 +36,30 @@ HOW_TO_INSTALL = (
     "install one with 'sudo apt-get install redis-server' (Debian/Ubuntu), "
     "'brew install redis' (macOS), or run 'docker run -d -p 6379:6379 redis:7'"
 )
+S = TypeVar("S", bound="LocalRedis")
+START_TRIES = 3  # a free port can be taken by someone else before the server binds it
+PING_TIMEOUT_S = 2.0  # one try, no retries: a hung or foreign port must not stall a wait
 
 
 class NoRedisServer(JobqError):
     """No redis-server executable was found to start."""
+
+
+class ServerFailed(BrokerError):
+    """A redis-server exited or never answered while starting; `output` says what it wrote."""
+
+    def __init__(self, message: str, output: str) -> None:
+        super().__init__(message)
+        self.output = output
+
+
+@dataclass(frozen=True, slots=True)
+class TlsFiles:
+    """What a TLS-only server needs: its certificate and key, and the CA clients trust."""
+
+    cert: Path
+    key: Path
+    ca: Path
 
 
 def find_redis_server() -> str | None:
@@ -47,104 +79,161 @@ def answers(url: str) -> bool:
         broker.close()
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
 class LocalRedis:
-    """One private redis-server; use as a context manager or call start()/stop()."""
+    """One private redis-server; use as a context manager or call start() and close().
 
-    def __init__(self, executable: str | None = None) -> None:
+    `extra` is appended to the command line (later options win); `config` lines are written
+    to a config file the server may rewrite (a sentinel's state); `aof` turns on the append
+    only file; `tls` makes the port TLS-only. With no `port`, a free one is picked (and
+    another if it is taken before the server binds it).
+    """
+
+    def __init__(
+        self,
+        executable: str | None = None,
+        *,
+        port: int | None = None,
+        aof: bool = False,
+        extra: Sequence[str] = (),
+        config: Sequence[str] = (),
+        tls: TlsFiles | None = None,
+    ) -> None:
         found = executable or find_redis_server()
         if found is None:
             raise NoRedisServer(f"no redis-server found on PATH; {HOW_TO_INSTALL}")
         self.executable = found
-        self.port = 0
-        self.dir: Path | None = None
+        self.fixed_port = port is not None
+        self.port = port or free_port()
+        self.aof = aof
+        self.extra = list(extra)
+        self.config = list(config)
+        self.tls = tls
+        self.dir = Path(tempfile.mkdtemp(prefix="jobq-redis-"))
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        if self.tls is None:
+            return f"redis://127.0.0.1:{self.port}/0"
+        return f"rediss://127.0.0.1:{self.port}/0?ssl_ca_certs={quote(str(self.tls.ca))}"
 
-    def _command(self) -> list[str]:
-        assert self.dir is not None
-        return [
-            self.executable,
-            "--port",
-            str(self.port),
-            "--bind",
-            "127.0.0.1",
-            "--dir",
-            str(self.dir),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--daemonize",
-            "no",
-            "--logfile",
-            str(self.dir / "redis.log"),
-        ]
+    def command(self) -> list[str]:
+        cmd = [self.executable]
+        if self.config:
+            conf = self.dir / "redis.conf"
+            if not conf.exists():  # a restart keeps what the server rewrote
+                conf.write_text("\n".join([*self.config, ""]))
+            cmd.append(str(conf))
+        plain_port = "0" if self.tls is not None else str(self.port)  # 0: no plain TCP listener
+        cmd += ["--port", plain_port, "--bind", "127.0.0.1", "--dir", str(self.dir), "--save", ""]
+        cmd += ["--daemonize", "no", "--logfile", str(self.dir / "redis.log")]
+        cmd += ["--appendonly", "yes", "--appendfsync", "everysec"] if self.aof else ["--appendonly", "no"]
+        if self.tls is not None:
+            cmd += ["--tls-port", str(self.port), "--tls-auth-clients", "no"]
+            cmd += ["--tls-cert-file", str(self.tls.cert), "--tls-key-file", str(self.tls.key)]
+            cmd += ["--tls-ca-cert-file", str(self.tls.ca)]
+        return cmd + self.extra
 
-    def start(self, timeout: float = 10.0) -> LocalRedis:
-        """Start on a free port and wait until it answers; a few tries if the port is taken."""
-        self.dir = Path(tempfile.mkdtemp(prefix="jobq-redis-"))
-        for _ in range(3):
-            self.port = _free_port()
-            # Its own session: a Ctrl-C meant for our process must not stop it before we do.
-            self.proc = subprocess.Popen(
-                self._command(),
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-            if self._wait_ready(timeout):
+    def client(self, timeout: float = 5.0, *, retry: bool = True) -> redis.Redis:
+        """A plain redis-py client of this server (the caller closes it)."""
+        client = redis.Redis(
+            host="127.0.0.1",
+            port=self.port,
+            decode_responses=True,
+            socket_timeout=timeout,
+            ssl=self.tls is not None,
+            ssl_ca_certs=str(self.tls.ca) if self.tls is not None else None,
+        )
+        if not retry:
+            client.set_retry(Retry(NoBackoff(), 0))
+        return client
+
+    def ping(self, timeout: float = PING_TIMEOUT_S) -> bool:
+        """Whether the server answers PING now (False while down, hung or still loading)."""
+        with contextlib.closing(self.client(timeout, retry=False)) as client:
+            try:
+                return bool(client.ping())
+            except (redis.ConnectionError, redis.TimeoutError, redis.ResponseError):
+                return False
+
+    def start(self: S, timeout: float = 15.0) -> S:
+        """Start and wait until it answers; ServerFailed (with its output) if it never does."""
+        output = ""
+        for attempt in range(1 if self.fixed_port else START_TRIES):
+            if attempt:
+                self.port = free_port()
+            failed = self._launch(timeout)
+            if failed is None:
+                self.fixed_port = True  # from now on the port is this server's: restarts keep it
                 return self
-        log = self._log_tail()
-        self.stop()
-        raise BrokerError(f"could not start redis-server ({self.executable}): {log or 'no output'}")
+            output = failed
+        self.close()
+        last = [line for line in output.splitlines() if line.strip()]
+        raise ServerFailed(
+            f"could not start redis-server ({self.executable}): {last[-1] if last else 'no output'}", output
+        )
 
-    def _wait_ready(self, timeout: float) -> bool:
-        assert self.proc is not None
+    def _launch(self, timeout: float) -> str | None:
+        """One try: None once it answers, else what it wrote (it is no longer running)."""
+        out = self.dir / "startup.out"
+        with open(out, "wb") as sink:  # errors before the log file opens go to stderr
+            # Its own session: a Ctrl-C meant for our process must not stop it before we do.
+            self.proc = subprocess.Popen(self.command(), stdout=sink, stderr=sink, start_new_session=True)
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                return False  # exited: most likely the port was taken meanwhile
-            if answers(self.url):
-                return True
+        while self.proc.poll() is None and time.monotonic() < deadline:
+            if self.ping():
+                return None
             time.sleep(0.02)
-        self._kill()
-        return False
+        self.kill()
+        log = self.dir / "redis.log"
+        return out.read_text(errors="replace") + (log.read_text(errors="replace") if log.exists() else "")
 
-    def _log_tail(self) -> str:
-        if self.dir is None:
-            return ""
-        with contextlib.suppress(OSError):
-            lines = (self.dir / "redis.log").read_text(errors="replace").strip().splitlines()
-            return lines[-1] if lines else ""
-        return ""
-
-    def _kill(self) -> None:
+    def _signal(self, sig: signal.Signals) -> None:
         if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.proc.pid, sig)
+
+    def kill(self) -> None:
+        """kill -9: no shutdown, no final save, like a crash."""
+        self._signal(signal.SIGKILL)
+        if self.proc is not None:
+            self.proc.wait(10)
+
+    def pause(self) -> None:
+        """SIGSTOP: the process hangs with its port open, so clients time out."""
+        assert self.proc is not None and self.proc.poll() is None, "server not running"
+        self._signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """SIGCONT after `pause()`."""
+        self._signal(signal.SIGCONT)
+
+    def restart(self: S, timeout: float = 15.0) -> S:
+        """kill -9, then start again on the same port and directory (an AOF is replayed)."""
+        self.kill()
+        return self.start(timeout)
+
+    def close(self) -> None:
+        """Stop the server (even a paused one) and remove its directory; safe to call twice."""
+        self.resume()
+        self._signal(signal.SIGTERM)
+        if self.proc is not None:
             try:
                 self.proc.wait(5)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
-
-    def stop(self) -> None:
-        """Stop the server and remove its directory; safe to call twice."""
-        self._kill()
         self.proc = None
-        if self.dir is not None:
-            shutil.rmtree(self.dir, ignore_errors=True)
-            self.dir = None
+        shutil.rmtree(self.dir, ignore_errors=True)
 
-    def __enter__(self) -> LocalRedis:
+    def __enter__(self: S) -> S:
         return self.start() if self.proc is None else self
 
     def __exit__(
@@ -153,4 +242,4 @@ class LocalRedis:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.stop()
+        self.close()

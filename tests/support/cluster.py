@@ -2,24 +2,20 @@
 
 `RedisClusterSet`: three masters with `cluster-enabled yes`, joined by `redis-cli --cluster
 create`; `SentinelSet`: a master, one replica and one sentinel watching them. Both are
-built from `RedisServer` (free ports, temp dirs, killable) and torn down with `close()`.
+built from `LocalRedis` (free ports, temp dirs, killable) and torn down with `close()`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 import random
 import shutil
-import signal
 import socket
 import subprocess
-import tempfile
-from pathlib import Path
 
 import redis
 
-from tests.support.redis_server import RedisServer, free_port
+from jobq.localredis import LocalRedis
+from tests.support.redis_server import RedisServer
 from tests.support.waiting import wait_for
 
 SENTINEL_SERVICE = "jobq-primary"
@@ -134,48 +130,19 @@ class RedisClusterSet:
             node.close()
 
 
-class Sentinel:
+class Sentinel(LocalRedis):
     """One redis-server in sentinel mode, monitoring `SENTINEL_SERVICE`."""
 
     def __init__(self, master_port: int, down_after_ms: int = 1000) -> None:
-        self.port = free_port()
-        self.dir = Path(tempfile.mkdtemp(prefix="jobq-sentinel-"))
-        self.conf = self.dir / "sentinel.conf"
-        self.conf.write_text(
-            "\n".join(
-                [
-                    f"port {self.port}",
-                    "bind 127.0.0.1",
-                    f"dir {self.dir}",
-                    f"logfile {self.dir / 'sentinel.log'}",
-                    f"sentinel monitor {SENTINEL_SERVICE} 127.0.0.1 {master_port} 1",
-                    f"sentinel down-after-milliseconds {SENTINEL_SERVICE} {down_after_ms}",
-                    f"sentinel failover-timeout {SENTINEL_SERVICE} 10000",
-                    f"sentinel parallel-syncs {SENTINEL_SERVICE} 1",
-                    "",
-                ]
-            )
+        super().__init__(
+            config=[
+                f"sentinel monitor {SENTINEL_SERVICE} 127.0.0.1 {master_port} 1",
+                f"sentinel down-after-milliseconds {SENTINEL_SERVICE} {down_after_ms}",
+                f"sentinel failover-timeout {SENTINEL_SERVICE} 10000",
+                f"sentinel parallel-syncs {SENTINEL_SERVICE} 1",
+            ],
+            extra=["--sentinel"],
         )
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> Sentinel:
-        self.proc = subprocess.Popen(
-            [shutil.which("redis-server") or "redis-server", str(self.conf), "--sentinel"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        wait_for(self.ping, 10, f"sentinel on port {self.port} to answer")
-        return self
-
-    def client(self) -> redis.Redis:
-        return redis.Redis(host="127.0.0.1", port=self.port, decode_responses=True, socket_timeout=5)
-
-    def ping(self) -> bool:
-        try:
-            return bool(self.client().ping())
-        except (redis.ConnectionError, redis.TimeoutError):
-            return False
 
     def master_port(self) -> int:
         _host, port = self.client().execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", SENTINEL_SERVICE)
@@ -192,17 +159,6 @@ class Sentinel:
             if "down" not in flags and fields.get("master-link-status") == "ok":
                 return True
         return False
-
-    def close(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class SentinelSet:
