@@ -179,7 +179,9 @@ def _replay(broker: Broker, queue: str, items: list[tuple[str, str, str]], resul
     if not items:
         return
     for (job_id, _, _), done in zip(items, broker.requeue_dead(queue, items), strict=True):
-        if done:
+        if done == 1:
             result.requeued.append(job_id)
+        elif done == 2:
+            result.skipped.append((job_id, "stale: a newer run of this id exists (dead letter removed)"))
         else:
             result.skipped.append((job_id, "left the dead-letter stream meanwhile"))

@@ -10,7 +10,8 @@ key of one queue lives in one slot and every Lua step stays inside it)::
     ns:{q}:delayed         hash  job id -> envelope of a scheduled job
     ns:{q}:dead            dead-letter stream: j = envelope, d = JSON of reason/error/...
     ns:{q}:deadidx         hash  job id -> entry id in the dead-letter stream
-    ns:{q}:result:<id>     string (TTL) final outcome JSON of a finished job
+    ns:{q}:result:<id>     string (TTL) final outcome JSON of a finished job: state, result
+                                 or error, attempts, timings and the envelope it ran with
     ns:{q}:waiters         hash  job id -> number of callers blocked in Job.result()
     ns:{q}:notify:<id>     list  (short TTL) wakes those callers
     ns:{q}:counters        hash  running totals: processed, failed, per task, and the
@@ -23,6 +24,11 @@ key of one queue lives in one slot and every Lua step stays inside it)::
     ns:startfail           zset  pool id (host:supervisor pid) -> last failed start (Unix s)
     ns:startfail:<pool>    hash  (TTL) why that pool's workers fail to start: hook, error,
                                  failures (see jobq.startfail)
+
+The keys addressed by a job id (result, notify) or a cron entry's name carry the queue's
+hash tag too, so a script may name them next to the queue's keys. This module is the only
+place a key name is made: Lua scripts receive every key they touch in KEYS and never build
+one (tests/test_lua_keys.py checks the scripts).
 """
 
 from __future__ import annotations
@@ -80,6 +86,11 @@ class QueueKeys:
 
     def notify(self, job_id: str) -> str:
         return f"{self.prefix}notify:{job_id}"
+
+    def cron(self, name: str) -> str:
+        """The state hash of cron entry `name`: in the queue's slot, so deciding a tick and
+        enqueueing its job is one script."""
+        return f"{self.prefix}cron:{name}"
 
 
 @dataclass(frozen=True, slots=True)

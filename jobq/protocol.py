@@ -48,10 +48,15 @@ class NewJob:
 
 
 def enqueue(k: QueueKeys, jobs: Sequence[NewJob]) -> Call:
-    args: list[Any] = [k.prefix + "result:"]
+    """Only a job whose id the caller chose may have an earlier run to forget, so only those
+    send their result key (ids jobq makes are new)."""
+    keys = [k.stream, k.jobs, k.scheduled, k.delayed, k.dead, k.dead_index]
+    args: list[Any] = []
     for job in jobs:
         args += [job.id, job.envelope, job.delay_ms, job.at_ms, "1" if job.unique else "0"]
-    return [k.stream, k.jobs, k.scheduled, k.delayed], args
+        if job.unique:
+            keys.append(k.result(job.id))
+    return keys, args
 
 
 def promote(k: QueueKeys, limit: int) -> Call:
@@ -78,10 +83,18 @@ def settle(k: QueueKeys, consumer: str, batch: Iterable[Settlement], counters: d
     for field, incr in counters.items():
         flat_counters += (field, incr)
     flat_jobs: list[Any] = []
+    keys = [k.stream, k.jobs, k.scheduled, k.delayed, k.dead, k.dead_index, k.waiters, k.counters]
+    result = k.result
     for s in batch:
         flat_jobs += (s.op, s.stream_id, s.job_id, s.ttl, s.x1, s.x2, s.x3)
-    keys = [k.stream, k.jobs, k.scheduled, k.delayed, k.dead, k.dead_index, k.waiters, k.counters]
-    return keys, [GROUP, consumer, k.prefix, _json_array(flat_counters), _json_array(flat_jobs)]
+        keys.append(result(s.job_id))
+    return keys, [GROUP, consumer, _json_array(flat_counters), _json_array(flat_jobs)]
+
+
+def parse_settle(reply: Any) -> tuple[list[str], list[tuple[str, int]]]:
+    """(stream ids not settled: not owned, [(job id, callers waiting for it)...])."""
+    lost, woken = reply
+    return list(lost), [(str(job_id), int(n)) for job_id, n in woken]
 
 
 _json_array = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -121,29 +134,58 @@ def status(k: QueueKeys, job_id: str) -> Call:
 
 
 def cancel(k: QueueKeys, job_id: str, ttl: int, blob: str) -> Call:
-    keys = [k.jobs, k.stream, k.scheduled, k.delayed, k.result(job_id), k.waiters]
-    return keys, [GROUP, job_id, ttl, blob, k.notify(job_id)]
+    keys = [k.jobs, k.stream, k.scheduled, k.delayed, k.result(job_id), k.waiters, k.notify(job_id)]
+    return keys, [GROUP, job_id, ttl, blob]
 
 
 def requeue_dead(k: QueueKeys, items: Sequence[tuple[str, str, str]]) -> Call:
-    args: list[Any] = [k.prefix]
+    keys = [k.dead, k.dead_index, k.stream, k.jobs]
+    args: list[Any] = []
     for job_id, dead_id, envelope in items:
         args += [job_id, dead_id, envelope]
-    return [k.dead, k.dead_index, k.stream, k.jobs], args
+        keys.append(k.result(job_id))
+    return keys, args
 
 
-def purge(k: QueueKeys, limit: int, ttl: int, blob: str) -> Call:
+@dataclass(frozen=True, slots=True)
+class PurgeBatch:
+    """What purge.lua is to remove, read just before: undelivered entries (with the job id
+    each claims, None when unreadable) and scheduled job ids."""
+
+    queued: Sequence[tuple[str, str | None]]
+    scheduled: Sequence[str]
+
+
+def our_group(groups: Any) -> dict[str, Any] | None:
+    """jobq's consumer group in an XINFO GROUPS reply (None: not created yet)."""
+    return next((g for g in groups if str(g.get("name")) == GROUP), None)
+
+
+def claimed_id(raw: str | None) -> str | None:
+    """The job id a stream entry's envelope text names, without verifying anything."""
+    try:
+        body = json.loads(raw) if raw is not None else None
+    except (ValueError, RecursionError):
+        return None
+    job_id = body.get("id") if isinstance(body, dict) else None
+    return job_id if isinstance(job_id, str) else None
+
+
+def purge(k: QueueKeys, batch: PurgeBatch, ttl: int, blob: str) -> Call:
     keys = [k.stream, k.jobs, k.scheduled, k.delayed, k.waiters]
-    return keys, [GROUP, limit, k.prefix, ttl, blob]
+    named = [(sid, job_id) for sid, job_id in batch.queued if job_id is not None]
+    unnamed = [sid for sid, job_id in batch.queued if job_id is None]
+    args: list[Any] = [GROUP, ttl, blob, len(named), len(unnamed)]
+    for sid, job_id in named:
+        args += [sid, job_id]
+    args += unnamed
+    args += batch.scheduled
+    for job_id in [job_id for _, job_id in named] + list(batch.scheduled):
+        keys += [k.result(job_id), k.notify(job_id)]
+    return keys, args
 
 
 # cron ----------------------------------------------------------------------------------
-
-
-def cron_state_key(k: QueueKeys, name: str) -> str:
-    """The state of cron entry `name` (hash: mark, tick, job, fired, skipped, skipped_at, skip_why),
-    inside its queue's hash tag so that deciding a tick and enqueueing it is one step."""
-    return f"{k.prefix}cron:{name}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +203,7 @@ class CronTick:
 
 
 def cron_fire(k: QueueKeys, tick: CronTick) -> Call:
-    keys = [k.stream, k.jobs, cron_state_key(k, tick.name), k.result(tick.job_id)]
+    keys = [k.stream, k.jobs, k.cron(tick.name), k.result(tick.job_id)]
     args: list[Any] = [tick.due_ms, tick.job_id, tick.envelope, tick.grace_ms]
     return keys, [*args, "1" if tick.catch_up else "0", tick.overlap, tick.new_grace_ms]
 
@@ -172,4 +214,4 @@ def parse_cron_fire(reply: Any) -> tuple[str, int]:
 
 
 def cron_trigger(k: QueueKeys, name: str, job_id: str, envelope: str) -> Call:
-    return [k.stream, k.jobs, cron_state_key(k, name)], [job_id, envelope]
+    return [k.stream, k.jobs, k.cron(name)], [job_id, envelope]

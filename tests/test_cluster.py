@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -152,6 +153,30 @@ def test_delayed_jobs_cancel_and_dead_letter_replay(capp: jobq.App) -> None:
     waiting = tick.delay_many([("purged",)] * 5)
     run_cli("purge", "alpha", "--yes", *_where(capp))
     assert {j.status() for j in waiting} == {"cancelled"}
+
+
+def test_a_reused_id_and_a_blocked_caller(capp: jobq.App) -> None:
+    """Scripts given a job's result key in KEYS (enqueue of a chosen id, settle) and the
+    wake-up of a caller blocked in result() stay in the queue's slot."""
+
+    @capp.task(name="echo", queue="gamma")
+    def echo(x: int) -> int:
+        return x
+
+    first = echo.enqueue(args=(1,), job_id="same")
+    drain(capp, timeout=30)
+    assert first.result(timeout=5) == 1
+    second = echo.enqueue(args=(2,), job_id="same")
+    with pytest.raises(TimeoutError):
+        second.result(timeout=0.2)
+    got: list[int] = []
+    waiter = threading.Thread(target=lambda: got.append(second.result(timeout=60)))
+    waiter.start()
+    k = capp.broker.queue_keys("gamma")
+    wait_for(lambda: capp.broker.raw().hget(k.waiters, "same"), 10, "the caller to wait")
+    drain(capp, timeout=30)
+    waiter.join(60)
+    assert got == [2]
 
 
 def test_one_worker_reads_every_queue_across_shards(capp: jobq.App, cluster: RedisClusterSet) -> None:

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 import pytest
 
 import jobq
-from jobq import cron, protocol, schedule
+from jobq import cron, schedule
 from jobq.envelope import decode
 from jobq.protocol import CronTick
 from jobq.scheduler import Scheduler
@@ -118,7 +118,7 @@ def test_a_skip_decided_in_the_same_millisecond_as_the_run_is_still_reported(app
     seed(app, skip)
     assert offer_raw(app, skip, now - timedelta(seconds=3)) == "fired"
     assert offer_raw(app, skip, now - timedelta(seconds=2)) == "overlap"
-    state_key = protocol.cron_state_key(app.broker.ns.queue(skip.queue), skip.name)
+    state_key = app.broker.ns.queue(skip.queue).cron(skip.name)
     raw = app.broker.raw()
     raw.hset(state_key, "fired", raw.hget(state_key, "skipped_at"))  # type: ignore[arg-type]
     assert {s.entry.name: s.last_outcome for s in cron.entry_states(app)}["skipper"] == "skipped (overlap)"

@@ -4,6 +4,7 @@ and delete a whole namespace (the demo and jobq.testing, on namespaces they made
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from jobq import protocol
 from jobq.broker.link import Link
@@ -12,10 +13,11 @@ from jobq.broker.link import Link
 class Admin(Link):
     """Requeue and purge; every call here removes or moves jobs."""
 
-    def requeue_dead(self, queue: str, items: Sequence[tuple[str, str, str]]) -> list[bool]:
+    def requeue_dead(self, queue: str, items: Sequence[tuple[str, str, str]]) -> list[int]:
+        """Per item: 1 requeued, 0 gone from the dead-letter stream, 2 removed as stale."""
         with self._errors():
             reply = self._run("requeue_dead", protocol.requeue_dead(self.ns.queue(queue), items))
-        return [bool(x) for x in reply]
+        return [int(x) for x in reply]
 
     def purge_dead(self, queue: str) -> int:
         k = self.ns.queue(queue)
@@ -27,10 +29,27 @@ class Admin(Link):
         return int(count)
 
     def purge_waiting(self, queue: str, limit: int, ttl: int, blob: str) -> tuple[int, int]:
-        """One bounded batch of purge.lua: (undelivered entries removed, scheduled removed)."""
+        """One bounded batch: list up to `limit` undelivered entries and scheduled jobs, then
+        purge.lua removes those still waiting. Returns (entries removed, scheduled removed)."""
+        k = self.ns.queue(queue)
         with self._errors():
-            queued, scheduled = self._run("purge", protocol.purge(self.ns.queue(queue), limit, ttl, blob))
-        return int(queued), int(scheduled)
+            pipe = self.client.pipeline(transaction=False)
+            pipe.xinfo_groups(k.stream)
+            pipe.zrange(k.scheduled, 0, limit - 1)
+            groups, scheduled = pipe.execute(raise_on_error=False)
+            if isinstance(scheduled, Exception):
+                raise scheduled
+            group = None if isinstance(groups, Exception) else protocol.our_group(groups)
+            last = str(group.get("last-delivered-id", "0-0")) if group else "0-0"
+            entries: Any = self.client.xrange(k.stream, f"({last}", "+", count=limit)
+            batch = protocol.PurgeBatch(
+                [(str(sid), protocol.claimed_id(fields.get("j"))) for sid, fields in entries],
+                [str(job_id) for job_id in scheduled],
+            )
+            if not batch.queued and not batch.scheduled:
+                return 0, 0
+            queued, moved = self._run("purge", protocol.purge(k, batch, ttl, blob))
+        return int(queued), int(moved)
 
     def delete_namespace(self, batch: int = 500) -> int:
         """Delete every key of this namespace (SCAN MATCH, UNLINK in batches); returns the count.

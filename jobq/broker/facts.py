@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from jobq import protocol
 from jobq.broker.link import Link
 from jobq.keys import GROUP, QueueKeys
 
@@ -63,11 +64,7 @@ class JobFacts(Link):
                 "dead": self.dead_entry_of(queue, job_id) if dead_id else None,
             }
             if record and record[0] in "QX":
-                group = (
-                    None
-                    if isinstance(groups, Exception)
-                    else next((g for g in groups if str(g.get("name")) == GROUP), None)
-                )
+                group = None if isinstance(groups, Exception) else protocol.our_group(groups)
                 facts.update(self._entry_facts(k, record[1:], group, ahead_limit))
         return facts
 

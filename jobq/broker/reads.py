@@ -14,7 +14,6 @@ import redis
 
 from jobq import protocol
 from jobq.broker.link import Link
-from jobq.keys import GROUP
 
 
 class Reads(Link):
@@ -80,7 +79,7 @@ class Reads(Link):
                     raise reply
             group = None
             if not isinstance(groups, Exception):  # "no such key": the stream does not exist yet
-                group = next((g for g in groups if str(g.get("name")) == GROUP), None)
+                group = protocol.our_group(groups)
             rows.append(
                 {
                     "name": name,
@@ -118,6 +117,6 @@ class Reads(Link):
         with self._errors():
             pipe = self.client.pipeline(transaction=False)
             for queue, name in entries:
-                pipe.hgetall(protocol.cron_state_key(self.ns.queue(queue), name))
+                pipe.hgetall(self.ns.queue(queue).cron(name))
             replies: list[Any] = pipe.execute()
         return [dict(r) for r in replies]

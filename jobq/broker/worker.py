@@ -19,7 +19,7 @@ from jobq.broker.connection import connect_async, connect_checked, register_scri
 from jobq.broker.errors import describe_error
 from jobq.config import Config
 from jobq.errors import BrokerError
-from jobq.keys import GROUP, NamespaceKeys
+from jobq.keys import GROUP, NamespaceKeys, QueueKeys
 
 CLUSTER_BLOCK_SLICE_MS = 100
 
@@ -121,10 +121,26 @@ class AsyncBroker:
     async def settle(
         self, queue: str, batch: Sequence[protocol.Settlement], counters: dict[str, int]
     ) -> list[str]:
-        reply = await self._run(
-            "settle", protocol.settle(self.ns.queue(queue), self.consumer, batch, counters)
+        """Run settle.lua; returns the stream ids it did not settle (not owned)."""
+        k = self.ns.queue(queue)
+        lost, woken = protocol.parse_settle(
+            await self._run("settle", protocol.settle(k, self.consumer, batch, counters))
         )
-        return list(reply)
+        if woken:
+            await self._wake(k, woken)
+        return lost
+
+    async def _wake(self, k: QueueKeys, woken: Sequence[tuple[str, int]]) -> None:
+        """Wake callers blocked in Job.result() on jobs just settled. Best effort: the outcome
+        is stored already, and a waiter not woken sees it at its next poll."""
+        pipe = self.client.pipeline(transaction=False)
+        for job_id, n in woken:
+            pipe.rpush(k.notify(job_id), *["1"] * n)
+            pipe.expire(k.notify(job_id), 60)
+        try:
+            await pipe.execute()
+        except (redis.RedisError, OSError):
+            return
 
     async def renew(self, queue: str, held: Sequence[tuple[str, str]]) -> tuple[list[str], list[str]]:
         reply = await self._run("renew", protocol.renew(self.ns.queue(queue), self.consumer, held))

@@ -1,11 +1,13 @@
 #!lua
 -- Enqueue a batch of jobs into one queue, now or at a due time (Redis clock).
--- KEYS[1] stream   KEYS[2] jobs   KEYS[3] scheduled   KEYS[4] delayed
--- ARGV[1] key prefix of the queue ("ns:{q}:")
--- then 5 values per job: job id, envelope, delay ms, at ms (0 = none), unique ("1": the
+-- KEYS[1] stream   KEYS[2] jobs   KEYS[3] scheduled   KEYS[4] delayed   KEYS[5] dead
+-- KEYS[6] deadidx, then the result key of each job whose id the caller chose, in order
+-- ARGV: 5 values per job: job id, envelope, delay ms, at ms (0 = none), unique ("1": the
 -- caller chose the id, so an unfinished job with that id makes this enqueue a no-op)
+-- A chosen id whose previous run has finished starts from a clean slate: its stored
+-- outcome and its dead letter are removed, so nothing of that run is shown as this one's
+-- and `jobq dlq requeue` cannot bring the old run back over the new one.
 -- Returns one integer per job: 1 enqueued, 0 already pending under that id.
-local prefix = ARGV[1]
 -- (The producer creates the queue's consumer group once, before its first enqueue.)
 local now_ms
 local function now()
@@ -15,16 +17,27 @@ local function now()
   end
   return now_ms
 end
+
+local function forget_previous_run(id, result_key)
+  redis.call('DEL', result_key)
+  local did = redis.call('HGET', KEYS[6], id)
+  if did then
+    redis.call('XDEL', KEYS[5], did)
+    redis.call('HDEL', KEYS[6], id)
+  end
+end
+
 local out = {}
-for i = 2, #ARGV, 5 do
+local chosen = 6
+for i = 1, #ARGV, 5 do
   local id, env = ARGV[i], ARGV[i + 1]
   local delay, at = tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
-  if ARGV[i + 4] == '1' and redis.call('HEXISTS', KEYS[2], id) == 1 then
+  local unique = ARGV[i + 4] == '1'
+  if unique then chosen = chosen + 1 end
+  if unique and redis.call('HEXISTS', KEYS[2], id) == 1 then
     out[#out + 1] = 0
   else
-    if ARGV[i + 4] == '1' then
-      redis.call('DEL', prefix .. 'result:' .. id)
-    end
+    if unique then forget_previous_run(id, KEYS[chosen]) end
     local due = 0
     if delay > 0 then
       due = now() + delay

@@ -1,57 +1,74 @@
--- Purge a queue's waiting work, one bounded batch per call: up to ARGV[2] entries not yet
--- delivered to the group and up to ARGV[2] scheduled jobs are removed and recorded as
+#!lua flags=allow-oom
+-- Purge a batch of a queue's waiting work: the caller lists entries not yet delivered to
+-- the group and scheduled jobs; each one still waiting now is removed and recorded as
 -- cancelled (so Job.status() says so and blocked Job.result() callers wake). Entries a
--- worker holds are left alone: they finish or fail as usual. Dead letters are kept.
--- KEYS[1] stream   KEYS[2] jobs   KEYS[3] scheduled   KEYS[4] delayed   KEYS[5] waiters
--- ARGV[1] group   ARGV[2] limit   ARGV[3] key prefix ("ns:{q}:")   ARGV[4] result ttl s
--- ARGV[5] outcome blob of a cancelled job
+-- worker took meanwhile are left alone: they finish or fail as usual. Dead letters are kept.
+-- KEYS[1] stream   KEYS[2] jobs   KEYS[3] scheduled   KEYS[4] delayed   KEYS[5] waiters,
+-- then the result key and the notify key of each listed job, in the order of ARGV
+-- ARGV[1] group   ARGV[2] result ttl s   ARGV[3] outcome blob of a cancelled job (a JSON
+-- object; the job's envelope is added as member "j")   ARGV[4] number of queued jobs Q
+-- ARGV[5] number of stream entries without a readable job id U
+-- then Q pairs (stream id, job id), U stream ids, and the ids of scheduled jobs
 -- Returns {undelivered entries removed, scheduled jobs removed}.
-local group, limit, prefix = ARGV[1], tonumber(ARGV[2]), ARGV[3]
-local ttl, blob = tonumber(ARGV[4]), ARGV[5]
+local group, ttl, blob = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local nq, nu = tonumber(ARGV[4]), tonumber(ARGV[5])
+local slot = 5
 
-local function cancelled(id)
+local function cancelled(id, env)
+  local result_key, notify_key = KEYS[slot + 1], KEYS[slot + 2]
   redis.call('HDEL', KEYS[2], id)
-  redis.call('SET', prefix .. 'result:' .. id, blob, 'EX', ttl)
-  local waiting = tonumber(redis.call('HGET', KEYS[5], id) or '0')
-  if waiting > 0 then
-    local nk = prefix .. 'notify:' .. id
-    for _ = 1, waiting do redis.call('RPUSH', nk, '1') end
-    redis.call('EXPIRE', nk, 60)
+  local outcome = blob
+  if env and pcall(cjson.decode, env) and string.sub(blob, -1) == '}' then
+    outcome = string.sub(blob, 1, -2) .. ',"j":' .. env .. '}'
   end
+  redis.call('SET', result_key, outcome, 'EX', ttl)
+  local waiting = tonumber(redis.call('HGET', KEYS[5], id) or '0')
+  for _ = 1, waiting do redis.call('RPUSH', notify_key, '1') end
+  if waiting > 0 then redis.call('EXPIRE', notify_key, 60) end
 end
 
-local last = '0-0'
-local ok, groups = pcall(redis.call, 'XINFO', 'GROUPS', KEYS[1])
-if ok then
-  for _, g in ipairs(groups) do
-    local info = {}
-    for j = 1, #g, 2 do info[g[j]] = g[j + 1] end
-    if info['name'] == group then last = info['last-delivered-id'] end
-  end
+local function undelivered(sid)
+  local entry = redis.call('XRANGE', KEYS[1], sid, sid)[1]
+  if not entry then return nil end
+  local ok, p = pcall(redis.call, 'XPENDING', KEYS[1], group, sid, sid, 1)
+  if ok and p[1] then return nil end
+  return entry[2]
 end
 
 local queued = 0
-for _, entry in ipairs(redis.call('XRANGE', KEYS[1], '(' .. last, '+', 'COUNT', limit)) do
-  local sid, fields = entry[1], entry[2]
-  for j = 1, #fields, 2 do
-    if fields[j] == 'j' then
-      local decoded, env = pcall(cjson.decode, fields[j + 1])
-      if decoded and type(env) == 'table' and type(env['id']) == 'string'
-          and redis.call('HGET', KEYS[2], env['id']) == 'Q' .. sid then
-        cancelled(env['id'])
+for i = 6, 5 + 2 * nq, 2 do
+  local sid, id = ARGV[i], ARGV[i + 1]
+  local fields = undelivered(sid)
+  if fields then
+    if redis.call('HGET', KEYS[2], id) == 'Q' .. sid then
+      local env
+      for j = 1, #fields, 2 do
+        if fields[j] == 'j' then env = fields[j + 1] end
       end
+      cancelled(id, env)
     end
+    redis.call('XDEL', KEYS[1], sid)
+    queued = queued + 1
   end
-  redis.call('XDEL', KEYS[1], sid)
-  queued = queued + 1
+  slot = slot + 2
+end
+for i = 6 + 2 * nq, 5 + 2 * nq + nu do
+  if undelivered(ARGV[i]) then
+    redis.call('XDEL', KEYS[1], ARGV[i])
+    queued = queued + 1
+  end
 end
 
 local scheduled = 0
-for _, id in ipairs(redis.call('ZRANGE', KEYS[3], 0, limit - 1)) do
-  redis.call('ZREM', KEYS[3], id)
-  redis.call('HDEL', KEYS[4], id)
-  local rec = redis.call('HGET', KEYS[2], id)
-  if rec and string.sub(rec, 1, 1) == 'S' then cancelled(id) end
-  scheduled = scheduled + 1
+for i = 6 + 2 * nq + nu, #ARGV do
+  local id = ARGV[i]
+  if redis.call('ZREM', KEYS[3], id) == 1 then
+    local env = redis.call('HGET', KEYS[4], id)
+    redis.call('HDEL', KEYS[4], id)
+    local rec = redis.call('HGET', KEYS[2], id)
+    if rec and string.sub(rec, 1, 1) == 'S' then cancelled(id, env) end
+    scheduled = scheduled + 1
+  end
+  slot = slot + 2
 end
 return {queued, scheduled}

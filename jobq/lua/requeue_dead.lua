@@ -1,22 +1,42 @@
 #!lua flags=allow-oom
 -- Replay dead-lettered jobs: each leaves the dead-letter stream and is queued again under
 -- its id, with its attempts counted afresh (the caller passes the reset envelope).
--- KEYS[1] dead   KEYS[2] deadidx   KEYS[3] stream   KEYS[4] jobs
--- ARGV[1] key prefix, then triples: job id, dead entry id, fresh envelope
--- Returns one integer per job: 1 requeued, 0 no longer in the dead-letter stream.
+-- A dead letter whose id has a newer run (pending, or finished other than dead) is stale:
+-- it is removed instead, so a replay never brings an old run back over a newer one.
+-- KEYS[1] dead   KEYS[2] deadidx   KEYS[3] stream   KEYS[4] jobs, then the result key of
+-- each job, in order
+-- ARGV: triples: job id, dead entry id, fresh envelope
+-- Returns one integer per job: 1 requeued, 0 no longer in the dead-letter stream,
+-- 2 removed as stale (a newer run of the id exists).
+local function superseded(id, result_key)
+  if redis.call('HEXISTS', KEYS[4], id) == 1 then return true end
+  local blob = redis.call('GET', result_key)
+  if not blob then return false end
+  local ok, outcome = pcall(cjson.decode, blob)
+  return ok and type(outcome) == 'table' and outcome['s'] ~= 'dead'
+end
+
 local out = {}
-for i = 2, #ARGV, 3 do
+local n = 0
+for i = 1, #ARGV, 3 do
   local id, did, env = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-  if redis.call('XDEL', KEYS[1], did) == 1 then
+  n = n + 1
+  local result_key = KEYS[4 + n]
+  local stale = superseded(id, result_key)
+  if redis.call('XDEL', KEYS[1], did) == 0 then
+    out[n] = 0
+  else
     if redis.call('HGET', KEYS[2], id) == did then
       redis.call('HDEL', KEYS[2], id)
     end
-    redis.call('DEL', ARGV[1] .. 'result:' .. id)
-    local sid = redis.call('XADD', KEYS[3], '*', 'j', env)
-    redis.call('HSET', KEYS[4], id, 'Q' .. sid)
-    out[#out + 1] = 1
-  else
-    out[#out + 1] = 0
+    if stale then
+      out[n] = 2
+    else
+      redis.call('DEL', result_key)
+      local sid = redis.call('XADD', KEYS[3], '*', 'j', env)
+      redis.call('HSET', KEYS[4], id, 'Q' .. sid)
+      out[n] = 1
+    end
   end
 end
 return out

@@ -2,10 +2,11 @@
 -- Settle a batch of finished attempts: record each outcome, then acknowledge and delete
 -- the entries, all in one step so a crash leaves either the old state or the new one.
 -- KEYS[1] stream   KEYS[2] jobs   KEYS[3] scheduled   KEYS[4] delayed   KEYS[5] dead
--- KEYS[6] deadidx  KEYS[7] waiters  KEYS[8] counters
--- ARGV[1] group   ARGV[2] consumer   ARGV[3] key prefix ("ns:{q}:")
--- ARGV[4] JSON array of counter (field, increment) pairs, flattened
--- ARGV[5] JSON array of 7 values per job, flattened: op, stream id, job id, result ttl s,
+-- KEYS[6] deadidx  KEYS[7] waiters  KEYS[8] counters, then the result key of each job of
+-- the batch, in order
+-- ARGV[1] group   ARGV[2] consumer
+-- ARGV[3] JSON array of counter (field, increment) pairs, flattened
+-- ARGV[4] JSON array of 7 values per job, flattened: op, stream id, job id, result ttl s,
 --         x1, x2, x3
 --   ok      x1 outcome blob
 --   retry   x1 new envelope, x2 delay ms, x3 outcome blob (used if the job was cancelled)
@@ -14,9 +15,11 @@
 --   cancel  x1 outcome blob
 -- Fencing: an entry this consumer no longer owns is left alone (another worker has it).
 -- Per batch, not per job: one XPENDING of this consumer's entries, one XACK, one XDEL.
--- Returns the stream ids that were not settled because they were not owned.
-local group, consumer, prefix = ARGV[1], ARGV[2], ARGV[3]
-local counters, batch = cjson.decode(ARGV[4]), cjson.decode(ARGV[5])
+-- Returns {stream ids not settled because they were not owned, {job id, number of
+-- callers blocked in Job.result()}... of finished jobs someone waits for}: the caller wakes
+-- those (their notify keys are not named here; a missed wake costs a waiter one poll).
+local group, consumer = ARGV[1], ARGV[2]
+local counters, batch = cjson.decode(ARGV[3]), cjson.decode(ARGV[4])
 for c = 1, #counters, 2 do
   redis.call('HINCRBY', KEYS[8], counters[c], counters[c + 1])
 end
@@ -34,18 +37,16 @@ local function now()
   end
   return now_ms
 end
-local finished = {}
-local function finish(id, ttl, blob)
+local finished, woken = {}, {}
+local function finish(id, result_key, ttl, blob)
   finished[#finished + 1] = id
   if ttl > 0 then
-    redis.call('SET', prefix .. 'result:' .. id, blob, 'EX', ttl)
+    redis.call('SET', result_key, blob, 'EX', ttl)
   end
   if anyone_waiting then
     local waiting = tonumber(redis.call('HGET', KEYS[7], id) or '0')
     if waiting > 0 then
-      local nk = prefix .. 'notify:' .. id
-      for _ = 1, waiting do redis.call('RPUSH', nk, '1') end
-      redis.call('EXPIRE', nk, 60)
+      woken[#woken + 1] = {id, waiting}
     end
   end
 end
@@ -54,6 +55,7 @@ local lost, settled = {}, {}
 for j = 1, #batch, 7 do
   local op, sid, id, ttl = batch[j], batch[j + 1], batch[j + 2], tonumber(batch[j + 3])
   local x1, x2, x3 = batch[j + 4], batch[j + 5], batch[j + 6]
+  local result_key = KEYS[8 + (j + 6) / 7]
   if not mine[sid] then
     lost[#lost + 1] = sid
   else
@@ -62,7 +64,7 @@ for j = 1, #batch, 7 do
     if op == 'retry' then
       local rec = redis.call('HGET', KEYS[2], id)
       if rec and string.sub(rec, 1, 1) == 'X' then
-        finish(id, ttl, x3)
+        finish(id, result_key, ttl, x3)
       else
         local delay = tonumber(x2)
         if delay > 0 then
@@ -82,10 +84,10 @@ for j = 1, #batch, 7 do
       local rec = id ~= '' and redis.call('HGET', KEYS[2], id)
       if rec and string.sub(rec, 2) == sid then
         redis.call('HSET', KEYS[6], id, did)
-        finish(id, ttl, x3)
+        finish(id, result_key, ttl, x3)
       end
     else
-      finish(id, ttl, x1)
+      finish(id, result_key, ttl, x1)
     end
   end
 end
@@ -99,4 +101,4 @@ end
 for c = 1, #finished, CHUNK do
   redis.call('HDEL', KEYS[2], unpack(finished, c, math.min(c + CHUNK - 1, #finished)))
 end
-return lost
+return {lost, woken}
