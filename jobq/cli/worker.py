@@ -73,7 +73,8 @@ def logging_options(fn: F) -> F:
     type=click.FloatRange(min=0),
     default=30.0,
     show_default=True,
-    help="Seconds in-flight jobs get to finish on SIGTERM/SIGINT.",
+    help="Seconds in-flight jobs get to finish on SIGTERM/SIGINT; those still running then go back "
+    "to their queue for other workers. A second signal (or SIGQUIT) stops at once.",
 )
 @click.option(
     "--max-jobs-per-child",

@@ -7,7 +7,6 @@ import contextlib
 import json
 import os
 import random
-import signal
 import socket
 import threading
 import time
@@ -27,6 +26,7 @@ from jobq.worker.maintenance import Maintenance
 from jobq.worker.outage import Notices, Outage
 from jobq.worker.running import Runner
 from jobq.worker.settler import Origin, Settler, dead_letter
+from jobq.worker.shutdown import ABANDONED, StopSignals, abandon_unfinished, drain_note
 
 log = structlog.get_logger("jobq.worker")
 
@@ -51,6 +51,7 @@ class Worker:
         burst: bool = False,
         max_memory_mb: int | None = None,
         rng: random.Random | None = None,
+        repeat_hurries: bool = True,
     ) -> None:
         self.app = app
         self.queues = list(queues or app.queues())
@@ -86,6 +87,8 @@ class Worker:
         )
         self.lifecycle = Lifecycle(app, self.id, self.host, self.queues, self.broker)
         self._stopping = False
+        self.hurried = ""  # why it stops now rather than drains, once it does
+        self.signals = StopSignals(self, repeat_hurries=repeat_hurries)
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -99,9 +102,18 @@ class Worker:
         """Stop fetching; jobs in flight finish (up to shutdown_timeout)."""
         if not self._stopping:
             self._stopping = True
-            log.info("worker.stopping", worker=self.id, reason=reason, in_flight=self.running)
+            note = drain_note(self.running + len(self.runner.ready), self.shutdown_timeout)
+            log.info("worker.stopping", worker=self.id, reason=reason, in_flight=self.running, note=note)
         if self._wake is not None:
             self._wake.set()
+
+    def hurry(self, reason: str = "requested") -> None:
+        """Stop now: jobs in flight are abandoned and released to other workers at once."""
+        self.stop(reason)
+        if not self.hurried:
+            self.hurried = reason
+            note = "stopping now: unfinished jobs are released for other workers"
+            log.warning("worker.hurrying", worker=self.id, reason=reason, in_flight=self.running, note=note)
 
     def taint(self, reason: str) -> None:
         """This process can no longer be trusted to run jobs: drain and be replaced."""
@@ -130,8 +142,7 @@ class Worker:
         await self.setup()
         loop = asyncio.get_running_loop()
         if threading.current_thread() is threading.main_thread():  # embedded: the host's signals
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                loop.add_signal_handler(sig, self.stop, signal.Signals(sig).name)
+            self.signals.install(loop)
         if not await self.lifecycle.start():
             await self.close()
             return EXIT_START_FAILED
@@ -142,10 +153,12 @@ class Worker:
             await self._fetch_loop()
             stop_by = time.monotonic() + self.shutdown_timeout
             await self._drain(self.shutdown_timeout)
+            abandon_unfinished(self, self.hurried or "shutdown timeout")
         finally:
             await self._stop_background(background)
             await self._final_settle()
-            await self.lifecycle.stop(stop_by or time.monotonic() + self.shutdown_timeout)
+            hooks_by = stop_by or time.monotonic() + self.shutdown_timeout
+            await self.lifecycle.stop(time.monotonic() if self.hurried else hooks_by)
             await self.close()
         log.info("worker.stopped", worker=self.id, processed=self.done, exit_code=self.exit_code)
         return self.exit_code
@@ -164,7 +177,7 @@ class Worker:
 
     async def _drain(self, timeout: float | None) -> None:
         deadline = None if timeout is None else time.monotonic() + timeout
-        while self.running or self.runner.ready:
+        while (self.running or self.runner.ready) and not self.hurried:
             if deadline is not None and time.monotonic() >= deadline:
                 log.warning("worker.shutdown_timeout", unfinished=self.running + len(self.runner.ready))
                 return
@@ -306,7 +319,7 @@ class Worker:
         if h.lost:
             self.held.pop(h.stream_id, None)
             log.warning("job.lost_lease", job_id=h.env.id, task=h.env.task, queue=h.queue)
-        else:
+        elif h.stop_reason != ABANDONED:  # an abandoned job was released, to run again
             self.settler.add_finished(h, fin, time.monotonic() - h.started)
         assert self._wake is not None
         self._wake.set()

@@ -16,12 +16,14 @@ import structlog
 from jobq.app import App
 from jobq.worker.consumer import EXIT_OK, EXIT_RECYCLE, Worker
 from jobq.worker.lifecycle import EXIT_START_FAILED, start_backoff
+from jobq.worker.shutdown import HURRY_SIGNAL, STOP_SIGNALS
 
 log = structlog.get_logger("jobq.pool")
 
 RESPAWN_BACKOFF_MAX_S = 10.0
 KILL_GRACE_S = 5.0
-STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
+BLOCKED_ACROSS_FORK = {*STOP_SIGNALS, HURRY_SIGNAL}
+HURRYING_NOTE = "stopping now: unfinished jobs are released for other workers"
 
 
 @dataclass
@@ -56,6 +58,7 @@ def run_worker_process(app: App, settings: WorkerSettings) -> int:
         shutdown_timeout=settings.shutdown_timeout,
         burst=settings.burst,
         max_memory_mb=settings.max_memory_mb,
+        repeat_hurries=False,  # the supervisor counts the signals and passes on what they mean
     )
     return asyncio.run(worker.run())
 
@@ -77,15 +80,32 @@ class Pool:
         ]
         self.children += [Child(name, fn) for name, fn in self.extra.items()]
         self.stopping = False
+        self.hurry = False
+        self.received: list[signal.Signals] = []
+        self.noted = 0
 
     def _on_signal(self, signum: int, _frame: object) -> None:
-        if not self.stopping:
-            log.info("pool.stopping", signal=signal.Signals(signum).name)
+        self.received.append(signal.Signals(signum))  # logged by the loop: a handler may cut a line
         self.stopping = True
 
+    def _take_signals(self) -> None:
+        """Say what each signal received does: the first SIGTERM/SIGINT drains, a second
+        one or SIGQUIT stops now."""
+        while self.noted < len(self.received):
+            sig = self.received[self.noted]
+            self.noted += 1
+            if sig == HURRY_SIGNAL or self.noted > 1:
+                if not self.hurry:
+                    self.hurry = True
+                    log.warning("pool.hurrying", signal=sig.name, note=HURRYING_NOTE)
+            else:
+                timeout = self.settings.shutdown_timeout
+                note = f"finishing the jobs in flight, up to {timeout:g} s; press Ctrl-C again to stop now"
+                log.info("pool.stopping", signal=sig.name, note=note)
+
     def run(self) -> int:
-        signal.signal(signal.SIGTERM, self._on_signal)
-        signal.signal(signal.SIGINT, self._on_signal)
+        for sig in BLOCKED_ACROSS_FORK:
+            signal.signal(sig, self._on_signal)
         log.info(
             "pool.started",
             pid=os.getpid(),
@@ -121,18 +141,19 @@ class Pool:
         # Signals stay blocked across fork until the child has its own handlers: a SIGTERM
         # landing in between would otherwise hit the supervisor's handler copied into the
         # child, and that child would never stop.
-        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        signal.pthread_sigmask(signal.SIG_BLOCK, BLOCKED_ACROSS_FORK)
         try:
             pid = os.fork()
         except OSError:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, BLOCKED_ACROSS_FORK)
             raise
         if pid == 0:  # the child
             code = 1
             try:
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
-                signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+                signal.signal(HURRY_SIGNAL, _exit_now)  # until a worker has its own handler
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, BLOCKED_ACROSS_FORK)
                 if self.on_child_start is not None:
                     self.on_child_start()
                 code = child.target()
@@ -140,7 +161,7 @@ class Pool:
                 log.exception("pool.child_crashed", child=child.name, error=repr(exc))
             finally:
                 os._exit(code)
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, BLOCKED_ACROSS_FORK)
         child.pid = pid
         child.started = time.monotonic()
         log.debug("pool.child_started", child=child.name, pid=pid)
@@ -192,11 +213,20 @@ class Pool:
         log.warning("pool.child_died", child=child.name, how=how, respawn_in_s=round(delay, 2))
 
     def _shutdown(self) -> int:
+        self._take_signals()
         live = [c for c in self.children if c.pid]
         for child in live:
             _signal(child.pid, signal.SIGTERM)
         deadline = time.monotonic() + self.settings.shutdown_timeout + KILL_GRACE_S
+        hurried = False
         while any(c.pid for c in self.children) and time.monotonic() < deadline:
+            self._take_signals()
+            if self.hurry and not hurried:  # workers release their jobs and exit
+                hurried = True
+                for child in self.children:
+                    if child.pid and child.is_worker:
+                        _signal(child.pid, HURRY_SIGNAL)
+                deadline = min(deadline, time.monotonic() + KILL_GRACE_S)
             self._reap()
             time.sleep(0.05)
         for child in self.children:
@@ -208,6 +238,10 @@ class Pool:
             time.sleep(0.01)
         log.info("pool.stopped")
         return EXIT_OK
+
+
+def _exit_now(_signum: int, _frame: object) -> None:
+    os._exit(EXIT_OK)
 
 
 def _signal(pid: int, sig: signal.Signals) -> None:
