@@ -98,9 +98,13 @@ def ambiguous_userinfo(url: str) -> bool:
 def refuse_ambiguous_url(url: str) -> None:
     """ConfigError, before any use, for a URL whose password pieces could be echoed."""
     if ambiguous_userinfo(url):
-        raise ConfigError(
-            f"ambiguous Redis URL {redact_url(url)}: where its password ends is unclear; {ENCODE_HINT}"
-        )
+        raise _ambiguous(url)
+
+
+def _ambiguous(url: str) -> ConfigError:
+    return ConfigError(
+        f"ambiguous Redis URL {redact_url(url)}: where its password ends is unclear; {ENCODE_HINT}"
+    )
 
 
 def redact_url(url: str) -> str:
@@ -128,6 +132,8 @@ def malformed_url(url: str, exc: Exception) -> ConfigError:
     quote a piece of the password as a port or database: their message is kept only if no
     four characters in a row of a piece of what may be the password appear in it.
     """
+    if ambiguous_userinfo(url):  # the likely cause, whatever the parser tripped on
+        return _ambiguous(url)
     text = str(exc).strip() or type(exc).__name__
     userinfo = url.partition("://")[2].rpartition("@")[0]
     user, colon, password = userinfo.partition(":")

@@ -88,7 +88,7 @@ class Worker:
         self.lifecycle = Lifecycle(app, self.id, self.host, self.queues, self.broker)
         self._stopping = False
         self.hurried = ""  # why it stops now rather than drains, once it does
-        self.signals = StopSignals(self, repeat_hurries=repeat_hurries)
+        self.signals = StopSignals(self.stop, self.hurry, repeat_hurries=repeat_hurries)
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -153,7 +153,7 @@ class Worker:
             await self._fetch_loop()
             stop_by = time.monotonic() + self.shutdown_timeout
             await self._drain(self.shutdown_timeout)
-            abandon_unfinished(self, self.hurried or "shutdown timeout")
+            abandon_unfinished(self.runner, self.held, self.settler, self.hurried or "shutdown timeout")
         finally:
             await self._stop_background(background)
             await self._final_settle()

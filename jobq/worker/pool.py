@@ -1,5 +1,5 @@
 """Pool: the supervisor process. Forks the worker processes, keeps their number, and
-drains them on SIGTERM/SIGINT."""
+drains them on SIGTERM/SIGINT (at once, releasing their jobs, on a second one or SIGQUIT)."""
 
 from __future__ import annotations
 

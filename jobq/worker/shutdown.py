@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 import structlog
 
@@ -19,10 +19,8 @@ from jobq.envelope import encode
 from jobq.errors import JobCancelled
 from jobq.protocol import Settlement
 from jobq.worker.held import Held
-from jobq.worker.settler import CANCELLED_BLOB, NO_LIMIT
-
-if TYPE_CHECKING:
-    from jobq.worker.consumer import Worker
+from jobq.worker.running import Runner
+from jobq.worker.settler import CANCELLED_BLOB, NO_LIMIT, Settler
 
 log = structlog.get_logger("jobq.worker")
 
@@ -36,22 +34,25 @@ class StopSignals:
     every process of the group, and the supervisor passes it on): its workers drain on any
     SIGTERM/SIGINT and stop now on SIGQUIT. A worker on its own counts them itself."""
 
-    def __init__(self, worker: Worker, *, repeat_hurries: bool) -> None:
-        self.worker = worker
+    def __init__(
+        self, stop: Callable[[str], None], hurry: Callable[[str], None], *, repeat_hurries: bool
+    ) -> None:
+        self.stop = stop
+        self.hurry = hurry
         self.repeat_hurries = repeat_hurries
         self.received = 0
 
     def install(self, loop: asyncio.AbstractEventLoop) -> None:
         for sig in STOP_SIGNALS:
             loop.add_signal_handler(sig, self.on_stop, signal.Signals(sig).name)
-        loop.add_signal_handler(HURRY_SIGNAL, self.worker.hurry, HURRY_SIGNAL.name)
+        loop.add_signal_handler(HURRY_SIGNAL, self.hurry, HURRY_SIGNAL.name)
 
     def on_stop(self, name: str) -> None:
         self.received += 1
         if self.received > 1 and self.repeat_hurries:
-            self.worker.hurry(f"second {name}")
+            self.hurry(f"second {name}")
         else:
-            self.worker.stop(name)
+            self.stop(name)
 
 
 def drain_note(in_flight: int, timeout: float) -> str:
@@ -68,11 +69,11 @@ def release(h: Held) -> Settlement:
     return Settlement("retry", h.stream_id, h.env.id, h.task.options.result_ttl, raw, "0", CANCELLED_BLOB)
 
 
-def abandon_unfinished(w: Worker, why: str) -> int:
-    """Stop every job this worker has not finished and release it; returns how many."""
-    w.runner.ready.clear()
+def abandon_unfinished(runner: Runner, held: dict[str, Held], settler: Settler, why: str) -> int:
+    """Stop every held job not finished yet and release it; returns how many."""
+    runner.ready.clear()
     abandoned = 0
-    for h in list(w.held.values()):
+    for h in list(held.values()):
         if h.finished:
             continue  # its outcome is already on its way to Redis
         h.stop_reason = ABANDONED
@@ -82,8 +83,8 @@ def abandon_unfinished(w: Worker, why: str) -> int:
             h.atask.cancel()
         elif h.slot is not None:
             h.slot.interrupt(JobCancelled)
-        w.held.pop(h.stream_id, None)
-        w.settler.add(h.queue, release(h), {})
+        held.pop(h.stream_id, None)
+        settler.add(h.queue, release(h), {})
         log.warning(
             "job.abandoned",
             job_id=h.env.id,
