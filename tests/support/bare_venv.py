@@ -3,9 +3,8 @@
 
 from __future__ import annotations
 
-import contextlib
+import fcntl
 import hashlib
-import os
 import shutil
 import subprocess
 import sys
@@ -19,17 +18,19 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 
 def bare_venv() -> Path:
     """A venv with `pip install -e .` (runtime dependencies only), reused while pyproject.toml
-    and this checkout stay the same: built once into a scratch dir, then renamed into place."""
+    and this checkout stay the same. Built in place (console scripts name their interpreter
+    by path) under a lock, and marked ready only once complete."""
     key = hashlib.sha256(str(ROOT).encode() + (ROOT / "pyproject.toml").read_bytes()).hexdigest()[:16]
     tag = f"py{sys.version_info[0]}{sys.version_info[1]}"
     home = Path(tempfile.gettempdir()) / f"jobq-bare-venv-{tag}-{key}"
-    python = home / "bin" / "python"
-    if python.exists():
-        return python
-    scratch = Path(tempfile.mkdtemp(prefix=home.name + "-", dir=home.parent))
-    try:
-        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(scratch)], check=True)
-        pip = [sys.executable, "-m", "pip", "--python", str(scratch / "bin" / "python")]
+    python, ready = home / "bin" / "python", home / "ready"
+    with open(f"{home}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another test run may be building it right now
+        if ready.exists():
+            return python
+        shutil.rmtree(home, ignore_errors=True)
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(home)], check=True)
+        pip = [sys.executable, "-m", "pip", "--python", str(python)]
         install = subprocess.run(
             [*pip, "install", "-q", "--disable-pip-version-check", "-e", str(ROOT)],
             capture_output=True,
@@ -40,8 +41,5 @@ def bare_venv() -> Path:
         if install.returncode != 0:
             last = (install.stderr.strip().splitlines() or ["no output"])[-1]
             pytest.skip(f"cannot install jobq's runtime dependencies into a bare venv (offline?): {last}")
-        with contextlib.suppress(OSError):  # another run put one there first: use that
-            os.rename(scratch, home)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        ready.touch()
     return python
