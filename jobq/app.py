@@ -55,13 +55,14 @@ class App:
         signing_key: str | bytes | None = None,
     ) -> None:
         self.config = Config(
-            redis_url=check_url(resolve_redis_url(redis_url)),
+            redis_url=resolve_redis_url(redis_url),
             namespace=resolve_namespace(namespace),
             default_queue=default_queue,
             visibility_timeout=float(visibility_timeout),
             max_payload_bytes=max_payload_bytes,
             signing_key=resolve_signing_key(signing_key),
         )
+        check_url(self.config.redis_url)  # parsed now (no connection): a typo fails here
         self.tasks: dict[str, Task[Any, Any]] = {}
         self.cron_entries: list[CronEntry] = []
         self.start_hooks: list[Callable[[], Any]] = []
@@ -83,11 +84,13 @@ class App:
 
     def reconfigure(self, *, redis_url: str | None = None, namespace: str | None = None) -> None:
         """Point this app elsewhere (the CLI's explicit --redis-url / --namespace)."""
-        self.config = dataclasses.replace(
+        config = dataclasses.replace(
             self.config,
-            redis_url=check_url(redis_url) if redis_url else self.config.redis_url,
+            redis_url=redis_url or self.config.redis_url,
             namespace=namespace or self.config.namespace,
         )
+        check_url(config.redis_url)
+        self.config = config
         self._broker = None
 
     # registration --------------------------------------------------------------------

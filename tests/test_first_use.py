@@ -11,7 +11,7 @@ import pytest
 import jobq
 from jobq.config import QUEUE_NAME_RULE
 from jobq.worker import Worker
-from tests.support.jobq_run import one_error_line, run_main
+from tests.support.jobq_run import one_error_line, run_jobq, run_main
 
 CORE_APP = "tests.apps.core_app"
 BAD_QUEUES = ["bad queue", "a:b", "", "{x}", "tab\tq"]
@@ -44,11 +44,12 @@ def test_a_queue_no_worker_may_consume_is_refused_at_enqueue(app: jobq.App, queu
 
 
 def test_enqueue_command_refuses_a_bad_queue_with_the_workers_rule(app: jobq.App) -> None:
-    for command in (
-        ["enqueue", CORE_APP, "work", "0.01", "--queue", "bad queue"],
-        ["worker", CORE_APP, "-q", "bad queue"],
+    where = ["--namespace", app.config.namespace]
+    for proc in (
+        cli(["enqueue", CORE_APP, "work", "0.01", "--queue", "bad queue"], app),
+        # the worker in a process of its own: it configures logging for its whole process
+        run_jobq(["worker", "core_app", "-q", "bad queue", *where], app.config.redis_url),
     ):
-        proc = cli(command, app)
         assert proc.returncode == 2, proc.stderr
         line = one_error_line(proc)
         assert "invalid queue name 'bad queue'" in line and QUEUE_NAME_RULE in line, line
