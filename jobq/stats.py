@@ -258,7 +258,8 @@ def worker_json(w: WorkerStats) -> dict[str, Any]:
 
 
 def to_json(snap: Snapshot) -> dict[str, Any]:
-    """The `jobq stats --json` object of CONTRACT §3 (plus `taken_at` and worker extras)."""
+    """The `jobq stats --json` object the README's CLI reference shows (plus `taken_at` and
+    worker extras)."""
     return {
         "queues": [queue_json(q) for q in snap.queues],
         "workers": [worker_json(w) for w in snap.workers],

@@ -23,7 +23,7 @@ R = TypeVar("R")
 
 @dataclass(frozen=True, slots=True)
 class TaskOptions:
-    """A task's settings (see CONTRACT §1 for the defaults)."""
+    """A task's settings (the README's "Writing tasks" table gives the defaults)."""
 
     name: str
     queue: str

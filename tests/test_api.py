@@ -1,4 +1,4 @@
-"""The Python API of CONTRACT §1 against a real redis-server, with an in-process worker."""
+"""The Python API the README shows, against a real redis-server, with an in-process worker."""
 
 from __future__ import annotations
 

@@ -172,8 +172,8 @@ def test_purge_dead_letters_asks_on_a_terminal(app: jobq.App, tasks: dict[str, A
 def test_purge_dead_letters_from_a_pipe_deletes_nothing_unless_told_yes(
     app: jobq.App, tasks: dict[str, Any], answer: str
 ) -> None:
-    """CONTRACT §3: without --yes the answer is read from piped stdin; "n", an empty pipe
-    (end of input) or anything else deletes nothing and exits 1."""
+    """As the README's CLI reference says: without --yes the answer is read from piped
+    stdin; "n", an empty pipe (end of input) or anything else deletes nothing and exits 1."""
     dead_jobs(app, tasks, 2)
     proc = run(["dlq", "purge", "default"], app, stdin=answer, real=True)
     assert proc.returncode == 1, (proc.stdout, proc.stderr)

@@ -1,5 +1,5 @@
 """No pickle anywhere: arguments and results travel as JSON, and what JSON cannot carry is
-refused in the caller with nothing enqueued (issue 3, scenario 9; CONTRACT §1)."""
+refused in the caller with nothing enqueued (issue 3, scenario 9; the README's "Writing tasks")."""
 
 from __future__ import annotations
 

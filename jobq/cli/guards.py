@@ -34,7 +34,8 @@ def known_queue(app: App, queue: str) -> str:
 
 def confirm_or_fail(question: str, yes: bool) -> None:
     """Ask `question` unless `yes`: on a terminal, or by reading the answer from piped stdin
-    (CONTRACT §3). Anything but yes, or no answer at all (end of input), deletes nothing."""
+    (as the README's CLI reference says). Anything but yes, or no answer at all (end of
+    input), deletes nothing."""
     if yes:
         return
     try:
