@@ -14,6 +14,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -23,10 +24,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import TypeVar
 from urllib.parse import quote
-
-import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
 from jobq.broker import Broker
 from jobq.config import Config
@@ -38,7 +35,7 @@ HOW_TO_INSTALL = (
 )
 S = TypeVar("S", bound="LocalRedis")
 START_TRIES = 3  # a free port can be taken by someone else before the server binds it
-PING_TIMEOUT_S = 2.0  # one try, no retries: a hung or foreign port must not stall a wait
+PING_TIMEOUT_S = 2.0  # a hung or foreign port must not stall a wait for long
 
 
 class NoRedisServer(JobqError):
@@ -141,27 +138,22 @@ class LocalRedis:
             cmd += ["--tls-ca-cert-file", str(self.tls.ca)]
         return cmd + self.extra
 
-    def client(self, timeout: float = 5.0, *, retry: bool = True) -> redis.Redis:
-        """A plain redis-py client of this server (the caller closes it)."""
-        client = redis.Redis(
-            host="127.0.0.1",
-            port=self.port,
-            decode_responses=True,
-            socket_timeout=timeout,
-            ssl=self.tls is not None,
-            ssl_ca_certs=str(self.tls.ca) if self.tls is not None else None,
-        )
-        if not retry:
-            client.set_retry(Retry(NoBackoff(), 0))
-        return client
-
     def ping(self, timeout: float = PING_TIMEOUT_S) -> bool:
-        """Whether the server answers PING now (False while down, hung or still loading)."""
-        with contextlib.closing(self.client(timeout, retry=False)) as client:
-            try:
-                return bool(client.ping())
-            except (redis.ConnectionError, redis.TimeoutError, redis.ResponseError):
-                return False
+        """Whether the server answers PING now (False while down, hung or still loading).
+
+        A bare RESP PING on a socket: one try, no client library, no retries to wait out.
+        """
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout) as raw:
+                conn = raw
+                if self.tls is not None:
+                    context = ssl.create_default_context(cafile=str(self.tls.ca))
+                    conn = context.wrap_socket(raw, server_hostname="127.0.0.1")
+                with conn:
+                    conn.sendall(b"PING\r\n")
+                    return conn.recv(64).startswith((b"+PONG", b"-NOAUTH"))  # NOAUTH: up, locked
+        except OSError:  # refused, reset, timed out, or the TLS handshake failed
+            return False
 
     def start(self: S, timeout: float = 15.0) -> S:
         """Start and wait until it answers; ServerFailed (with its output) if it never does."""

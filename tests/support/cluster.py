@@ -14,7 +14,6 @@ import subprocess
 
 import redis
 
-from jobq.localredis import LocalRedis
 from tests.support.redis_server import RedisServer
 from tests.support.waiting import wait_for
 
@@ -130,7 +129,7 @@ class RedisClusterSet:
             node.close()
 
 
-class Sentinel(LocalRedis):
+class Sentinel(RedisServer):
     """One redis-server in sentinel mode, monitoring `SENTINEL_SERVICE`."""
 
     def __init__(self, master_port: int, down_after_ms: int = 1000) -> None:
