@@ -87,8 +87,7 @@ def snapshot(broker: Broker, queues: Sequence[str] | None = None) -> Snapshot:
     """One consistent-enough look at `queues` (None: every queue in ns:queues) and workers."""
     raw = broker.snapshot_raw(queues)
     now = float(raw["time"])
-    with broker.errors():
-        failing = startfail.read(broker.raw(), broker.ns, now)
+    failing = broker.start_failures(now)
     return Snapshot(
         queues=[queue_stats(row, now) for row in raw["queues"]],
         workers=sorted(

@@ -242,7 +242,7 @@ def test_purge_cancels_waiting_jobs_and_leaves_in_flight_ones(app: jobq.App, tas
     waiting = tasks["ok"].delay_many([(i,) for i in range(700)])  # more than one batch
     later = tasks["ok"].enqueue(args=(1,), delay=600)
     doomed = tasks["boom"].delay()
-    app.broker.raw().xadd(k.dead, {"j": "{}", "d": "{}"})  # a dead letter, which purge keeps
+    app.broker.client.xadd(k.dead, {"j": "{}", "d": "{}"})  # a dead letter, which purge keeps
     out = jobq_ok(["purge", "default"], app, stdin="y\n", real=True)
     assert "701 queued and 1 scheduled job(s) cancelled" in out, out
     assert {j.status() for j in waiting[::50]} == {"cancelled"}

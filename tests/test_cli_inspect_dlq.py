@@ -40,7 +40,7 @@ def dead_jobs(app: jobq.App, tasks: dict[str, Any], n: int) -> list[jobq.Job[Any
 
 
 def dead_count(app: jobq.App, queue: str = "default") -> int:
-    return int(app.broker.raw().xlen(NamespaceKeys(app.config.namespace).queue(queue).dead))
+    return int(app.broker.client.xlen(NamespaceKeys(app.config.namespace).queue(queue).dead))
 
 
 def test_list_shows_each_dead_job(app: jobq.App, tasks: dict[str, Any]) -> None:
@@ -81,7 +81,7 @@ def test_show_one_dead_job_in_full(app: jobq.App, tasks: dict[str, Any]) -> None
 def test_undecodable_entry_is_listed_and_shown_by_entry_id(app: jobq.App, tasks: dict[str, Any]) -> None:
     tasks["ok"].delay(1)
     k = NamespaceKeys(app.config.namespace).queue("default")
-    app.broker.raw().xadd(k.stream, {"j": "not json"})
+    app.broker.client.xadd(k.stream, {"j": "not json"})
     work_until(app, lambda: dead_count(app) == 1)
     (entry,) = json.loads(ok(["dlq", "list", "default", "--json"], app))
     assert entry["id"] == "" and "undecodable" in entry["reason"]
@@ -144,7 +144,7 @@ def test_requeue_all_leaves_entries_that_arrive_meanwhile(app: jobq.App, tasks: 
     last = app.broker.dead_last_id("default")
     assert last is not None
     k = NamespaceKeys(app.config.namespace).queue("default")
-    later = app.broker.raw().xadd(k.dead, {"j": '{"id":"late","t":"boom","a":[]}', "d": "{}"})
+    later = app.broker.client.xadd(k.dead, {"j": '{"id":"late","t":"boom","a":[]}', "d": "{}"})
     replay = dlq.requeue_all(app.broker, "default", until=last)
     assert sorted(replay.requeued) == sorted(j.id for j in jobs)
     assert [e for e, _ in app.broker.dead_entries("default")] == [later]  # ...the late one kept

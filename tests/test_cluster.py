@@ -173,7 +173,7 @@ def test_a_reused_id_and_a_blocked_caller(capp: jobq.App) -> None:
     waiter = threading.Thread(target=lambda: got.append(second.result(timeout=60)))
     waiter.start()
     k = capp.broker.queue_keys("gamma")
-    wait_for(lambda: capp.broker.raw().hget(k.waiters, "same"), 10, "the caller to wait")
+    wait_for(lambda: capp.broker.client.hget(k.waiters, "same"), 10, "the caller to wait")
     drain(capp, timeout=30)
     waiter.join(60)
     assert got == [2]

@@ -22,7 +22,7 @@ from tests.support.waiting import wait_for
 
 def stream_ids(app: jobq.App, queue: str = "default") -> list[str]:
     """The job id of every entry in the queue's work stream, in order."""
-    entries = app.broker.raw().xrange(app.broker.queue_keys(queue).stream)
+    entries = app.broker.client.xrange(app.broker.queue_keys(queue).stream)
     return [decode(fields["j"]).id for _, fields in entries]  # type: ignore[union-attr]
 
 
@@ -69,7 +69,7 @@ def test_a_tick_is_enqueued_once_as_a_normal_job_that_a_worker_runs(app: jobq.Ap
     assert Scheduler(app).offer(entry, due, now.timestamp()) == "decided"  # a second scheduler
     job_id = schedule.tick_id("every_second", due)
     assert stream_ids(app) == [job_id]
-    assert app.broker.raw().hget(app.broker.queue_keys("default").jobs, job_id).startswith("Q")  # type: ignore[union-attr]
+    assert app.broker.client.hget(app.broker.queue_keys("default").jobs, job_id).startswith("Q")  # type: ignore[union-attr]
     (state,) = cron.entry_states(app)
     assert (state.last_job, state.last_outcome) == (job_id, "queued")
 
@@ -77,7 +77,7 @@ def test_a_tick_is_enqueued_once_as_a_normal_job_that_a_worker_runs(app: jobq.Ap
     assert app.job(job_id).result(timeout=5) == "ran"
     assert cron.entry_states(app)[0].last_outcome == "succeeded"
     # finished, and even with the entry's state lost, the tick is not run again
-    app.broker.raw().delete(f"{app.config.namespace}:{{default}}:cron:every_second")
+    app.broker.client.delete(f"{app.config.namespace}:{{default}}:cron:every_second")
     assert Scheduler(app).offer(entry, due, now.timestamp()) == "decided"
     assert stream_ids(app) == []
 
@@ -119,7 +119,7 @@ def test_a_skip_decided_in_the_same_millisecond_as_the_run_is_still_reported(app
     assert offer_raw(app, skip, now - timedelta(seconds=3)) == "fired"
     assert offer_raw(app, skip, now - timedelta(seconds=2)) == "overlap"
     state_key = app.broker.ns.queue(skip.queue).cron(skip.name)
-    raw = app.broker.raw()
+    raw = app.broker.client
     raw.hset(state_key, "fired", raw.hget(state_key, "skipped_at"))  # type: ignore[arg-type]
     assert {s.entry.name: s.last_outcome for s in cron.entry_states(app)}["skipper"] == "skipped (overlap)"
 

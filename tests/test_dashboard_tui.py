@@ -173,7 +173,7 @@ def test_a_dead_job_whose_payload_cannot_be_decoded_is_not_requeued(app: jobq.Ap
         "host": "h",
         "time": time.time(),
     }
-    client = app.broker.raw()
+    client = app.broker.client
     client.sadd(app.broker.ns.queues, "mail")
     client.xadd(k.dead, {"j": "{not json", "d": json.dumps(details)})
 

@@ -181,7 +181,7 @@ def test_in_flight_counts_taken_entries(app: jobq.App) -> None:
 
 def test_expired_worker_hash_is_dropped(app: jobq.App) -> None:
     ns = NamespaceKeys(app.config.namespace)
-    client = app.broker.raw()
+    client = app.broker.client
     client.zadd(ns.workers, {"gone:1": 1, "live:2": int(time.time() * 1000)})
     client.hset(ns.worker("live:2"), mapping={"id": "live:2", "host": "live", "pid": 2, "queues": "[]"})
     snap = stats.snapshot(app.broker)
@@ -210,7 +210,7 @@ def test_snapshot_uses_only_bounded_commands(app: jobq.App, redis_server: RedisS
     seen: list[str] = []
     with redis_server.client().monitor() as m:
         stats.snapshot(app.broker)
-        app.broker.raw().ping()
+        app.broker.client.ping()
         for event in m.listen():
             command = str(event.get("command", ""))
             if app.config.namespace in command or command.upper().startswith(("KEYS", "SCAN", "XINFO")):

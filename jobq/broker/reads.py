@@ -6,13 +6,10 @@ O(log N) (never KEYS, SCAN or XINFO FULL).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any
 
-import redis
-
-from jobq import protocol
+from jobq import protocol, startfail
 from jobq.broker.link import Link
 
 
@@ -28,15 +25,10 @@ class Reads(Link):
             sec, usec = self.client.time()
         return float(sec) + usec / 1e6
 
-    def raw(self) -> redis.Redis:
-        """The client itself, for read-only snapshot code in stats (bounded commands only)."""
-        return self.client
-
-    @contextmanager
-    def errors(self) -> Iterator[None]:
-        """Translate Redis errors raised by code using `raw()` into BrokerError."""
+    def start_failures(self, now: float) -> list[startfail.StartFailure]:
+        """Pools whose worker processes fail to start, newest first (see jobq.startfail)."""
         with self._errors():
-            yield
+            return startfail.read(self.client, self.ns, now)
 
     def snapshot_raw(self, queues: Sequence[str] | None, max_workers: int = 1000) -> dict[str, Any]:
         """Raw replies for a stats snapshot of `queues` (None: every queue in ns:queues).
