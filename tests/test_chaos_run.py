@@ -1,0 +1,40 @@
+"""A 60-second chaos run with a fixed seed (benchmarks/chaos): real pools, a scheduler and
+a Redis server with AOF under every kind of fault; the checker must find nothing wrong."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks.chaos.checker import check
+from benchmarks.chaos.history import History
+from benchmarks.chaos.schedule import KINDS
+
+SEED, SECONDS = 7, 60
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+def test_a_minute_of_chaos_loses_nothing(tmp_path: Path) -> None:
+    report = tmp_path / "report.md"
+    options = ["--seconds", str(SECONDS), "--seed", str(SEED), "--workdir", str(tmp_path / "run")]
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.chaos", *options, "--report", str(report)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=220,
+    )
+    print(done.stdout[-4000:], done.stderr[-4000:])
+    verdict = check(History.load(tmp_path / "run" / "history.json"))
+    table = verdict.table
+    assert done.returncode == (1 if verdict.failed else 0), done.stderr
+    assert report.read_text() == done.stdout.split("\n", 1)[1]
+    assert table["acknowledged by enqueue"] > 300 and table["runs"] > 300
+    assert {k for k in KINDS if table.get(f"faults: {k}", 0) > 0} == set(KINDS)
+    assert table["cron ticks run"] >= 15
+    assert not verdict.failed, verdict.problems
