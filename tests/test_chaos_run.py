@@ -17,18 +17,24 @@ SEED, SECONDS = 7, 60
 REPO = Path(__file__).resolve().parent.parent
 
 
+def run_bounded(argv: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
+    """Run the chaos command; past `timeout`, SIGTERM it so it tears its fleet down."""
+    with subprocess.Popen(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.terminate()
+            out, err = proc.communicate(timeout=30)
+            pytest.fail(f"the chaos run did not end within {timeout:.0f} s: {err[-2000:]}")
+    return subprocess.CompletedProcess(argv, proc.returncode, out, err)
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(240)
 def test_a_minute_of_chaos_loses_nothing(tmp_path: Path) -> None:
     report = tmp_path / "report.md"
     options = ["--seconds", str(SECONDS), "--seed", str(SEED), "--workdir", str(tmp_path / "run")]
-    done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.chaos", *options, "--report", str(report)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=220,
-    )
+    done = run_bounded([sys.executable, "-m", "benchmarks.chaos", *options, "--report", str(report)], 200)
     print(done.stdout[-4000:], done.stderr[-4000:])
     verdict = check(History.load(tmp_path / "run" / "history.json"))
     table = verdict.table

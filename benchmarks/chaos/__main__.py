@@ -8,6 +8,7 @@ illegally duplicated jobs or missed or doubled cron ticks, 2 on bad usage.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import tempfile
 import time
@@ -18,7 +19,12 @@ from benchmarks.chaos.history import History
 from benchmarks.chaos.report import render
 
 
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)  # unwinds through the runner's cleanup
+
+
 def main(argv: list[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     parser = argparse.ArgumentParser(prog="python -m benchmarks.chaos", description=__doc__)
     parser.add_argument("--seconds", type=float, default=60.0, help="how long faults are injected")
     parser.add_argument("--seed", type=int, default=None, help="replays a run (default: random)")
@@ -28,8 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     seed = args.seed if args.seed is not None else int(time.time()) % 100_000
     if args.check is not None:
-        verdict = check(History.load(args.check))
-        text = render(verdict, seed, 0, str(args.check.parent))
+        history = History.load(args.check)
+        verdict = check(history)
+        text = render(verdict, history, seed, 0, str(args.check.parent))
     else:
         from benchmarks.chaos.runner import run
 
@@ -37,8 +44,8 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("--seconds must be at least 10")
         workdir = args.workdir or Path(tempfile.mkdtemp(prefix=f"jobq-chaos-{seed}-"))
         print(f"chaos run: seed {seed}, {args.seconds:g} s, workdir {workdir}", flush=True)
-        _, verdict = run(seed, args.seconds, workdir)
-        text = render(verdict, seed, args.seconds, str(workdir))
+        history, verdict = run(seed, args.seconds, workdir)
+        text = render(verdict, history, seed, args.seconds, str(workdir))
     sys.stdout.write(text)
     if args.report is not None:
         args.report.write_text(text)

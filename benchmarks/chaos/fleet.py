@@ -9,11 +9,14 @@ first and last moment (history.clock) it was seen alive.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import subprocess
 import sys
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +28,7 @@ REPO = Path(__file__).resolve().parents[2]
 APP_SPEC = "benchmarks.chaos.app:app"
 FAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 POLL_S = 0.1
+PR_SET_PDEATHSIG = 1
 
 
 def jobq_command() -> list[str]:
@@ -43,6 +47,38 @@ def skew_env(offset_s: float) -> dict[str, str]:
     }
 
 
+def die_with_parent(sig: int = signal.SIGTERM) -> Callable[[], None]:
+    """A preexec_fn: the child gets `sig` when the runner dies, so nothing outlives a run
+    even if the runner is killed (Linux PR_SET_PDEATHSIG; tied to the forking thread, and
+    every process of a run is started from the runner's main thread)."""
+
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before the fork, not in the child
+
+    def arm() -> None:
+        prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0)
+
+    return arm
+
+
+class ChaosRedis(RedisServer):
+    """The test suite's RedisServer, killed with the runner whatever happens."""
+
+    def start(self) -> ChaosRedis:
+        self.proc = subprocess.Popen(
+            self.command(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=die_with_parent(signal.SIGKILL),
+        )
+        deadline = clock() + 30
+        while not self.ping():
+            if clock() > deadline or self.proc.poll() is not None:
+                raise RuntimeError(f"redis-server on port {self.port} did not start")
+            time.sleep(0.02)
+        return self
+
+
 class Group:
     """One `jobq ...` command in a new session: its pid is its process group id."""
 
@@ -59,6 +95,7 @@ class Group:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=die_with_parent(),
             )
 
     @property

@@ -34,6 +34,7 @@ MIX: list[tuple[str, float, Arg, float, float]] = [
 ]
 RATE_PER_S = 12.0
 BATCH = 5  # every tenth call is a delay_many of this many short jobs
+BURST, BURST_EVERY = 100, 200  # and now and then a burst, so many settles are in flight at once
 
 
 class Producer:
@@ -67,8 +68,10 @@ class Producer:
         n = 0
         while not self._stop.wait(self.rng.expovariate(self.rate)):
             n += 1
-            if n % 10 == 0:
-                self._enqueue_batch(self.rng.choice(("chaos.sync", "chaos.async")))
+            if n % BURST_EVERY == 0:
+                self._enqueue_batch("chaos.sync", BURST)
+            elif n % 10 == 0:
+                self._enqueue_batch(self.rng.choice(("chaos.sync", "chaos.async")), BATCH)
             else:
                 self._enqueue_one(MIX[self.rng.choices(range(len(MIX)), weights)[0]])
             self._cancel_due()
@@ -88,14 +91,14 @@ class Producer:
         if cancel:
             heapq.heappush(self.cancels, (time.monotonic() + self.rng.uniform(0.0, 2.0), job_id, name))
 
-    def _enqueue_batch(self, name: str) -> None:
+    def _enqueue_batch(self, name: str, size: int) -> None:
         """One pipelined delay_many; its jobs' ids are known only if it returns."""
-        self.offered += BATCH
-        args = [(self.rng.uniform(0.001, 0.02),) for _ in range(BATCH)]
+        self.offered += size
+        args = [(self.rng.uniform(0.001, 0.02),) for _ in range(size)]
         try:
             jobs = self.tasks[name].delay_many(args)
         except Exception:  # the batch's ids are unknown: count them only
-            self.raised_unnamed += BATCH
+            self.raised_unnamed += size
             return
         for job in jobs:
             self.acked[job.id] = name

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from benchmarks.chaos.checker import Verdict
+from benchmarks.chaos.history import History
 
 
-def render(verdict: Verdict, seed: int, seconds: float, workdir: str) -> str:
+def render(verdict: Verdict, h: History, seed: int, seconds: float, workdir: str) -> str:
     lines = [
         f"chaos run: seed {seed}, {seconds:g} s of faults, verdict "
         f"{'FAIL' if verdict.failed else 'PASS'} (history and logs in {workdir})",
+        f"lease (visibility_timeout) {h.vt:g} s; Redis with appendonly yes, appendfsync {h.fsync}; "
+        f"deadline {h.deadline - h.t0:.0f} s after the start",
         "",
         "| what | count |",
         "|---|---:|",
