@@ -109,33 +109,27 @@ class Injector:
         return True
 
     def redis_stop(self, f: Fault) -> bool:
-        start = clock()
-        self.down.add("redis")
-        self.fleet.redis.stop()
-
-        def resume() -> None:
-            self.fleet.redis.resume()
-            self._redis_back(start)
-
-        self.at(start + f.duration, resume)
-        return True
+        return self._redis_outage(f.duration, self.fleet.redis.stop, self.fleet.redis.resume)
 
     def redis_kill9(self, f: Fault) -> bool:
-        start = clock()
-        self.down.add("redis")
-        self.fleet.redis.kill()
-
-        def restart() -> None:
-            self.fleet.redis.start()
-            self._redis_back(start)
-
-        self.at(start + f.duration, restart)
-        return True
+        return self._redis_outage(f.duration, self.fleet.redis.kill, self.fleet.redis.start)
 
     def proxy_cut(self, f: Fault) -> bool:
         return self.fleet.proxy.cut(int(f.amount)) > 0
 
     # healing ---------------------------------------------------------------------------
+
+    def _redis_outage(self, duration: float, begin: Callable[[], object], end: Callable[[], object]) -> bool:
+        start = clock()
+        self.down.add("redis")
+        begin()
+
+        def heal() -> None:
+            end()
+            self._redis_back(start)
+
+        self.at(start + duration, heal)
+        return True
 
     def _redis_back(self, start: float) -> None:
         self.down.discard("redis")

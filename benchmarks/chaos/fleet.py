@@ -13,7 +13,6 @@ import ctypes
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from pathlib import Path
 
 from benchmarks.chaos.history import clock
 from benchmarks.chaos.proxy import CuttingProxy
+from benchmarks.procs import jobq_command
 from tests.support.redis_server import RedisServer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -29,11 +29,6 @@ APP_SPEC = "benchmarks.chaos.app:app"
 FAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 POLL_S = 0.1
 PR_SET_PDEATHSIG = 1
-
-
-def jobq_command() -> list[str]:
-    exe = Path(sys.executable).parent / "jobq"
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "jobq"]
 
 
 def skew_env(offset_s: float) -> dict[str, str]:
