@@ -109,7 +109,7 @@ class Injector:
         return True
 
     def redis_stop(self, f: Fault) -> bool:
-        return self._redis_outage(f.duration, self.fleet.redis.stop, self.fleet.redis.resume)
+        return self._redis_outage(f.duration, self.fleet.redis.pause, self.fleet.redis.resume)
 
     def redis_kill9(self, f: Fault) -> bool:
         return self._redis_outage(f.duration, self.fleet.redis.kill, self.fleet.redis.start)

@@ -11,10 +11,10 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import shutil
 import signal
 import subprocess
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +22,7 @@ from pathlib import Path
 from benchmarks.chaos.history import clock
 from benchmarks.chaos.proxy import CuttingProxy
 from benchmarks.procs import jobq_command
-from tests.support.redis_server import RedisServer
+from jobq.localredis import LocalRedis
 
 REPO = Path(__file__).resolve().parents[2]
 APP_SPEC = "benchmarks.chaos.app:app"
@@ -55,23 +55,14 @@ def die_with_parent(sig: int = signal.SIGTERM) -> Callable[[], None]:
     return arm
 
 
-class ChaosRedis(RedisServer):
-    """The test suite's RedisServer, killed with the runner whatever happens."""
+class ChaosRedis(LocalRedis):
+    """A private redis-server with AOF, killed with the runner whatever happens
+    (setpriv --pdeathsig, where util-linux has it)."""
 
-    def start(self) -> ChaosRedis:
-        self.proc = subprocess.Popen(
-            self.command(),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-            preexec_fn=die_with_parent(signal.SIGKILL),
-        )
-        deadline = clock() + 30
-        while not self.ping():
-            if clock() > deadline or self.proc.poll() is not None:
-                raise RuntimeError(f"redis-server on port {self.port} did not start")
-            time.sleep(0.02)
-        return self
+    def command(self) -> list[str]:
+        setpriv = shutil.which("setpriv")
+        prefix = [setpriv, "--pdeathsig", "KILL"] if setpriv else []
+        return prefix + super().command()
 
 
 class Group:
@@ -205,7 +196,7 @@ class Fleet:
     """Redis (AOF), the cutting proxy, three worker pools and a scheduler."""
 
     def __init__(
-        self, workdir: Path, namespace: str, vt: float, redis: RedisServer, proxy: CuttingProxy
+        self, workdir: Path, namespace: str, vt: float, redis: ChaosRedis, proxy: CuttingProxy
     ) -> None:
         self.workdir = workdir
         self.namespace = namespace
