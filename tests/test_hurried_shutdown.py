@@ -3,14 +3,18 @@ another worker at once, as the same attempt (issue 12, item 7)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
+import threading
 import time
 from pathlib import Path
 
 import jobq
+from jobq.worker import Worker
 from tests.support import runlog
 from tests.support.corepool import Start
+from tests.support.inproc import work_until
 from tests.support.processes import JobqProcess
 from tests.support.redis_server import RedisServer
 from tests.support.waiting import wait_for
@@ -92,3 +96,34 @@ def test_jobs_still_running_at_the_shutdown_timeout_are_released_at_once(
     restarts = [r.at - signalled_at for r in runlog.read(runs) if r.kind == "S" and r.at > signalled_at]
     assert len(restarts) == 2 and max(restarts) < VT / 3, f"restarted after {restarts}s"
     assert {r.kind for r in runlog.read(runs) if r.kind.startswith("A")} == {"A1"}
+
+
+def test_a_worker_run_on_its_own_counts_the_signals_itself(app: jobq.App) -> None:
+    """Worker.run embedded in a program's main thread: no supervisor, so its own second
+    SIGTERM stops it at once and releases the job, which the next worker runs as attempt 1."""
+    started, attempts = threading.Event(), []
+
+    @app.task(name="sleepy", retries=0)
+    async def sleepy() -> None:
+        attempts.append(jobq.current_job().attempt)
+        if len(attempts) == 1:
+            started.set()
+            await asyncio.sleep(60)
+
+    job = sleepy.delay()
+
+    async def run_and_signal() -> int:
+        worker = Worker(app, ["default"], 2, shutdown_timeout=60)
+        running = asyncio.ensure_future(worker.run())
+        while not started.is_set():
+            await asyncio.sleep(0.01)
+        os.kill(os.getpid(), signal.SIGTERM)
+        await asyncio.sleep(0.2)
+        assert not running.done() and worker.stopping, "one SIGTERM drains"
+        os.kill(os.getpid(), signal.SIGTERM)
+        return await asyncio.wait_for(running, 10)
+
+    assert asyncio.run(run_and_signal()) == 0
+    assert job.status() == "queued"
+    work_until(app, lambda: job.status() == "succeeded")
+    assert attempts == [1, 1]
