@@ -109,17 +109,19 @@ class Scheduler:
     def due_ticks(self, entry: CronEntry, now: datetime) -> list[datetime]:
         """Ticks of `entry` to offer now, oldest first.
 
-        A process that has been watching offers every tick since its last one that fell due
-        within the grace (so a stall makes ticks late, not lost); a process that has just
-        started offers only the latest tick. Redis decides whether that was missed.
+        Every tick due within the grace that this process has not offered yet, a process
+        that has just started included: offered in order, so a later tick is never fired
+        before an earlier one is decided (Redis's mark would leave the earlier one unfired
+        for good). With none in the grace, the latest tick, so Redis can record it missed.
+        Redis decides each: fired, decided before, missed, or due before the entry was new.
         """
         latest = entry.latest_tick(now)
         offered = self.offered.get(entry.name)
-        if offered is None:
-            return [latest]
-        if schedule.to_ms(latest) <= offered:
+        if offered is not None and schedule.to_ms(latest) <= offered:
             return []
-        start_ms = max(offered, schedule.to_ms(now) - self.grace_ms)
+        start_ms = schedule.to_ms(now) - self.grace_ms
+        if offered is not None:
+            start_ms = max(offered, start_ms)
         ticks: list[datetime] = []
         tick = entry.next_tick(schedule.from_ms(start_ms))
         while tick <= now and len(ticks) < MAX_TICKS_PER_STEP:

@@ -16,7 +16,8 @@
 --   decided   decided before (by another scheduler, or by this one before it restarted)
 --   missed    later than the grace: no scheduler ran at its time (with catch_up the
 --             latest such tick runs instead)
---   new       the first tick seen of a new entry, due before any scheduler knew it: not run
+--   new       the first tick seen of a new entry, due before any scheduler knew it: not run,
+--             nor is any other tick due by now (the mark moves to now)
 --   overlap   left out: the entry's previous run is unfinished (overlap "skip")
 --   early     not due on this server's clock yet: offer it again later
 local t = redis.call('TIME')
@@ -37,8 +38,9 @@ if redis.call('HEXISTS', KEYS[2], id) == 1 or redis.call('EXISTS', KEYS[4]) == 1
   return {'decided', late}
 end
 if not mark and late > tonumber(ARGV[7]) then
-  -- first sight of this entry: ticks due before it was deployed are not its to run
-  redis.call('HSET', KEYS[3], 'mark', due_text)
+  -- first sight of this entry: no tick due before now is its to run, however many a
+  -- starting scheduler offers
+  redis.call('HSET', KEYS[3], 'mark', now)
   return {'new', late}
 end
 if late > tonumber(ARGV[4]) and not (mark and ARGV[5] == '1') then
