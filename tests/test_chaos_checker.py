@@ -4,6 +4,7 @@ reported (so a passing chaos run means something), and what at-least-once allows
 from __future__ import annotations
 
 import itertools
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -107,6 +108,19 @@ def test_a_missed_cron_tick_is_reported_unless_no_scheduler_could_fire_it() -> N
     h.outages = [Window(19.0, 26.0)]  # Redis out for the whole misfire grace
     verdict = check(h)
     assert not verdict.failed and verdict.table["cron ticks excused (no scheduler or Redis)"] == 1
+
+
+def test_a_tick_skipped_for_a_later_one_is_missed_even_within_an_outage() -> None:
+    """A later tick ran while this one was still due: some scheduler could fire it."""
+    h = clean()
+    h.wall_offset = datetime(2026, 1, 1, tzinfo=timezone.utc).timestamp()  # clock 0 = midnight
+    h.ticks["cron:chaos.tick:20260101T000020Z"] = 20.0
+    h.tick_fates["cron:chaos.tick:20260101T000020Z"] = None
+    h.outages = [Window(19.0, 26.0)]
+    h.runs.append(Run("cron:chaos.tick:20260101T000022Z", OWNER, 1, 24.5, 24.6, "ok"))
+    verdict = check(h)
+    assert verdict.failed and verdict.table["cron ticks missed"] == 1
+    assert any("cron:chaos.tick:20260101T000020Z" in p for p in verdict.problems)
 
 
 def test_lease_lapse_needs_an_outage_near_the_lease() -> None:

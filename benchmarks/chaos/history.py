@@ -54,6 +54,7 @@ class History:
     vt: float  # the visibility timeout (lease) of the app under test
     t0: float = 0.0  # when the run started: reports give times relative to it
     fsync: str = ""  # the Redis server's appendfsync setting
+    wall_offset: float = 0.0  # wall clock (Unix seconds) minus this run's clock
     enqueued: int = 0  # jobs offered to enqueue calls
     acked: dict[str, str] = field(default_factory=dict)  # job id -> task: the call returned
     raised: dict[str, str] = field(default_factory=dict)  # job id -> error: the call raised

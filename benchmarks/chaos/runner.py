@@ -81,6 +81,7 @@ def _run(seed: int, seconds: float, fleet: Fleet, app: jobq.App, workdir: Path) 
     t_end = clock()
     h = History(vt=VT_S, t0=t0, fsync=FSYNC, enqueued=producer.offered, acked=dict(producer.acked))
     h.raised = dict(producer.raised)
+    h.wall_offset = wall0 - t0
     h.ticks = _ticks(t0, wall0, t0 + FIRST_TICK_AFTER_S, t_end)
     h.deadline = max(injector.last_heal, t_end) + HEAL_MARGIN_S + VT_S
     h.fates, h.tick_fates = _await_fates(app, h)
