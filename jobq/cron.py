@@ -21,6 +21,7 @@ from jobq.job import parse_outcome
 
 if TYPE_CHECKING:
     from jobq.app import App
+    from jobq.broker.rows import CronRow
 
 __all__ = ["CronEntry", "EntryState", "entries", "entry_states", "find_entry", "tick_envelope", "trigger"]
 
@@ -68,24 +69,22 @@ def entry_states(app: App) -> list[EntryState]:
     listed = entries(app)
     broker = app.broker
     now = schedule.from_ms(broker.server_time() * 1000)
-    raw = broker.cron_states([(e.queue, e.name) for e in listed])
-    return [_state(app, entry, fields, now) for entry, fields in zip(listed, raw, strict=True)]
+    rows = broker.cron_states([(e.queue, e.name) for e in listed])
+    return [_state(app, entry, row, now) for entry, row in zip(listed, rows, strict=True)]
 
 
-def _state(app: App, entry: CronEntry, fields: dict[str, str], now: datetime) -> EntryState:
+def _state(app: App, entry: CronEntry, row: CronRow, now: datetime) -> EntryState:
     try:
         upcoming: datetime | None = entry.next_tick(now)
     except ConfigError:
         upcoming = None
-    fired = int(fields.get("fired") or 0)
-    job_id = fields.get("job") or None
     outcome = "never run"
-    if job_id:
-        outcome = _job_state(app, entry.queue, job_id)
-    if fields.get("skipped_at"):  # a tick left out since the latest run (a run clears it)
-        outcome = f"skipped ({fields.get('skip_why') or 'overlap'})"
-    last = schedule.from_ms(fired) if fired else None
-    return EntryState(entry, upcoming, last, job_id, outcome)
+    if row.job_id:
+        outcome = _job_state(app, entry.queue, row.job_id)
+    if row.skipped_at_ms:  # a tick left out since the latest run (a run clears it)
+        outcome = f"skipped ({row.skip_why or 'overlap'})"
+    last = schedule.from_ms(row.fired_ms) if row.fired_ms else None
+    return EntryState(entry, upcoming, last, row.job_id, outcome)
 
 
 def _job_state(app: App, queue: str, job_id: str) -> str:

@@ -19,6 +19,23 @@ class BrokerError(JobqError):
     """Redis could not be reached or refused the command."""
 
 
+class BrokerUnavailable(BrokerError):
+    """Redis cannot be reached now (refused, reset or timed-out connection, lost Cluster):
+    wait and try again."""
+
+
+class BrokerRefused(BrokerError):
+    """Redis answered the command with an error."""
+
+
+class BrokerOutOfMemory(BrokerRefused):
+    """Redis refused a write because maxmemory is reached (OOM)."""
+
+
+class BrokerGroupMissing(BrokerRefused):
+    """A queue's consumer group is gone (NOGROUP): Redis restarted empty or was flushed."""
+
+
 class JobNotFound(JobqError):
     """No job with that id is known (never enqueued, or its record expired)."""
 

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from jobq.app import App
+from jobq.broker.rows import JobRow
 from jobq.envelope import DecodeError, Envelope, decode
 from jobq.errors import JobNotFound
 from jobq.job import parse_outcome
@@ -84,8 +85,7 @@ def gather(app: App, job_id: str) -> JobFacts:
     queue = app.broker.find_queue(job_id, app.queues())
     if queue is None:
         raise JobNotFound(f"no job {job_id!r} in namespace {app.config.namespace!r}")
-    raw = app.broker.job_facts(queue, job_id, AHEAD_LIMIT)
-    facts = facts_from(job_id, queue, raw)
+    facts = facts_from(job_id, queue, app.broker.job_facts(queue, job_id, AHEAD_LIMIT))
     if facts.state == "queued":  # is anyone there to take it?
         workers = snapshot(app.broker, [queue]).workers
         consumed = dict.fromkeys(q for w in workers for q in w.queues)
@@ -93,50 +93,50 @@ def gather(app: App, job_id: str) -> JobFacts:
     return facts
 
 
-def facts_from(job_id: str, queue: str, raw: dict[str, Any]) -> JobFacts:
-    """JobFacts from `Broker.job_facts` replies (pure)."""
-    record = str(raw.get("record") or "")
-    dead_entry = raw.get("dead")
-    dead = _json(dead_entry[1].get("d")) if dead_entry else None
-    base: dict[str, Any] = {"id": job_id, "queue": queue, "now": float(raw["time"]), "dead": dead}
+def facts_from(job_id: str, queue: str, row: JobRow) -> JobFacts:
+    """JobFacts from what `Broker.job_facts` read (pure)."""
+    record = row.record or ""
+    dead_fields = row.dead.fields if row.dead else None
+    dead = _json(dead_fields.get("d")) if dead_fields else None
+    base: dict[str, Any] = {"id": job_id, "queue": queue, "now": row.time, "dead": dead}
     kind, rest = record[:1], record[1:]
     if kind == "S":
-        env = _envelope(raw.get("delayed"))
+        env = _envelope(row.delayed)
         return JobFacts(state="scheduled", envelope=env, due_at=int(rest) / 1000, **base)
     if kind in ("Q", "X"):
-        return _stream_facts(kind, rest, raw, base)
-    if raw.get("outcome") is not None:
-        outcome = parse_outcome(str(raw["outcome"]))
-        env = _envelope(dead_entry[1].get("j")) if dead_entry else None
+        return _stream_facts(kind, rest, row, base)
+    if row.outcome is not None:
+        outcome = parse_outcome(row.outcome)
+        env = _envelope(dead_fields.get("j")) if dead_fields else None
         return JobFacts(
             state=str(outcome.get("s", "succeeded")),
             envelope=env,
             outcome=outcome,
-            result_ttl_s=int(raw.get("result_ttl", -1)),
+            result_ttl_s=row.result_ttl,
             **base,
         )
-    if dead_entry:  # the outcome expired but the dead letter is still there
-        return JobFacts(state="dead", envelope=_envelope(dead_entry[1].get("j")), **base)
+    if dead_fields:  # the outcome expired but the dead letter is still there
+        return JobFacts(state="dead", envelope=_envelope(dead_fields.get("j")), **base)
     raise JobNotFound(f"no record of job {job_id!r} (never enqueued, or expired)")
 
 
-def _stream_facts(kind: str, stream_id: str, raw: dict[str, Any], base: dict[str, Any]) -> JobFacts:
-    env = _envelope((raw.get("entry") or {}).get("j"))
-    pending = raw.get("pending")
+def _stream_facts(kind: str, stream_id: str, row: JobRow, base: dict[str, Any]) -> JobFacts:
+    env = _envelope((row.entry or {}).get("j"))
+    pending = row.pending
     if pending is None:
-        return JobFacts(state="queued", envelope=env, stream_id=stream_id, ahead=raw.get("ahead"), **base)
-    worker = raw.get("worker") or {}
+        return JobFacts(state="queued", envelope=env, stream_id=stream_id, ahead=row.ahead, **base)
+    worker = row.worker
     return JobFacts(
         state="cancelling" if kind == "X" else "running",
         envelope=env,
         stream_id=stream_id,
-        worker=str(pending.get("consumer", "")),
+        worker=pending.consumer,
         worker_alive=bool(worker),
         worker_host=str(worker.get("host", "")),
         worker_pid=int(worker.get("pid") or 0),
-        idle_s=int(pending.get("time_since_delivered", 0)) / 1000,
+        idle_s=pending.idle_ms / 1000,
         started_at=float(_json(worker.get("running")).get(str(base["id"]), 0.0)),
-        deliveries=int(pending.get("times_delivered", 1)),
+        deliveries=pending.deliveries,
         **base,
     )
 

@@ -1,6 +1,6 @@
 """A snapshot of every queue and worker: what `jobq stats`, the dashboard and metrics show.
 
-Every number comes from bounded Redis reads (see `Broker.snapshot_raw`) and from the
+Every number comes from bounded Redis reads (see `Reads.snapshot`) and from the
 counters workers keep; nothing here scans. Parsing is pure, so it is table-tested.
 """
 
@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jobq import startfail
-from jobq.broker import Broker
+from jobq.broker import Reads
+from jobq.broker.rows import QueueRow
 
 DURATION_BOUNDS: tuple[float, ...] = (
     0.005,
@@ -83,16 +84,14 @@ class Snapshot:
     start_failures: list[startfail.StartFailure] = field(default_factory=list)
 
 
-def snapshot(broker: Broker, queues: Sequence[str] | None = None) -> Snapshot:
+def snapshot(broker: Reads, queues: Sequence[str] | None = None) -> Snapshot:
     """One consistent-enough look at `queues` (None: every queue in ns:queues) and workers."""
-    raw = broker.snapshot_raw(queues)
-    now = float(raw["time"])
+    rows = broker.snapshot(queues)
+    now = rows.time
     failing = broker.start_failures(now)
     return Snapshot(
-        queues=[queue_stats(row, now) for row in raw["queues"]],
-        workers=sorted(
-            (worker_stats(h, beat_ms, now) for _, beat_ms, h in raw["workers"]), key=lambda w: w.id
-        ),
+        queues=[queue_stats(row, now) for row in rows.queues],
+        workers=sorted((worker_stats(w.fields, w.beat_ms, now) for w in rows.workers), key=lambda w: w.id),
         taken_at=now,
         start_failures=failing,
     )
@@ -120,24 +119,20 @@ def stream_id_ms(stream_id: str) -> int:
     return _int(stream_id.partition("-")[0])
 
 
-def queue_stats(row: Mapping[str, Any], now: float) -> QueueStats:
-    """QueueStats from one row of `Broker.snapshot_raw`."""
-    group = row.get("group") or {}
-    length = _int(row.get("length"))
-    pending = _int(group.get("pending"))
-    oldest = row.get("oldest_id")
-    age = max(0.0, now - stream_id_ms(oldest) / 1000.0) if oldest else 0.0
-    counters = row.get("counters") or {}
+def queue_stats(row: QueueRow, now: float) -> QueueStats:
+    """QueueStats from one row of `Reads.snapshot`."""
+    pending = row.group.pending if row.group else 0
+    age = max(0.0, now - stream_id_ms(row.oldest_id) / 1000.0) if row.oldest_id else 0.0
     return QueueStats(
-        name=str(row["name"]),
-        backlog=max(0, length - pending),
+        name=row.name,
+        backlog=max(0, row.length - pending),
         in_flight=pending,
-        scheduled=_int(row.get("scheduled")),
-        dead=_int(row.get("dead")),
-        processed=_int(counters.get("processed")),
-        failed=_int(counters.get("failed")),
+        scheduled=row.scheduled,
+        dead=row.dead,
+        processed=_int(row.counters.get("processed")),
+        failed=_int(row.counters.get("failed")),
         oldest_age_s=round(age, 3),
-        tasks=task_stats(counters),
+        tasks=task_stats(row.counters),
     )
 
 

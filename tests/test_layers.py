@@ -13,21 +13,21 @@ from tests.support.imports import Edge, graph, layer_of, upward_imports
 PACKAGE = Path(__file__).resolve().parent.parent / "jobq"
 
 LAYERS: list[tuple[str, ...]] = [
-    # core types: no Redis, no App
+    # core types and pure decisions: no I/O, no Redis, no App
     (
         "jobq.errors",
-        "jobq.keys",
         "jobq.signing",
         "jobq.retry",
         "jobq.schedule",
         "jobq.redis_urls",
         "jobq.config",
         "jobq.envelope",
-        "jobq.protocol",
         "jobq.cron_entry",
+        "jobq.startfail",
     ),
-    # the Redis boundary
-    ("jobq.broker", "jobq.localredis", "jobq.startfail"),
+    # the Redis boundary: key names, script arguments, connections, error translation,
+    # typed reads (jobq.broker is the only package that imports redis: tests/test_boundary.py)
+    ("jobq.keys", "jobq.protocol", "jobq.broker", "jobq.localredis"),
     # the producer side: the App, its tasks and job handles
     ("jobq", "jobq.app", "jobq.task", "jobq.job", "jobq.execute", "jobq.log", "jobq.cron", "jobq.hooks"),
     # the processes that run jobs and fire ticks

@@ -11,6 +11,7 @@ import pytest
 
 import jobq
 from jobq import stats
+from jobq.broker.rows import GroupRow, QueueRow
 from jobq.errors import BrokerError
 from jobq.keys import NamespaceKeys
 from jobq.worker import Worker
@@ -30,15 +31,15 @@ def test_stream_id_ms(stream_id: str, ms: int) -> None:
 
 
 def test_queue_stats_from_row() -> None:
-    row = {
-        "name": "mail",
-        "length": 7,
-        "group": {"name": "jobq", "pending": 2, "last-delivered-id": "1000-0"},
-        "scheduled": 3,
-        "dead": 1,
-        "counters": {"processed": "10", "failed": "4", "processed:send": "10"},
-        "oldest_id": "1500-0",
-    }
+    row = QueueRow(
+        name="mail",
+        length=7,
+        group=GroupRow(pending=2, last_delivered_id="1000-0"),
+        scheduled=3,
+        dead=1,
+        counters={"processed": "10", "failed": "4", "processed:send": "10"},
+        oldest_id="1500-0",
+    )
     q = stats.queue_stats(row, now=4.0)
     assert (q.backlog, q.in_flight, q.scheduled, q.dead) == (5, 2, 3, 1)
     assert (q.processed, q.failed) == (10, 4)
@@ -47,7 +48,7 @@ def test_queue_stats_from_row() -> None:
 
 
 def test_queue_stats_without_group_or_stream() -> None:
-    row = {"name": "q", "length": 0, "group": None, "scheduled": 0, "dead": 0, "counters": {}}
+    row = QueueRow(name="q", length=0, group=None, scheduled=0, dead=0, counters={})
     q = stats.queue_stats(row, now=100.0)
     assert (q.backlog, q.in_flight, q.oldest_age_s, q.tasks) == (0, 0, 0.0, ())
 

@@ -3,32 +3,26 @@
 One module per role: `connection` (clients for a URL: one server, Cluster, Sentinel),
 `errors` (Redis failures in jobq's words), `producer` (enqueue, job handles), `cron`
 (the scheduler's calls), `reads` (stats snapshots), `facts` (one job, dead letters),
-`admin` (requeue, purge, delete a namespace) and `worker` (the worker's asyncio
-connection). `Broker` is every synchronous role over one connection, as `App.broker`.
+`rows` (the typed rows those reads return), `admin` (requeue, purge, delete a namespace)
+and `worker` (the worker's asyncio connection). `Broker` is every synchronous role over
+one connection, as `App.broker`; a caller that needs one role can be typed against it.
 """
 
 from __future__ import annotations
 
-import redis
-
 from jobq.broker.admin import Admin
 from jobq.broker.connection import SOCKET_TIMEOUT_S, check_url, connect, connect_async, connect_checked
 from jobq.broker.cron import CronCalls
-from jobq.broker.errors import describe_error, is_nogroup
-from jobq.broker.facts import JobFacts
+from jobq.broker.errors import describe_error
+from jobq.broker.facts import JobReads
 from jobq.broker.producer import ENQUEUE_CHUNK, Producer
 from jobq.broker.reads import Reads
 from jobq.broker.worker import CLUSTER_BLOCK_SLICE_MS, AsyncBroker
 
 
-class Broker(Producer, CronCalls, Reads, JobFacts, Admin):
+class Broker(Producer, CronCalls, Reads, JobReads, Admin):
     """Synchronous Redis access for one App (producers, Job handles, CLI)."""
 
-
-RedisError = redis.RedisError
-RedisConnectionError = redis.ConnectionError
-RedisResponseError = redis.ResponseError
-RedisOutOfMemoryError = redis.exceptions.OutOfMemoryError
 
 __all__ = [
     "CLUSTER_BLOCK_SLICE_MS",
@@ -38,17 +32,12 @@ __all__ = [
     "AsyncBroker",
     "Broker",
     "CronCalls",
-    "JobFacts",
+    "JobReads",
     "Producer",
     "Reads",
-    "RedisConnectionError",
-    "RedisError",
-    "RedisOutOfMemoryError",
-    "RedisResponseError",
     "check_url",
     "connect",
     "connect_async",
     "connect_checked",
     "describe_error",
-    "is_nogroup",
 ]

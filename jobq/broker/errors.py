@@ -1,30 +1,73 @@
-"""Redis failures in jobq's words: one-line BrokerErrors that name the (redacted) server."""
+"""Redis failures in jobq's words.
+
+Every call of the package runs inside `Translating`, so a Redis or socket error leaves it
+as one of jobq.errors' BrokerError subclasses, with a one-line message that names the
+(redacted) server; nothing outside the package sees a redis exception or matches an
+error string.
+"""
 
 from __future__ import annotations
+
+from types import TracebackType
+from typing import Literal
 
 import redis
 import redis.sentinel
 
 from jobq.config import redact_url
-from jobq.errors import BrokerError
+from jobq.errors import (
+    BrokerError,
+    BrokerGroupMissing,
+    BrokerOutOfMemory,
+    BrokerRefused,
+    BrokerUnavailable,
+)
 
 
 def describe_error(url: str, exc: BaseException) -> BrokerError:
-    """A BrokerError whose message names the (redacted) server and the cause, on one line."""
+    """The BrokerError subclass for `exc`, whose message names the (redacted) server and
+    the cause, on one line."""
+    if isinstance(exc, BrokerError):
+        return exc
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     safe = redact_url(url)
     if isinstance(exc, redis.AuthenticationError | redis.exceptions.AuthorizationError):
-        return BrokerError(f"Redis at {safe} refused the credentials: {text}")
+        return BrokerUnavailable(f"Redis at {safe} refused the credentials: {text}")
     if isinstance(exc, redis.sentinel.MasterNotFoundError):  # its text ends in a long client repr
         master = text.partition(" : ")[0].removeprefix("No master found for ")
-        return BrokerError(f"cannot reach Redis at {safe}: no sentinel answered with a master {master}")
+        return BrokerUnavailable(f"cannot reach Redis at {safe}: no sentinel answered with a master {master}")
     if isinstance(exc, redis.ConnectionError | redis.TimeoutError | OSError):
         text = text.replace(url, safe)
-        return BrokerError(f"cannot reach Redis at {safe}: {text}")
+        return BrokerUnavailable(f"cannot reach Redis at {safe}: {text}")
     if isinstance(exc, redis.exceptions.OutOfMemoryError) or "OOM" in text:
-        return BrokerError(f"Redis at {safe} is out of memory (maxmemory reached): {text}")
-    return BrokerError(f"Redis at {safe} failed: {text}")
+        return BrokerOutOfMemory(f"Redis at {safe} is out of memory (maxmemory reached): {text}")
+    if "NOGROUP" in text:
+        return BrokerGroupMissing(f"Redis at {safe} lost a consumer group: {text}")
+    if isinstance(exc, redis.ResponseError):
+        return BrokerRefused(f"Redis at {safe} failed: {text}")
+    # Any other client-side failure (a Cluster that cannot agree, a garbled reply) is
+    # waited out like a lost connection.
+    return BrokerUnavailable(f"Redis at {safe} failed: {text}")
 
 
-def is_nogroup(exc: BaseException) -> bool:
-    return "NOGROUP" in str(exc)
+class Translating:
+    """Context manager: a Redis or socket error raised inside leaves as a BrokerError.
+
+    A class rather than a generator-based context manager: it wraps every worker read and
+    settle, and costs nothing when no error is raised.
+    """
+
+    __slots__ = ("url",)
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> Literal[False]:
+        if isinstance(exc, redis.RedisError | OSError) and not isinstance(exc, BrokerError):
+            raise describe_error(self.url, exc) from None
+        return False

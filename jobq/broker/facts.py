@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
-from jobq import protocol
 from jobq.broker.link import Link
+from jobq.broker.rows import DeadRow, GroupRow, JobRow, PendingRow
 from jobq.keys import GROUP, QueueKeys
 
 
-class JobFacts(Link):
+class JobReads(Link):
     """Bounded reads of one job's record, entry, outcome and dead-letter entry."""
 
     def dead_entries(
@@ -34,12 +35,10 @@ class JobFacts(Link):
             found: Any = self.client.xrevrange(self.ns.queue(queue).dead, "+", "-", count=1)
         return str(found[0][0]) if found else None
 
-    def job_facts(self, queue: str, job_id: str, ahead_limit: int = 1000) -> dict[str, Any]:
+    def job_facts(self, queue: str, job_id: str, ahead_limit: int = 1000) -> JobRow:
         """Everything Redis knows about one job, for `jobq explain` / `jobq job show`.
 
-        Bounded reads only: counting the jobs queued ahead stops at `ahead_limit`.
-        Keys: time, record, outcome, result_ttl, delayed, dead (entry id, fields), entry
-        (stream fields), pending (XPENDING row), ahead, worker (heartbeat hash).
+        Bounded reads only: counting the jobs queued ahead stops past `ahead_limit`.
         """
         k = self.ns.queue(queue)
         with self._errors():
@@ -55,23 +54,25 @@ class JobFacts(Link):
             for reply in (now, record, outcome, ttl, delayed, dead_id):
                 if isinstance(reply, Exception):
                     raise reply
-            facts: dict[str, Any] = {
-                "time": float(now[0]) + now[1] / 1e6,
-                "record": record,
-                "outcome": outcome,
-                "result_ttl": int(ttl),
-                "delayed": delayed,
-                "dead": self.dead_entry_of(queue, job_id) if dead_id else None,
-            }
+            dead = self.dead_entry_of(queue, job_id) if dead_id else None
+            row = JobRow(
+                time=float(now[0]) + now[1] / 1e6,
+                record=record,
+                outcome=outcome,
+                result_ttl=int(ttl),
+                delayed=delayed,
+                dead=DeadRow(*dead) if dead else None,
+            )
             if record and record[0] in "QX":
-                group = None if isinstance(groups, Exception) else protocol.our_group(groups)
-                facts.update(self._entry_facts(k, record[1:], group, ahead_limit))
-        return facts
+                row = self._in_stream(k, row, record[1:], GroupRow.find(groups), ahead_limit)
+        return row
 
-    def _entry_facts(
-        self, k: QueueKeys, stream_id: str, group: dict[str, Any] | None, ahead_limit: int
-    ) -> dict[str, Any]:
-        last = str(group.get("last-delivered-id", "0-0")) if group else "0-0"
+    def _in_stream(
+        self, k: QueueKeys, row: JobRow, stream_id: str, group: GroupRow | None, ahead_limit: int
+    ) -> JobRow:
+        """`row` with the job's stream entry, its pending entry if delivered, else the count
+        of undelivered entries ahead of it, and the heartbeat of the worker holding it."""
+        last = group.last_delivered_id if group else "0-0"
         pipe = self.client.pipeline(transaction=False)
         pipe.xrange(k.stream, stream_id, stream_id, count=1)
         pipe.xpending_range(k.stream, GROUP, min=stream_id, max=stream_id, count=1)
@@ -79,14 +80,21 @@ class JobFacts(Link):
         entry, pending, ahead = pipe.execute(raise_on_error=False)
         if isinstance(entry, Exception):
             raise entry
-        row = pending[0] if isinstance(pending, list) and pending else None
+        p = pending[0] if isinstance(pending, list) and pending else None
         worker: dict[str, str] = {}
-        if row is not None:
-            found: Any = self.client.hgetall(self.ns.worker(str(row["consumer"])))
+        if p is not None:
+            found: Any = self.client.hgetall(self.ns.worker(str(p["consumer"])))
             worker = dict(found)
-        return {
-            "entry": dict(entry[0][1]) if entry else None,
-            "pending": row,
-            "ahead": None if row is not None or isinstance(ahead, Exception) else len(ahead),
-            "worker": worker,
-        }
+        return replace(
+            row,
+            entry=dict(entry[0][1]) if entry else None,
+            pending=_pending(p),
+            ahead=None if p is not None or isinstance(ahead, Exception) else len(ahead),
+            worker=worker,
+        )
+
+
+def _pending(p: Any) -> PendingRow | None:
+    if p is None:
+        return None
+    return PendingRow(str(p["consumer"]), int(p["time_since_delivered"]), int(p["times_delivered"]))

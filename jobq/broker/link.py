@@ -7,15 +7,13 @@ and `jobq.broker.Broker` is all of them over one connection.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import redis
 
 from jobq import protocol
 from jobq.broker.connection import connect, connect_checked, register_scripts
-from jobq.broker.errors import describe_error
+from jobq.broker.errors import Translating
 from jobq.config import Config
 from jobq.keys import NamespaceKeys, QueueKeys
 
@@ -31,15 +29,11 @@ class Link:
         self.cluster = isinstance(self.client, redis.RedisCluster)
         self._scripts = register_scripts(self.client)
         self._known_queues: set[str] = set()
+        self._translating = Translating(self.url)
 
-    @contextmanager
-    def _errors(self) -> Iterator[None]:
-        try:
-            yield
-        except redis.RedisError as exc:
-            raise describe_error(self.url, exc) from None
-        except OSError as exc:
-            raise describe_error(self.url, exc) from None
+    def _errors(self) -> Translating:
+        """`with self._errors():` around every call: Redis errors leave as BrokerErrors."""
+        return self._translating
 
     def _run(self, name: str, call: protocol.Call, client: Any = None) -> Any:
         keys, args = call

@@ -1,16 +1,19 @@
-"""Read-only snapshot reads for jobq.stats, the dashboard and metrics.
+"""Read-only snapshot reads for jobq.stats, the dashboard, metrics and `jobq cron list`.
 
 Three pipelined round trips whatever the number of queues, every command O(1) or
-O(log N) (never KEYS, SCAN or XINFO FULL).
+O(log N) (never KEYS, SCAN or XINFO FULL). Replies come back as the typed rows of
+jobq.broker.rows.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
-from jobq import protocol, startfail
+from jobq import startfail
 from jobq.broker.link import Link
+from jobq.broker.rows import CronRow, GroupRow, QueueRow, SnapshotRows, WorkerRow
 
 
 class Reads(Link):
@@ -26,17 +29,25 @@ class Reads(Link):
         return float(sec) + usec / 1e6
 
     def start_failures(self, now: float) -> list[startfail.StartFailure]:
-        """Pools whose worker processes fail to start, newest first (see jobq.startfail)."""
+        """Pools whose worker processes fail to start, newest first, at most
+        startfail.MAX_LISTED; index entries whose record lapsed are dropped on the way."""
         with self._errors():
-            return startfail.read(self.client, self.ns, now)
+            found = self.client.zrevrange(self.ns.start_failures, 0, startfail.MAX_LISTED - 1)
+            pools = [str(p) for p in found]
+            if not pools:
+                return []
+            pipe = self.client.pipeline(transaction=False)
+            for pool in pools:
+                pipe.hgetall(self.ns.start_failure(pool))
+            hashes: list[Any] = pipe.execute()
+            gone = [p for p, h in zip(pools, hashes, strict=True) if not h]
+            if gone:
+                self.client.zrem(self.ns.start_failures, *gone)
+        return [startfail.parse(h, now) for h in hashes if h]
 
-    def snapshot_raw(self, queues: Sequence[str] | None, max_workers: int = 1000) -> dict[str, Any]:
-        """Raw replies for a stats snapshot of `queues` (None: every queue in ns:queues).
-
-        Returns {"time": Redis time s, "queues": [{name, length, group, scheduled, dead,
-        counters, oldest_id}], "workers": [(id, last beat ms, hash)]}; `group` is the
-        consumer group's XINFO GROUPS entry or None when the group does not exist yet.
-        """
+    def snapshot(self, queues: Sequence[str] | None, max_workers: int = 1000) -> SnapshotRows:
+        """The rows of a stats snapshot of `queues` (None: every queue in ns:queues) and of
+        the (at most `max_workers`) most recently seen workers that are still registered."""
         with self._errors():
             pipe = self.client.pipeline(transaction=False)
             pipe.time()
@@ -48,12 +59,15 @@ class Reads(Link):
             beats = [(str(w), float(ms)) for w, ms in first[1]]
             rows = self._queue_rows(names)
             hashes = self._worker_hashes([w for w, _ in beats])
-            self._oldest_ids(rows)
+            oldest = self._oldest_ids(rows)
         sec, usec = first[0]
-        workers = [(w, ms, h) for (w, ms), h in zip(beats, hashes, strict=True) if h]
-        return {"time": float(sec) + usec / 1e6, "queues": rows, "workers": workers}
+        return SnapshotRows(
+            time=float(sec) + usec / 1e6,
+            queues=tuple(replace(row, oldest_id=found) for row, found in zip(rows, oldest, strict=True)),
+            workers=tuple(WorkerRow(w, ms, h) for (w, ms), h in zip(beats, hashes, strict=True) if h),
+        )
 
-    def _queue_rows(self, names: Sequence[str]) -> list[dict[str, Any]]:
+    def _queue_rows(self, names: Sequence[str]) -> list[QueueRow]:
         pipe = self.client.pipeline(transaction=False)
         for name in names:
             k = self.ns.queue(name)
@@ -69,32 +83,19 @@ class Reads(Link):
             for reply in (length, scheduled, dead, counters):
                 if isinstance(reply, Exception):
                     raise reply
-            group = None
-            if not isinstance(groups, Exception):  # "no such key": the stream does not exist yet
-                group = protocol.our_group(groups)
-            rows.append(
-                {
-                    "name": name,
-                    "length": int(length),
-                    "group": group,
-                    "scheduled": int(scheduled),
-                    "dead": int(dead),
-                    "counters": dict(counters),
-                    "oldest_id": None,
-                }
-            )
+            # XINFO GROUPS fails with "no such key" while the stream does not exist yet
+            group = GroupRow.find(groups)
+            rows.append(QueueRow(name, int(length), group, int(scheduled), int(dead), dict(counters)))
         return rows
 
-    def _oldest_ids(self, rows: list[dict[str, Any]]) -> None:
-        """Fill each row's `oldest_id`: the first entry not yet delivered to the group."""
+    def _oldest_ids(self, rows: Sequence[QueueRow]) -> list[str | None]:
+        """Each queue's first entry not yet delivered to the group (None: there is none)."""
         pipe = self.client.pipeline(transaction=False)
         for row in rows:
-            group = row["group"]
-            last = str(group.get("last-delivered-id", "0-0")) if group else "0-0"
-            pipe.xrange(self.ns.queue(row["name"]).stream, f"({last}", "+", count=1)
+            last = row.group.last_delivered_id if row.group else "0-0"
+            pipe.xrange(self.ns.queue(row.name).stream, f"({last}", "+", count=1)
         found: Any = pipe.execute()
-        for row, entries in zip(rows, found, strict=True):
-            row["oldest_id"] = str(entries[0][0]) if entries else None
+        return [str(entries[0][0]) if entries else None for entries in found]
 
     def _worker_hashes(self, ids: Sequence[str]) -> list[dict[str, str]]:
         pipe = self.client.pipeline(transaction=False)
@@ -102,8 +103,8 @@ class Reads(Link):
             pipe.hgetall(self.ns.worker(worker_id))
         return [dict(h) for h in pipe.execute()] if ids else []
 
-    def cron_states(self, entries: Sequence[tuple[str, str]]) -> list[dict[str, str]]:
-        """The state hash of each (queue, entry name), in one pipelined round trip."""
+    def cron_states(self, entries: Sequence[tuple[str, str]]) -> list[CronRow]:
+        """The stored state of each (queue, entry name), in one pipelined round trip."""
         if not entries:
             return []
         with self._errors():
@@ -111,4 +112,4 @@ class Reads(Link):
             for queue, name in entries:
                 pipe.hgetall(self.ns.queue(queue).cron(name))
             replies: list[Any] = pipe.execute()
-        return [dict(r) for r in replies]
+        return [CronRow.of(r) for r in replies]

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import redis
 import redis.asyncio as aioredis
 
-from jobq import protocol
+from jobq import protocol, startfail
 from jobq.broker.connection import connect_async, connect_checked, register_scripts
-from jobq.broker.errors import describe_error
+from jobq.broker.errors import Translating
 from jobq.config import Config
-from jobq.errors import BrokerError
+from jobq.errors import BrokerRefused
 from jobq.keys import GROUP, NamespaceKeys, QueueKeys
 
 CLUSTER_BLOCK_SLICE_MS = 100
@@ -35,48 +35,52 @@ class AsyncBroker:
         self.client: aioredis.Redis = connect_checked(connect_async, self.url)
         self.cluster = isinstance(self.client, aioredis.RedisCluster)
         self._scripts = register_scripts(self.client)
+        self._errors = Translating(self.url)
 
     async def _run(self, name: str, call: protocol.Call) -> Any:
         keys, args = call
-        return await self._scripts[name](keys=keys, args=args)
+        with self._errors:
+            return await self._scripts[name](keys=keys, args=args)
 
     async def close(self) -> None:
         await self.client.aclose()
 
     async def ensure_groups(self, queues: Sequence[str]) -> None:
         """Create each queue's consumer group at 0 (so nothing enqueued earlier is skipped)."""
-        pipe = self.client.pipeline(transaction=False)
-        for q in queues:
-            pipe.sadd(self.ns.queues, q)
-            pipe.xgroup_create(self.ns.queue(q).stream, GROUP, id="0", mkstream=True)
-        replies = await pipe.execute(raise_on_error=False)
-        for q, registered, created in zip(queues, replies[::2], replies[1::2], strict=True):
-            if isinstance(created, redis.exceptions.OutOfMemoryError):
-                # A full Redis refuses XGROUP CREATE even for a group that exists already.
-                existing = await self.client.xinfo_groups(self.ns.queue(q).stream)
-                if any(g["name"] == GROUP for g in existing):
-                    continue
-            if isinstance(created, Exception) and "BUSYGROUP" not in str(created):
-                raise created
-            if isinstance(registered, Exception) and not isinstance(
-                registered, redis.exceptions.OutOfMemoryError
-            ):
-                raise registered
+        with self._errors:
+            pipe = self.client.pipeline(transaction=False)
+            for q in queues:
+                pipe.sadd(self.ns.queues, q)
+                pipe.xgroup_create(self.ns.queue(q).stream, GROUP, id="0", mkstream=True)
+            replies = await pipe.execute(raise_on_error=False)
+            for q, registered, created in zip(queues, replies[::2], replies[1::2], strict=True):
+                if isinstance(created, redis.exceptions.OutOfMemoryError):
+                    # A full Redis refuses XGROUP CREATE even for a group that exists already.
+                    existing = await self.client.xinfo_groups(self.ns.queue(q).stream)
+                    if any(g["name"] == GROUP for g in existing):
+                        continue
+                if isinstance(created, Exception) and "BUSYGROUP" not in str(created):
+                    raise created
+                if isinstance(registered, Exception) and not isinstance(
+                    registered, redis.exceptions.OutOfMemoryError
+                ):
+                    raise registered
 
     async def read(
         self, streams: dict[str, str], count: int, block_ms: int
     ) -> list[tuple[str, list[tuple[str, dict[str, str]]]]]:
         """XREADGROUP new entries for this consumer from several streams at once."""
-        if self.cluster and len(streams) > 1:
-            return await self._read_each(streams, count, block_ms)
-        reply: Any = await self.client.xreadgroup(
-            GROUP,
-            self.consumer,
-            streams,  # type: ignore[arg-type]
-            count=count,
-            block=block_ms,
-        )
-        return list(reply or [])
+        with self._errors:
+            if self.cluster and len(streams) > 1:
+                return await self._read_each(streams, count, block_ms)
+            reply: Any = await self.client.xreadgroup(
+                GROUP,
+                self.consumer,
+                streams,  # type: ignore[arg-type]
+                count=count,
+                block=block_ms,
+            )
+            return list(reply or [])
 
     async def _read_each(
         self, streams: dict[str, str], count: int, block_ms: int
@@ -158,40 +162,66 @@ class AsyncBroker:
 
     async def heartbeat(self, worker_id: str, info: dict[str, Any], ttl_s: int) -> int:
         """Publish this worker's state; returns the Redis time (ms) it was recorded at."""
-        key = self.ns.worker(worker_id)
-        pipe = self.client.pipeline(transaction=False)
-        pipe.hset(key, mapping=info)  # type: ignore[arg-type]
-        pipe.expire(key, ttl_s)
-        pipe.time()
-        reply = await pipe.execute()
-        sec, usec = reply[-1]
-        now_ms = int(sec) * 1000 + int(usec) // 1000
-        await self.client.zadd(self.ns.workers, {worker_id: now_ms})
-        return now_ms
+        with self._errors:
+            key = self.ns.worker(worker_id)
+            pipe = self.client.pipeline(transaction=False)
+            pipe.hset(key, mapping=info)  # type: ignore[arg-type]
+            pipe.expire(key, ttl_s)
+            pipe.time()
+            reply = await pipe.execute()
+            sec, usec = reply[-1]
+            now_ms = int(sec) * 1000 + int(usec) // 1000
+            await self.client.zadd(self.ns.workers, {worker_id: now_ms})
+            return now_ms
 
     async def deregister(self, worker_id: str, queues: Sequence[str]) -> None:
-        pipe = self.client.pipeline(transaction=False)
-        pipe.delete(self.ns.worker(worker_id))
-        pipe.zrem(self.ns.workers, worker_id)
-        await pipe.execute()
-        await self.drop_idle_consumer(queues, self.consumer)
+        with self._errors:
+            pipe = self.client.pipeline(transaction=False)
+            pipe.delete(self.ns.worker(worker_id))
+            pipe.zrem(self.ns.workers, worker_id)
+            await pipe.execute()
+            await self.drop_idle_consumer(queues, self.consumer)
 
     async def drop_idle_consumer(self, queues: Sequence[str], consumer: str) -> None:
         """Remove a consumer from the groups if it holds nothing (keeps XINFO small)."""
-        for q in queues:
-            stream = self.ns.queue(q).stream
-            try:
-                pending = await self.client.xpending_range(
-                    stream, GROUP, min="-", max="+", count=1, consumername=consumer
-                )
-                if not pending:
-                    await self.client.xgroup_delconsumer(stream, GROUP, consumer)
-            except redis.ResponseError:
-                continue
+        with self._errors:
+            for q in queues:
+                stream = self.ns.queue(q).stream
+                try:
+                    pending = await self.client.xpending_range(
+                        stream, GROUP, min="-", max="+", count=1, consumername=consumer
+                    )
+                    if not pending:
+                        await self.client.xgroup_delconsumer(stream, GROUP, consumer)
+                except redis.ResponseError:
+                    continue
 
     async def server_time_ms(self) -> int:
-        sec, usec = await self.client.time()
-        return int(sec) * 1000 + int(usec) // 1000
+        with self._errors:
+            sec, usec = await self.client.time()
+            return int(sec) * 1000 + int(usec) // 1000
 
-    def describe(self, exc: BaseException) -> BrokerError:
-        return describe_error(self.url, exc)
+    async def record_start_failure(self, pool: str, fields: Mapping[str, Any]) -> None:
+        """Add one failed start to `pool`'s record (jobq.startfail); plain commands, so it
+        works on a Cluster too."""
+        key = self.ns.start_failure(pool)
+        record: dict[Any, Any] = {**fields, "pool": pool, "at": time.time()}
+        with self._errors:
+            await self.client.hset(key, mapping=record)
+            await self.client.hincrby(key, "failures", 1)
+            await self.client.expire(key, startfail.RECORD_TTL_S)
+            await self.client.zadd(self.ns.start_failures, {pool: time.time()})
+
+    async def clear_start_failure(self, pool: str) -> None:
+        with self._errors:
+            if await self.client.delete(self.ns.start_failure(pool)):
+                await self.client.zrem(self.ns.start_failures, pool)
+
+    async def eviction_policy(self) -> str | None:
+        """Redis's maxmemory-policy (None: CONFIG is disabled, as on some managed Redis)."""
+        try:
+            with self._errors:
+                found = await self.client.config_get("maxmemory-policy")
+        except BrokerRefused:
+            return None
+        return str(found.get("maxmemory-policy", "noeviction"))

@@ -16,8 +16,9 @@ from typing import Any
 import structlog
 
 from jobq.app import App
-from jobq.broker import AsyncBroker, RedisError, RedisOutOfMemoryError, RedisResponseError, is_nogroup
+from jobq.broker import AsyncBroker
 from jobq.envelope import DecodeError, Envelope, decode
+from jobq.errors import BrokerError, BrokerGroupMissing, BrokerOutOfMemory, BrokerRefused
 from jobq.execute import Finished
 from jobq.worker.held import Held
 from jobq.worker.latency import LatencyWindow
@@ -134,8 +135,8 @@ class Worker:
                 await self.maintenance.warn_on_eviction()
                 self.outage.ok()
                 return
-            except (RedisError, OSError) as exc:
-                await asyncio.sleep(self.outage.failed(exc, detail=self.broker.describe(exc).args[0]))
+            except BrokerError as exc:
+                await asyncio.sleep(self.outage.failed(exc))
 
     async def run(self) -> int:
         """Run until stopped; returns the process exit code."""
@@ -203,7 +204,7 @@ class Worker:
 
     async def close(self) -> None:
         """Leave the worker registry and release connections and threads."""
-        with contextlib.suppress(RedisError, OSError, asyncio.TimeoutError):
+        with contextlib.suppress(BrokerError, asyncio.TimeoutError):
             await asyncio.wait_for(self.broker.deregister(self.id, self.queues), 2.0)
         await self.broker.close()
         self.runner.shutdown()
@@ -229,10 +230,10 @@ class Worker:
     async def _read(self, count: int, block_ms: int) -> list[Any]:
         try:
             entries = await self.broker.read({s: ">" for s in self.streams}, count, block_ms)
-        except RedisResponseError as exc:
+        except BrokerRefused as exc:
             await self.refused(exc)
             return []
-        except (RedisError, OSError) as exc:
+        except BrokerError as exc:
             await asyncio.sleep(self.outage.failed(exc))
             return []
         self.outage.ok()
@@ -241,17 +242,16 @@ class Worker:
     def _idle(self) -> bool:
         return not (self.running or self.runner.ready or self.settler.pending or self.outage.down)
 
-    async def refused(self, exc: RedisResponseError) -> None:
+    async def refused(self, exc: BrokerRefused) -> None:
         """Redis answered with an error: recreate lost groups, wait out OOM, log the rest."""
-        if is_nogroup(exc):
+        if isinstance(exc, BrokerGroupMissing):
             log.warning("worker.group_missing", queues=self.queues)
             try:
                 await self.broker.ensure_groups(self.queues)
-            except (RedisError, OSError) as again:
+            except BrokerError as again:
                 await asyncio.sleep(self.outage.failed(again))
             return
-        out_of_memory = isinstance(exc, RedisOutOfMemoryError) or "OOM" in str(exc)
-        event = "redis.out_of_memory" if out_of_memory else "redis.refused"
+        event = "redis.out_of_memory" if isinstance(exc, BrokerOutOfMemory) else "redis.refused"
         self.notices.warn(event, error=str(exc))
         await asyncio.sleep(1.0)
 

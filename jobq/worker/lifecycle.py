@@ -22,9 +22,9 @@ from typing import Any
 
 import structlog
 
-from jobq import startfail
 from jobq.app import App
-from jobq.broker import AsyncBroker, RedisError
+from jobq.broker import AsyncBroker
+from jobq.errors import BrokerError
 from jobq.hooks import WorkerContext, enter_worker, hook_name
 
 log = structlog.get_logger("jobq.worker")
@@ -74,18 +74,18 @@ class Lifecycle:
                 return False
         self.started = True
         if self.app.start_hooks:
-            await self._guard_redis(startfail.clear(self.broker.client, self.broker.ns, self.pool))
+            await self._guard_redis(self.broker.clear_start_failure(self.pool))
         return True
 
     async def _start_failed(self, hook: Callable[..., Any], exc: BaseException) -> None:
         name, error = hook_name(hook), error_text(exc)
         log.error("worker.start_failed", hook=name, error=error, worker=self.worker_id)
         fields = {"host": self.host, "pid": os.getppid(), "hook": name, "error": error}
-        await self._guard_redis(startfail.record(self.broker.client, self.broker.ns, self.pool, fields))
+        await self._guard_redis(self.broker.record_start_failure(self.pool, fields))
 
     async def _guard_redis(self, call: Any) -> None:
         """Best effort: a record that cannot be written must not hold the process up."""
-        with contextlib.suppress(RedisError, OSError, asyncio.TimeoutError):
+        with contextlib.suppress(BrokerError, asyncio.TimeoutError):
             await asyncio.wait_for(call, RECORD_TIMEOUT_S)
 
     async def stop(self, deadline: float) -> None:

@@ -12,7 +12,8 @@ from typing import Any, Protocol
 
 import structlog
 
-from jobq.broker import AsyncBroker, RedisError, RedisResponseError
+from jobq.broker import AsyncBroker
+from jobq.errors import BrokerError, BrokerRefused
 from jobq.worker.held import Held
 from jobq.worker.latency import LatencyWindow
 from jobq.worker.outage import Outage
@@ -42,7 +43,7 @@ class Host(Protocol):
 
     def taint(self, reason: str) -> None: ...
 
-    async def refused(self, exc: RedisResponseError) -> None: ...
+    async def refused(self, exc: BrokerRefused) -> None: ...
 
     def accept(self, queue: str, stream_id: str, raw: str | None, deliveries: int, now: float) -> None: ...
 
@@ -103,9 +104,9 @@ class Maintenance:
         try:
             await duty()
             self.outage.ok()
-        except RedisResponseError as exc:
+        except BrokerRefused as exc:
             await self.w.refused(exc)
-        except (RedisError, OSError) as exc:
+        except BrokerError as exc:
             await asyncio.sleep(self.outage.failed(exc))
 
     async def renew(self) -> None:
@@ -167,12 +168,8 @@ class Maintenance:
 
     async def warn_on_eviction(self) -> None:
         """Eviction silently deletes jobs; say so loudly at start."""
-        try:
-            policy = await self.broker.client.config_get("maxmemory-policy")
-        except RedisResponseError:
-            return  # CONFIG may be disabled on managed Redis
-        value = policy.get("maxmemory-policy", "noeviction")
-        if value != "noeviction":
+        value = await self.broker.eviction_policy()
+        if value not in (None, "noeviction"):
             log.warning(
                 "redis.eviction_policy",
                 policy=value,

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 import structlog
 
-from jobq.broker import AsyncBroker, RedisError
+from jobq.broker import AsyncBroker
 from jobq.envelope import Envelope, encode
+from jobq.errors import BrokerError
 from jobq.execute import Finished
 from jobq.job import outcome_blob
 from jobq.protocol import Settlement
@@ -234,7 +235,7 @@ class Settler:
             for queue, settlements in list(by_queue.items()):
                 try:
                     lost = await self.broker.settle(queue, settlements, dict(counts.get(queue, {})))
-                except (RedisError, OSError) as exc:
+                except BrokerError as exc:
                     self._keep_unwritten(by_queue, counts)
                     await asyncio.sleep(self.outage.failed(exc))
                     return False

@@ -1,0 +1,160 @@
+"""The Redis boundary speaks jobq: only jobq.broker touches redis, and its failures leave
+it as jobq's own BrokerErrors (issue 16, item 3)."""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+import jobq
+from jobq.broker import AsyncBroker, Broker, describe_error
+from jobq.config import Config
+from jobq.errors import (
+    BrokerError,
+    BrokerGroupMissing,
+    BrokerOutOfMemory,
+    BrokerRefused,
+    BrokerUnavailable,
+)
+from jobq.keys import GROUP
+from tests.support.redis_server import RedisServer, free_port
+
+PACKAGE = Path(__file__).resolve().parent.parent / "jobq"
+BOUNDARY = PACKAGE / "broker"
+REDIS_REPLY_CODES = ("OOM", "NOGROUP", "BUSYGROUP", "NOSCRIPT", "NOPERM", "WRONGTYPE")
+
+
+def outside_modules() -> Iterator[tuple[Path, ast.AST]]:
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if BOUNDARY not in path.parents:
+            yield path.relative_to(PACKAGE.parent), ast.parse(path.read_text(), str(path))
+
+
+def redis_imports(tree: ast.AST) -> list[int]:
+    lines = []
+    for node in ast.walk(tree):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            names = [node.module or ""]
+        lines += [node.lineno for n in names if n == "redis" or n.startswith("redis.")]
+    return lines
+
+
+def reply_code_matches(tree: ast.AST) -> list[int]:
+    """Lines that test an error's text for a Redis reply code: `"OOM" in str(exc)`."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Compare) and isinstance(node.left, ast.Constant):
+            text = node.left.value
+            if isinstance(text, str) and any(code in text for code in REDIS_REPLY_CODES):
+                found.append(node.lineno)
+    return found
+
+
+def client_reaches(tree: ast.AST) -> list[int]:
+    """Lines that reach past a broker to its redis client: `broker.client`, `x.broker.raw()`."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in ("client", "raw"):
+            owner = node.value
+            name = owner.attr if isinstance(owner, ast.Attribute) else getattr(owner, "id", "")
+            if name == "broker":
+                found.append(node.lineno)
+    return found
+
+
+@pytest.mark.parametrize("rule", [redis_imports, reply_code_matches, client_reaches])
+def test_only_the_boundary_touches_redis(rule: object) -> None:
+    assert callable(rule)
+    offenders = [f"{path}:{line}" for path, tree in outside_modules() for line in rule(tree)]
+    assert not offenders, f"{rule.__name__} outside jobq/broker/: {offenders}"
+
+
+def test_the_rules_catch_what_they_look_for() -> None:
+    source = (
+        "import redis.asyncio\nfrom redis import exceptions\n"
+        "if 'NOGROUP' in str(exc): pass\nx = self.broker.client.get('k')\ny = broker.raw()\n"
+    )
+    tree = ast.parse(source)
+    assert redis_imports(tree) == [1, 2]
+    assert reply_code_matches(tree) == [3]
+    assert sorted(client_reaches(tree)) == [4, 5]
+
+
+# translation -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("exc", "kind", "says"),
+    [
+        (
+            redis.ConnectionError("Error 111 connecting. Connection refused."),
+            BrokerUnavailable,
+            "cannot reach",
+        ),
+        (redis.TimeoutError("Timeout reading from socket"), BrokerUnavailable, "cannot reach"),
+        (ConnectionResetError("reset by peer"), BrokerUnavailable, "cannot reach"),
+        (redis.AuthenticationError("invalid username-password pair"), BrokerUnavailable, "credentials"),
+        (redis.exceptions.OutOfMemoryError("OOM command not allowed"), BrokerOutOfMemory, "out of memory"),
+        (redis.ResponseError("Error running script: OOM command not allowed"), BrokerOutOfMemory, "memory"),
+        (
+            redis.ResponseError("NOGROUP No such key 'x' or consumer group 'jobq'"),
+            BrokerGroupMissing,
+            "group",
+        ),
+        (redis.ResponseError("WRONGTYPE Operation against a key"), BrokerRefused, "failed"),
+        (redis.RedisError("Cluster cannot agree"), BrokerUnavailable, "failed"),
+    ],
+)
+def test_redis_failures_become_broker_errors(exc: BaseException, kind: type, says: str) -> None:
+    url = "redis://user:s3cret@127.0.0.1:6390/0"
+    error = describe_error(url, exc)
+    assert type(error) is kind and isinstance(error, BrokerError)
+    assert says in str(error) and "s3cret" not in str(error)
+    assert "\n" not in str(error)
+
+
+def test_a_server_that_is_gone_is_unavailable() -> None:
+    broker = Broker(Config(redis_url=f"redis://127.0.0.1:{free_port()}/0"))
+    with pytest.raises(BrokerUnavailable, match="cannot reach Redis"):
+        broker.known_queues()
+
+
+def test_worker_calls_raise_jobq_errors(redis_server: RedisServer, namespace: str) -> None:
+    """A lost consumer group and a full Redis reach the worker as BrokerGroupMissing and
+    BrokerOutOfMemory, the refusals it recovers from, never as redis exceptions."""
+    config = Config(redis_url=redis_server.url, namespace=namespace)
+    stream = Broker(config).queue_keys("q").stream
+
+    async def scenario() -> None:
+        broker = AsyncBroker(config, "c1")
+        try:
+            await broker.ensure_groups(["q"])
+            redis_server.client().xgroup_destroy(stream, GROUP)
+            with pytest.raises(BrokerGroupMissing):
+                await broker.read({stream: ">"}, 1, 0)
+            assert await broker.eviction_policy() == "noeviction"
+        finally:
+            await broker.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_full_redis_refuses_with_out_of_memory(private_redis: type[RedisServer], namespace: str) -> None:
+    server = private_redis()
+    app = jobq.App(server.url, namespace=namespace)
+
+    @app.task()
+    def noop() -> None: ...
+
+    noop.delay()  # the queue and its group exist before Redis fills up
+    server.client().config_set("maxmemory", "1")
+    with pytest.raises(BrokerOutOfMemory, match="out of memory"):
+        noop.delay()
