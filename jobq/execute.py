@@ -11,6 +11,7 @@ from jobq.envelope import Envelope, encode_value
 from jobq.errors import JobCancelled, JobTimeout, Reject, Retry, SerializationError
 from jobq.job import JobInfo, _current
 from jobq.retry import Outcome
+from jobq.states import OutcomeKind
 from jobq.task import Task
 
 
@@ -24,7 +25,7 @@ class Finished:
     traceback: str = ""
 
 
-OK_NULL = Finished(Outcome("ok"))
+OK_NULL = Finished(Outcome(OutcomeKind.OK))
 
 
 def _error_text(exc: BaseException) -> str:
@@ -37,19 +38,21 @@ def classify(exc: BaseException, task: Task[Any, Any], env: Envelope) -> Finishe
     tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     error = _error_text(exc)
     if isinstance(exc, Retry):
-        return Finished(Outcome("retry", delay=exc.delay, reason=error), error=error, traceback=tb)
+        return Finished(Outcome(OutcomeKind.RETRY, delay=exc.delay, reason=error), error=error, traceback=tb)
     if isinstance(exc, Reject):
-        return Finished(Outcome("reject", reason=exc.reason), error=error, traceback=tb)
+        return Finished(Outcome(OutcomeKind.REJECT, reason=exc.reason), error=error, traceback=tb)
     if isinstance(exc, JobCancelled) and not exc.job_id:  # this run's stop, not another job's result()
-        return Finished(Outcome("cancelled", reason="cancelled"), error=error)
+        return Finished(Outcome(OutcomeKind.CANCELLED, reason="cancelled"), error=error)
     if isinstance(exc, TypeError) and not _binds(task, env):
         reason = f"wrong arguments for {task.name}: {exc}"
-        return Finished(Outcome("bad_call", reason=reason), error=error, traceback=tb)
+        return Finished(Outcome(OutcomeKind.BAD_CALL, reason=reason), error=error, traceback=tb)
     if isinstance(exc, JobTimeout):
         retryable = isinstance(exc, task.options.retry_on) or TimeoutError in task.options.retry_on
-        return Finished(Outcome("error", retryable=retryable, reason=error), error=error, traceback=tb)
+        return Finished(
+            Outcome(OutcomeKind.ERROR, retryable=retryable, reason=error), error=error, traceback=tb
+        )
     retryable = isinstance(exc, task.options.retry_on)
-    return Finished(Outcome("error", retryable=retryable, reason=error), error=error, traceback=tb)
+    return Finished(Outcome(OutcomeKind.ERROR, retryable=retryable, reason=error), error=error, traceback=tb)
 
 
 def _binds(task: Task[Any, Any], env: Envelope) -> bool:
@@ -64,10 +67,10 @@ def succeeded(value: Any) -> Finished:
     if value is None:
         return OK_NULL
     try:
-        return Finished(Outcome("ok"), result_json=encode_value(value))
+        return Finished(Outcome(OutcomeKind.OK), result_json=encode_value(value))
     except SerializationError as exc:
         error = f"SerializationError: {exc}"
-        return Finished(Outcome("reject", reason=f"result not serializable: {exc}"), error=error)
+        return Finished(Outcome(OutcomeKind.REJECT, reason=f"result not serializable: {exc}"), error=error)
 
 
 def info_for(env: Envelope, queue: str, attempt: int) -> JobInfo:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from jobq.errors import JobCancelled, JobFailed, JobNotFound, JobqError
+from jobq.states import CancelReply, JobStatus
 
 if TYPE_CHECKING:
     from jobq.broker import Broker
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
 
 R = TypeVar("R")
 
-STATES = ("queued", "scheduled", "running", "succeeded", "dead", "cancelled")
+STATES = tuple(JobStatus)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +46,7 @@ def current_job_or_none() -> JobInfo | None:
     return _current.get()
 
 
-def outcome_blob(state: str, **fields: Any) -> str:
+def outcome_blob(state: JobStatus, **fields: Any) -> str:
     """The stored outcome of a finished job (kept under its result key for result_ttl)."""
     return json.dumps({"s": state, **fields}, separators=(",", ":"), default=str)
 
@@ -97,15 +98,15 @@ class Job(Generic[R]):
             self._queue = found
         return self._queue
 
-    def status(self) -> str:
-        """One of queued, scheduled, running, succeeded, dead, cancelled."""
+    def status(self) -> JobStatus:
+        """One of queued, scheduled, running, succeeded, dead, cancelled (a str enum)."""
         found = self.app.broker.status(self.queue, self.id)
         if found is None:
             raise JobNotFound(f"no record of job {self.id!r} (never enqueued, or expired)")
         state, detail = found
         if state == "final":
-            return str(parse_outcome(detail).get("s", "succeeded"))
-        return state
+            return JobStatus(parse_outcome(detail).get("s", JobStatus.SUCCEEDED))
+        return JobStatus(state)
 
     def result(self, timeout: float | None = None) -> R:
         """The return value; JobFailed if dead-lettered (JobCancelled, a JobFailed, if
@@ -122,9 +123,9 @@ class Job(Generic[R]):
             raise JobNotFound(f"no record of job {self.id!r} (never enqueued, or expired)")
         outcome = parse_outcome(blob)
         state = outcome.get("s")
-        if state == "succeeded":
+        if state == JobStatus.SUCCEEDED:
             return outcome.get("r")  # type: ignore[return-value]
-        if state == "cancelled":
+        if state == JobStatus.CANCELLED:
             raise JobCancelled(job_id=self.id)
         raise JobFailed(
             self.id,
@@ -136,5 +137,5 @@ class Job(Generic[R]):
     def cancel(self) -> bool:
         """Cancel: a queued or scheduled job never runs; a running one is asked to stop."""
         ttl = self.app.result_ttl_for(self.queue)
-        done = self.app.broker.cancel(self.queue, self.id, ttl, outcome_blob("cancelled"))
-        return done in (1, 2)  # 3: a stop was asked for already, so this call changed nothing
+        reply = self.app.broker.cancel(self.queue, self.id, ttl, outcome_blob(JobStatus.CANCELLED))
+        return reply in (CancelReply.CANCELLED, CancelReply.STOPPING)  # not when a stop was asked already

@@ -13,6 +13,7 @@ from importlib import resources
 from typing import Any
 
 from jobq.keys import GROUP, QueueKeys
+from jobq.states import SettleOp
 
 SCRIPT_NAMES = (
     "enqueue",
@@ -67,7 +68,7 @@ def promote(k: QueueKeys, limit: int) -> Call:
 class Settlement:
     """How to settle one stream entry (see settle.lua for the meaning of x1..x3)."""
 
-    op: str
+    op: SettleOp
     stream_id: str
     job_id: str
     ttl: int

@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from jobq.states import OutcomeKind
+
 
 @dataclass(frozen=True, slots=True)
 class Ack:
@@ -61,7 +63,7 @@ def attempts_left(attempt: int, policy: Policy) -> bool:
 class Outcome:
     """How one attempt ended, as seen by the decision table."""
 
-    kind: str  # "ok" | "error" | "retry" | "reject" | "cancelled" | "bad_call"
+    kind: OutcomeKind
     retryable: bool = False  # for "error": does the exception match retry_on
     delay: float | None = None  # for "retry": the delay the task asked for
     reason: str = ""
@@ -85,18 +87,18 @@ def decide(outcome: Outcome, attempt: int, policy: Policy, rng: random.Random) -
     =========== ============================ ===============================================
     """
     kind = outcome.kind
-    if kind == "ok":
+    if kind == OutcomeKind.OK:
         return Ack()
-    if kind == "cancelled":
+    if kind == OutcomeKind.CANCELLED:
         return Cancel()
-    if kind == "reject":
+    if kind == OutcomeKind.REJECT:
         return DeadLetter(f"rejected: {outcome.reason}")
-    if kind == "bad_call":
+    if kind == OutcomeKind.BAD_CALL:
         return DeadLetter(outcome.reason)
-    if kind == "error" and not outcome.retryable:
+    if kind == OutcomeKind.ERROR and not outcome.retryable:
         return DeadLetter(f"not retryable: {outcome.reason}")
     if not attempts_left(attempt, policy):
         return DeadLetter(f"retries exhausted after {attempt} attempts: {outcome.reason}")
-    if kind == "retry" and outcome.delay is not None:
+    if kind == OutcomeKind.RETRY and outcome.delay is not None:
         return RetryIn(max(0.0, outcome.delay))
     return RetryIn(backoff(attempt, policy.backoff, policy.backoff_max, rng))

@@ -16,6 +16,7 @@ LAYERS: list[tuple[str, ...]] = [
     # core types and pure decisions: no I/O, no Redis, no App
     (
         "jobq.errors",
+        "jobq.states",
         "jobq.signing",
         "jobq.retry",
         "jobq.schedule",

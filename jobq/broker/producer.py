@@ -10,6 +10,7 @@ from jobq import protocol
 from jobq.broker.connection import SOCKET_TIMEOUT_S
 from jobq.broker.link import Link
 from jobq.keys import GROUP
+from jobq.states import CancelReply
 
 ENQUEUE_CHUNK = 500
 
@@ -80,9 +81,10 @@ class Producer(Link):
                 return name
         return None
 
-    def cancel(self, queue: str, job_id: str, ttl: int, blob: str) -> int:
+    def cancel(self, queue: str, job_id: str, ttl: int, blob: str) -> CancelReply:
         with self._errors():
-            return int(self._run("cancel", protocol.cancel(self.ns.queue(queue), job_id, ttl, blob)))
+            reply = self._run("cancel", protocol.cancel(self.ns.queue(queue), job_id, ttl, blob))
+        return CancelReply.of(reply)
 
     def wait_result(self, queue: str, job_id: str, timeout: float | None) -> str | None:
         """Block until the job has a stored outcome, or the timeout passes (None: forever).

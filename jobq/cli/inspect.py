@@ -17,6 +17,7 @@ from jobq.cli.guards import confirm_or_fail, known_queue
 from jobq.cli.render import dumps, stats_text
 from jobq.errors import JobqError
 from jobq.job import Job, outcome_blob
+from jobq.states import CancelReply, JobStatus
 
 METRICS_PORT = 9808
 PURGE_BATCH = 500
@@ -108,18 +109,18 @@ def job_cancel_command(job_id: str, redis_url: str | None, namespace: str | None
     app = app_for(None, redis_url, namespace)
     job: Job[object] = app.job(job_id)
     queue = job.queue
-    done = app.broker.cancel(queue, job_id, app.result_ttl_for(queue), outcome_blob("cancelled"))
-    if done == 1:
+    reply = app.broker.cancel(queue, job_id, app.result_ttl_for(queue), outcome_blob(JobStatus.CANCELLED))
+    if reply is CancelReply.CANCELLED:
         click.echo(f"cancelled job {job_id}")
         return
-    if done == 2:
+    if reply is CancelReply.STOPPING:
         click.echo(f"job {job_id} is running: asked its worker to stop it")
         return
-    if done == 3:
+    if reply is CancelReply.ALREADY_STOPPING:
         click.echo(f"job {job_id} is running and its worker was already asked to stop it")
         return
     state = job.status()
-    if state == "cancelled":
+    if state == JobStatus.CANCELLED:
         click.echo(f"job {job_id} was already cancelled")
         return
     raise click.ClickException(f"job {job_id} has already finished ({state}); nothing to cancel")
@@ -179,7 +180,7 @@ def purge_waiting(app: App, queue: str, budget: int) -> tuple[int, int]:
     """Purge in bounded batches, stopping at `budget` (what was waiting when asked), so
     producers enqueueing meanwhile cannot keep the loop going."""
     ttl = app.result_ttl_for(queue)
-    blob = outcome_blob("cancelled")
+    blob = outcome_blob(JobStatus.CANCELLED)
     queued = scheduled = 0
     while queued + scheduled < budget:
         n_queued, n_scheduled = app.broker.purge_waiting(queue, PURGE_BATCH, ttl, blob)

@@ -21,13 +21,15 @@ from jobq.execute import Finished
 from jobq.job import outcome_blob
 from jobq.protocol import Settlement
 from jobq.retry import Ack, Cancel, DeadLetter, Decision, RetryIn, decide
+from jobq.states import JobStatus, OutcomeKind, SettleOp
 from jobq.worker.held import Held
 from jobq.worker.outage import Outage
 
 log = structlog.get_logger("jobq.worker")
 
 ACK = Ack()
-CANCELLED_BLOB = outcome_blob("cancelled")
+FAILED_KINDS = frozenset((OutcomeKind.ERROR, OutcomeKind.RETRY, OutcomeKind.REJECT))
+CANCELLED_BLOB = outcome_blob(JobStatus.CANCELLED)
 DURATION_BOUNDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
 
 
@@ -127,21 +129,23 @@ def dead_letter(
         attempts=attempts,
         origin=origin,
     )
-    blob = outcome_blob("dead", e=error or reason, tb=traceback, why=reason, n=attempts)
-    return Settlement("dead", stream_id, job_id, ttl, raw, details, blob)
+    blob = outcome_blob(JobStatus.DEAD, e=error or reason, tb=traceback, why=reason, n=attempts)
+    return Settlement(SettleOp.DEAD, stream_id, job_id, ttl, raw, details, blob)
 
 
 def settlement_for(h: Held, fin: Finished, decision: Decision, origin: Origin) -> Settlement:
     ttl = h.task.options.result_ttl
     if isinstance(decision, Ack):
-        return Settlement("ok", h.stream_id, h.env.id, ttl, '{"s":"succeeded","r":' + fin.result_json + "}")
+        return Settlement(
+            SettleOp.OK, h.stream_id, h.env.id, ttl, '{"s":"succeeded","r":' + fin.result_json + "}"
+        )
     if isinstance(decision, RetryIn):
         again = encode(h.env.with_prior_attempts(h.attempt), NO_LIMIT, h.task.app.config.signing_key)
         return Settlement(
-            "retry", h.stream_id, h.env.id, ttl, again, str(int(decision.delay * 1000)), CANCELLED_BLOB
+            SettleOp.RETRY, h.stream_id, h.env.id, ttl, again, str(int(decision.delay * 1000)), CANCELLED_BLOB
         )
     if isinstance(decision, Cancel):
-        return Settlement("cancel", h.stream_id, h.env.id, ttl, CANCELLED_BLOB)
+        return Settlement(SettleOp.CANCEL, h.stream_id, h.env.id, ttl, CANCELLED_BLOB)
     assert isinstance(decision, DeadLetter)
     return dead_letter(
         h.queue, h.stream_id, h.raw, h.env, h.attempt, decision.reason, fin.error, fin.traceback, origin, ttl
@@ -184,7 +188,7 @@ class Settler:
         self.log_successes = log.bind().is_enabled_for(logging.DEBUG)
 
     def add_finished(self, h: Held, fin: Finished, seconds: float) -> None:
-        if fin.outcome.kind == "ok" and h.stop_reason != "cancelled":
+        if fin.outcome.kind == OutcomeKind.OK and h.stop_reason != "cancelled":
             decision: Decision = ACK  # the common case, without the decision table
             if self.log_successes:
                 _log_decision(h, fin, decision)
@@ -194,7 +198,7 @@ class Settler:
             if h.stop_reason == "cancelled" and not isinstance(decision, Ack):
                 decision = Cancel()
             _log_decision(h, fin, decision)
-            kind = "failed" if fin.outcome.kind in ("error", "retry", "reject") else ""
+            kind = "failed" if fin.outcome.kind in FAILED_KINDS else ""
         keys = self.task_keys.get(h.env.task) or self.task_keys.setdefault(
             h.env.task, TaskCounterKeys.of(h.env.task)
         )

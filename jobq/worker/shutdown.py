@@ -18,6 +18,7 @@ import structlog
 from jobq.envelope import encode
 from jobq.errors import JobCancelled
 from jobq.protocol import Settlement
+from jobq.states import SettleOp
 from jobq.worker.held import Held
 from jobq.worker.running import Runner
 from jobq.worker.settler import CANCELLED_BLOB, NO_LIMIT, Settler
@@ -66,7 +67,8 @@ def release(h: Held) -> Settlement:
     raw = h.raw
     if prior != h.env.prior_attempts:  # delivered more than once: keep the crashes counted
         raw = encode(h.env.with_prior_attempts(prior), NO_LIMIT, h.task.app.config.signing_key)
-    return Settlement("retry", h.stream_id, h.env.id, h.task.options.result_ttl, raw, "0", CANCELLED_BLOB)
+    ttl = h.task.options.result_ttl
+    return Settlement(SettleOp.RETRY, h.stream_id, h.env.id, ttl, raw, "0", CANCELLED_BLOB)
 
 
 def abandon_unfinished(runner: Runner, held: dict[str, Held], settler: Settler, why: str) -> int:
