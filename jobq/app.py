@@ -14,6 +14,7 @@ from jobq.config import Config, check_queue_name, resolve_namespace, resolve_red
 from jobq.cron_entry import CronEntry, new_entry
 from jobq.envelope import Envelope, encode
 from jobq.errors import ConfigError, UnknownTask
+from jobq.flow import PAUSE_SETTLE_S, Expiry, expires_at, expiry_seconds
 from jobq.hooks import check_hook
 from jobq.job import Job
 from jobq.protocol import NewJob
@@ -117,6 +118,7 @@ class App:
         backoff_max: float = 3600.0,
         timeout: float | None = None,
         result_ttl: int = 86400,
+        expires: float | timedelta | None = None,
     ) -> TaskDecorator: ...
 
     def task(
@@ -132,6 +134,7 @@ class App:
         backoff_max: float = 3600.0,
         timeout: float | None = None,
         result_ttl: int = 86400,
+        expires: float | timedelta | None = None,
     ) -> Any:
         """Register a function as a task: ``@app.task`` or ``@app.task(name=..., ...)``."""
 
@@ -145,6 +148,7 @@ class App:
                 backoff_max=backoff_max,
                 timeout=timeout,
                 result_ttl=int(result_ttl),
+                expires=expiry_seconds(expires, f"task {name or func.__qualname__}"),
             )
             return self.register(make_task(self, func, options))
 
@@ -207,13 +211,17 @@ class App:
         at: datetime | None = None,
         job_id: str | None = None,
         queue: str | None = None,
+        expires: Expiry | None = None,
     ) -> Job[Any]:
         """Enqueue a call of `task_name`; the one path every enqueue goes through."""
         delay_ms, at_ms = to_delay_ms(delay, at)
+        now = time.time()
+        task = self.tasks.get(task_name)
+        expiry = expires_at(expires, task.options.expires if task else None, now, task_name)
         target = self.queue_of(task_name) if queue is None else check_queue_name(queue)
         unique = job_id is not None
         jid = job_id if job_id is not None else new_job_id()
-        env = Envelope(jid, task_name, tuple(args), kwargs or {}, time.time())
+        env = Envelope(jid, task_name, tuple(args), kwargs or {}, now, 0, expiry)
         text = encode(env, self.config.max_payload_bytes, self.config.signing_key)
         self.broker.enqueue(target, [NewJob(jid, text, delay_ms, at_ms, unique)])
         return Job(self, jid, target)
@@ -221,6 +229,19 @@ class App:
     def enqueue(self, task_name: str, /, *args: Any, **kwargs: Any) -> Job[Any]:
         """Enqueue by task name, without importing the task's code."""
         return self.submit(task_name, args, kwargs)
+
+    def pause(self, queue: str) -> bool:
+        """Pause `queue` fleet-wide: it keeps accepting jobs, workers start none of them
+        until `resume` (running jobs finish). False if it was paused already. Returns once
+        every live worker has had time to learn of it (PAUSE_SETTLE_S, a third of a second)."""
+        changed = self.broker.pause(check_queue_name(queue))
+        if changed:
+            time.sleep(PAUSE_SETTLE_S)
+        return changed
+
+    def resume(self, queue: str) -> bool:
+        """Let workers start jobs from `queue` again; False if it was not paused."""
+        return self.broker.resume(check_queue_name(queue))
 
     def job(self, job_id: str) -> Job[Any]:
         """A handle on an existing job by its id."""

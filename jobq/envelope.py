@@ -6,6 +6,8 @@ Wire form (JSON object, short keys because a million queued jobs pay for every b
     k   keyword args (object, omitted when empty)
     n   attempts already made before this delivery (int, omitted when 0)
     e   enqueued at, Unix seconds (float)
+    x   expires at, Unix seconds (float, omitted when the job never expires): a worker
+        that gets it later settles it as "expired" instead of running it
     m   HMAC-SHA256 of the rest, first member, only when the App has a signing key
         (see jobq.signing: the MAC covers the exact JSON text spliced in after it)
 
@@ -39,9 +41,10 @@ class Envelope:
     kwargs: dict[str, Any]
     enqueued_at: float
     prior_attempts: int = 0
+    expires: float | None = None
 
     def with_prior_attempts(self, prior: int) -> Envelope:
-        return Envelope(self.id, self.task, self.args, self.kwargs, self.enqueued_at, prior)
+        return Envelope(self.id, self.task, self.args, self.kwargs, self.enqueued_at, prior, self.expires)
 
 
 def encode(env: Envelope, max_bytes: int, key: str | bytes | None = None) -> str:
@@ -52,6 +55,8 @@ def encode(env: Envelope, max_bytes: int, key: str | bytes | None = None) -> str
         body["k"] = env.kwargs
     if env.prior_attempts:
         body["n"] = env.prior_attempts
+    if env.expires is not None:
+        body["x"] = env.expires
     try:
         text = _encode(body)
     except (TypeError, ValueError, RecursionError) as exc:
@@ -117,13 +122,15 @@ def _parse(text: str) -> Envelope:
         kwargs = body.get("k") or {}
         enqueued_at = float(body.get("e", 0.0))
         prior = int(body.get("n", 0))
+        expires = body.get("x")
+        expires = None if expires is None else float(expires)
     except (KeyError, TypeError, ValueError) as exc:
         raise DecodeError(f"undecodable payload: missing or bad field {exc}") from None
     if not (isinstance(job_id, str) and isinstance(task, str)):
         raise DecodeError("undecodable payload: id and task must be strings")
     if not isinstance(args, (list, tuple)) or not isinstance(kwargs, dict):
         raise DecodeError("undecodable payload: args must be a list and kwargs an object")
-    return Envelope(job_id, task, tuple(args), kwargs, enqueued_at, prior)
+    return Envelope(job_id, task, tuple(args), kwargs, enqueued_at, prior, expires)
 
 
 def encode_value(value: Any) -> str:

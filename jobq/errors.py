@@ -72,6 +72,17 @@ class JobCancelled(JobFailed):
         self.reason = "cancelled"
 
 
+class JobExpired(JobFailed):
+    """The job was not started before its `expires`: it never ran, and never will."""
+
+    def __init__(self, job_id: str) -> None:
+        JobqError.__init__(self, f"job {job_id} expired before it started")
+        self.job_id = job_id
+        self.error = "expired before it started"
+        self.traceback = ""
+        self.reason = "expired"
+
+
 class JobTimeout(JobqError):
     """A run exceeded its task's timeout and was stopped."""
 

@@ -45,6 +45,7 @@ class JobFacts:
     result_ttl_s: int = -1
     dead: dict[str, Any] | None = None  # the dead-letter details (d field)
     live_queues: tuple[str, ...] | None = None  # queued: what live workers consume (None: unknown)
+    paused_since: float | None = None  # queued: when its queue was paused (None: not paused)
 
     @property
     def task(self) -> str:
@@ -89,7 +90,8 @@ def gather(app: App, job_id: str) -> JobFacts:
     if facts.state == "queued":  # is anyone there to take it?
         workers = snapshot(app.broker, [queue]).workers
         consumed = dict.fromkeys(q for w in workers for q in w.queues)
-        facts = dataclasses.replace(facts, live_queues=tuple(consumed))
+        paused = app.broker.paused([queue])[queue]
+        facts = dataclasses.replace(facts, live_queues=tuple(consumed), paused_since=paused)
     return facts
 
 
@@ -190,6 +192,8 @@ def _why(f: JobFacts, max_attempts: int | None, vt: float | None) -> list[str]:
         return _dead(f)
     if f.state == "cancelled":
         return ["cancelled: it will not run (again)"]
+    if f.state == "expired":
+        return ["expired: it was not started before its `expires`, so it never ran (and never will)"]
     kept = f" (result kept {span(f.result_ttl_s)} more)" if f.result_ttl_s > 0 else ""
     return [f"{f.state}: finished{kept}"]
 
@@ -204,6 +208,9 @@ def _queued(f: JobFacts, prior: int, max_attempts: int | None) -> list[str]:
     else:
         where = f"queued behind {f.ahead} other job{'s' if f.ahead != 1 else ''}"
     lines = [f"{where}; {_waiting_for(f)}"]
+    if f.paused_since is not None:
+        since = f" since {when(f.paused_since)}" if f.paused_since else ""
+        lines.insert(0, f"queue paused{since}: no worker starts its jobs (jobq queue resume {f.queue})")
     if f.stream_id:
         entered = stream_id_ms(f.stream_id) / 1000
         lines.append(f"in the queue since {when(entered)} ({span(f.now - entered)} ago)")

@@ -8,7 +8,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
-from jobq.errors import JobCancelled, JobFailed, JobNotFound, JobqError
+from jobq.errors import JobCancelled, JobExpired, JobFailed, JobNotFound, JobqError
 from jobq.states import CancelReply, JobStatus
 
 if TYPE_CHECKING:
@@ -99,7 +99,7 @@ class Job(Generic[R]):
         return self._queue
 
     def status(self) -> JobStatus:
-        """One of queued, scheduled, running, succeeded, dead, cancelled (a str enum)."""
+        """One of queued, scheduled, running, succeeded, dead, cancelled, expired (a str enum)."""
         found = self.app.broker.status(self.queue, self.id)
         if found is None:
             raise JobNotFound(f"no record of job {self.id!r} (never enqueued, or expired)")
@@ -127,6 +127,8 @@ class Job(Generic[R]):
             return outcome.get("r")  # type: ignore[return-value]
         if state == JobStatus.CANCELLED:
             raise JobCancelled(job_id=self.id)
+        if state == JobStatus.EXPIRED:
+            raise JobExpired(self.id)
         raise JobFailed(
             self.id,
             str(outcome.get("e", "job failed")),

@@ -17,6 +17,7 @@ key of one queue lives in one slot and every Lua step stays inside it)::
     ns:{q}:counters        hash  running totals: processed, failed, per task, and the
                                  duration histogram (dcount, dsum_us, dle:<task>:<bound>)
     ns:{q}:cron:<name>     hash  a cron entry's state: mark, tick, job, fired, skipped...
+    ns:{q}:paused          string Redis time (ms) the queue was paused at; absent: running
     ns:queues              set   every queue name ever used in this namespace
     ns:workers             zset  worker id -> last heartbeat (ms, Redis clock)
     ns:worker:<id>         hash  (TTL) a worker's host, pid, queues, busy, concurrency,
@@ -80,6 +81,10 @@ class QueueKeys:
     @property
     def counters(self) -> str:
         return self.prefix + "counters"
+
+    @property
+    def paused(self) -> str:
+        return self.prefix + "paused"
 
     def result(self, job_id: str) -> str:
         return f"{self.prefix}result:{job_id}"

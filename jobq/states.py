@@ -34,6 +34,7 @@ class JobStatus(Named):
     SUCCEEDED = "succeeded"
     DEAD = "dead"
     CANCELLED = "cancelled"
+    EXPIRED = "expired"  # never started: its `expires` passed first
 
 
 class OutcomeKind(Named):
@@ -54,6 +55,7 @@ class SettleOp(Named):
     RETRY = "retry"
     CANCEL = "cancel"
     DEAD = "dead"
+    EXPIRE = "expire"  # close unrun: its `expires` passed (stores the outcome, like cancel)
 
 
 class CancelReply(Named):

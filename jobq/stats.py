@@ -60,6 +60,12 @@ class QueueStats:
     failed: int
     oldest_age_s: float
     tasks: tuple[TaskStats, ...] = ()
+    paused_since: float | None = None  # Unix s the queue was paused at; None: it runs
+    expired: int = 0  # jobs not started before their `expires` (never run)
+
+    @property
+    def paused(self) -> bool:
+        return self.paused_since is not None
 
 
 @dataclass(frozen=True)
@@ -133,6 +139,8 @@ def queue_stats(row: QueueRow, now: float) -> QueueStats:
         failed=_int(row.counters.get("failed")),
         oldest_age_s=round(age, 3),
         tasks=task_stats(row.counters),
+        paused_since=row.paused_since,
+        expired=_int(row.counters.get("expired")),
     )
 
 
@@ -234,6 +242,9 @@ def queue_json(q: QueueStats) -> dict[str, Any]:
         "processed": q.processed,
         "failed": q.failed,
         "oldest_age_s": q.oldest_age_s,
+        "paused": q.paused,
+        "paused_since": q.paused_since,
+        "expired": q.expired,
     }
 
 

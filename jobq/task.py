@@ -13,6 +13,7 @@ from typing import Any, Generic, ParamSpec, Protocol, TypeVar
 from jobq.config import check_queue_name
 from jobq.envelope import Envelope, encode
 from jobq.errors import ConfigError
+from jobq.flow import Expiry, expires_at, expiry_seconds
 from jobq.job import Job, JobOwner
 from jobq.protocol import NewJob
 from jobq.retry import Policy
@@ -33,9 +34,11 @@ class TaskOptions:
     backoff_max: float = 3600.0
     timeout: float | None = None
     result_ttl: int = 86400
+    expires: float | None = None  # seconds after enqueue a job may still start (checked)
 
     def __post_init__(self) -> None:
         check_queue_name(self.queue)
+        expiry_seconds(self.expires, f"task {self.name}")
         if self.retries < 0:
             raise ConfigError(f"task {self.name}: retries must be >= 0")
         if self.timeout is not None and self.timeout <= 0:
@@ -84,6 +87,7 @@ class TaskOwner(JobOwner, Protocol):
         at: datetime | None = None,
         job_id: str | None = None,
         queue: str | None = None,
+        expires: Expiry | None = None,
     ) -> Job[Any]: ...
 
 
@@ -172,8 +176,10 @@ class Task(Generic[P, R]):
         at: datetime | None = None,
         job_id: str | None = None,
         queue: str | None = None,
+        expires: Expiry | None = None,
     ) -> Job[R]:
-        """Enqueue with full control; a second enqueue of an unfinished job_id is a no-op."""
+        """Enqueue with full control; a second enqueue of an unfinished job_id is a no-op.
+        `expires`: seconds, timedelta or aware datetime after which it must not start."""
         kwargs = kwargs or {}
         self.check_arguments(args, kwargs)
         return self.app.submit(
@@ -184,11 +190,13 @@ class Task(Generic[P, R]):
             at=at,
             job_id=job_id,
             queue=self.options.queue if queue is None else queue,
+            expires=expires,
         )
 
     def delay_many(self, calls: Iterable[Sequence[Any]]) -> list[Job[R]]:
         """Enqueue many calls (each a tuple of positional args) in pipelined batches."""
         now = time.time()
+        expires = expires_at(None, self.options.expires, now, self.name)
         limit = self.app.config.max_payload_bytes
         key = self.app.config.signing_key
         queue = self.options.queue
@@ -196,7 +204,8 @@ class Task(Generic[P, R]):
         for args in calls:
             self.check_arguments(args, {})
             jid = new_job_id()
-            new.append(NewJob(jid, encode(Envelope(jid, self.name, tuple(args), {}, now), limit, key)))
+            env = Envelope(jid, self.name, tuple(args), {}, now, 0, expires)
+            new.append(NewJob(jid, encode(env, limit, key)))
         if new:
             self.app.broker.enqueue(queue, new)
         return [Job(self.app, job.id, queue) for job in new]

@@ -99,6 +99,9 @@ def test_stats_json_is_the_contract_schema(app: jobq.App, tasks: dict[str, Any])
         "processed": 3,
         "failed": 1,
         "oldest_age_s": queues["default"]["oldest_age_s"],
+        "paused": False,
+        "paused_since": None,
+        "expired": 0,
     }
     assert queues["default"]["oldest_age_s"] >= 0.0 and queues["mail"]["backlog"] == 1
     (worker,) = data["workers"]

@@ -117,6 +117,23 @@ CASES = [
         ],
         ["-p", "2"],
     ),
+    Example(
+        "pause_queue",
+        11,
+        [
+            r"while paused: \['queued', 'queued', 'queued'\]",
+            r"after resume: \['report 0 built', 'report 1 built', 'report 2 built'\]",
+        ],
+    ),
+    Example(
+        "expiring_jobs",
+        12,
+        [
+            r"fresh: sent 1234 to \+15550100",
+            r"deadline: sent 5555 to \+15550102",
+            r"stale: expired - job [0-9a-f]+ expired before it started",
+        ],
+    ),
 ]
 
 

@@ -25,6 +25,7 @@ LAYERS: list[tuple[str, ...]] = [
         "jobq.envelope",
         "jobq.cron_entry",
         "jobq.startfail",
+        "jobq.flow",
     ),
     # the Redis boundary: key names, script arguments, connections, error translation,
     # typed reads (jobq.broker is the only package that imports redis: tests/test_boundary.py)

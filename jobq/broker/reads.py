@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from jobq import startfail
+from jobq.broker.flow import paused_since
 from jobq.broker.link import Link
 from jobq.broker.rows import CronRow, GroupRow, QueueRow, SnapshotRows, WorkerRow
 
@@ -76,16 +77,18 @@ class Reads(Link):
             pipe.zcard(k.scheduled)
             pipe.xlen(k.dead)
             pipe.hgetall(k.counters)
+            pipe.get(k.paused)
         replies: Any = pipe.execute(raise_on_error=False)
         rows = []
         for i, name in enumerate(names):
-            length, groups, scheduled, dead, counters = replies[5 * i : 5 * i + 5]
-            for reply in (length, scheduled, dead, counters):
+            length, groups, scheduled, dead, counters, paused = replies[6 * i : 6 * i + 6]
+            for reply in (length, scheduled, dead, counters, paused):
                 if isinstance(reply, Exception):
                     raise reply
             # XINFO GROUPS fails with "no such key" while the stream does not exist yet
             group = GroupRow.find(groups)
-            rows.append(QueueRow(name, int(length), group, int(scheduled), int(dead), dict(counters)))
+            row = QueueRow(name, int(length), group, int(scheduled), int(dead), dict(counters))
+            rows.append(replace(row, paused_since=paused_since(paused)))
         return rows
 
     def _oldest_ids(self, rows: Sequence[QueueRow]) -> list[str | None]:

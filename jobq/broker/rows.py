@@ -39,6 +39,7 @@ class QueueRow:
     dead: int = 0
     counters: Mapping[str, str] = field(default_factory=dict)
     oldest_id: str | None = None
+    paused_since: float | None = None  # Unix s the queue was paused at (None: it runs)
 
 
 @dataclass(frozen=True, slots=True)

@@ -196,6 +196,14 @@ class AsyncBroker:
                 except redis.ResponseError:
                     continue
 
+    async def paused(self, queues: Sequence[str]) -> set[str]:
+        """Which of `queues` are paused now (one pipelined round trip)."""
+        pipe = self.client.pipeline(transaction=False)
+        for q in queues:
+            pipe.exists(self.ns.queue(q).paused)
+        replies = await pipe.execute()
+        return {q for q, flag in zip(queues, replies, strict=True) if flag}
+
     async def server_time_ms(self) -> int:
         with self._errors:
             sec, usec = await self.client.time()

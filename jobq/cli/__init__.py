@@ -31,9 +31,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from jobq.cli import cron, dashboard, demo, enqueue, inspect, worker
+    from jobq.cli import cron, dashboard, demo, enqueue, inspect, queue, worker
 
-    for module in (worker, enqueue, inspect, dashboard, cron, demo):
+    for module in (worker, enqueue, inspect, dashboard, cron, demo, queue):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -38,7 +38,16 @@ def stats_text(snap: stats.Snapshot, namespace: str) -> str:
     out = [f"namespace {namespace} at {when(snap.taken_at)}", ""]
     if snap.queues:
         rows = [
-            [q.name, q.backlog, q.in_flight, q.scheduled, q.dead, q.processed, q.failed, span(q.oldest_age_s)]
+            [
+                f"{q.name} (paused)" if q.paused else q.name,
+                q.backlog,
+                q.in_flight,
+                q.scheduled,
+                q.dead,
+                q.processed,
+                q.failed,
+                span(q.oldest_age_s),
+            ]
             for q in snap.queues
         ]
         headers = ["QUEUE", "BACKLOG", "IN FLIGHT", "SCHEDULED", "DEAD", "PROCESSED", "FAILED", "OLDEST"]

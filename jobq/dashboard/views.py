@@ -58,7 +58,7 @@ DEAD_COLUMNS = (
 def queue_cells(row: QueueRow, trend_width: int = 10) -> dict[str, str]:
     q = row.stats
     return {
-        "name": q.name,
+        "name": f"{q.name} (paused)" if q.paused else q.name,
         "backlog": fmt.count(q.backlog),
         "in_flight": fmt.count(q.in_flight, 5),
         "scheduled": fmt.count(q.scheduled, 5),

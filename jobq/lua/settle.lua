@@ -13,6 +13,7 @@
 --   dead    x1 envelope, x2 dead-letter details JSON, x3 outcome blob (the job's record is
 --           closed only if it points at this entry)
 --   cancel  x1 outcome blob
+--   expire  x1 outcome blob (closed unrun: its expiry passed)
 -- Fencing: an entry this consumer no longer owns is left alone (another worker has it).
 -- Per batch, not per job: one XPENDING of this consumer's entries, one XACK, one XDEL.
 -- Returns {stream ids not settled because they were not owned, {job id, number of

@@ -20,6 +20,7 @@ from jobq.broker import AsyncBroker
 from jobq.envelope import DecodeError, Envelope, decode
 from jobq.errors import BrokerError, BrokerGroupMissing, BrokerOutOfMemory, BrokerRefused
 from jobq.execute import Finished
+from jobq.worker.flow import Gate
 from jobq.worker.held import Held
 from jobq.worker.latency import LatencyWindow
 from jobq.worker.lifecycle import EXIT_START_FAILED, Lifecycle
@@ -27,7 +28,7 @@ from jobq.worker.maintenance import Maintenance
 from jobq.worker.outage import Notices, Outage
 from jobq.worker.running import Runner
 from jobq.worker.settler import Origin, Settler, dead_letter
-from jobq.worker.shutdown import ABANDONED, StopSignals, abandon_unfinished, drain_note
+from jobq.worker.shutdown import ABANDONED, StopSignals, abandon_unfinished, drain_note, release
 
 log = structlog.get_logger("jobq.worker")
 
@@ -77,6 +78,8 @@ class Worker:
         self.outage = Outage()
         self.notices = Notices()
         self.settler = Settler(self.broker, self.origin, self._settled, self.outage, rng)
+        self.gate = Gate(self.settler.add, release, self.redis_time)
+        self.runner.may_start = self.gate.may_start
         self.maintenance = Maintenance(
             self,
             self.broker,
@@ -121,6 +124,10 @@ class Worker:
         self.exit_code = EXIT_RECYCLE
         self.stop(reason)
 
+    def redis_time(self) -> float:
+        """Now, in Unix seconds on Redis's clock (as last measured by a heartbeat)."""
+        return time.time() + self.latency.offset_ms / 1000
+
     @property
     def running(self) -> int:
         return self.runner.running
@@ -132,6 +139,7 @@ class Worker:
         while not self._stopping:
             try:
                 await self.broker.ensure_groups(self.queues)
+                self.paused_now(await self.broker.paused(self.queues))
                 await self.maintenance.warn_on_eviction()
                 self.outage.ok()
                 return
@@ -222,14 +230,39 @@ class Worker:
                 await self._wake.wait()
                 self.start_ready()
                 continue
+            if self.gate.paused and not self._active_streams():
+                await self._rest(0.25)  # every queue paused: wait for a resume
+                continue
             entries = await self._read(free, self.block_ms)
             if not entries and self.burst and self._idle():
                 self.stop("burst: queues are empty")
             self._admit(entries)
 
+    def _active_streams(self) -> dict[str, str]:
+        """The streams to read: those of queues not paused."""
+        paused = self.gate.paused
+        return {s: ">" for s, q in self.streams.items() if not paused or q not in paused}
+
+    async def _rest(self, seconds: float) -> None:
+        assert self._wake is not None
+        self._wake.clear()
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)
+
+    def paused_now(self, queues: set[str]) -> None:
+        """The queues paused now (from maintenance); a resume wakes the fetch loop."""
+        if queues != self.gate.paused:
+            log.info("worker.paused_queues", queues=sorted(queues))
+            self.gate.paused = frozenset(queues)
+            if self._wake is not None:
+                self._wake.set()
+
     async def _read(self, count: int, block_ms: int) -> list[Any]:
+        streams = self._active_streams()
+        if not streams:
+            return []
         try:
-            entries = await self.broker.read({s: ">" for s in self.streams}, count, block_ms)
+            entries = await self.broker.read(streams, count, block_ms)
         except BrokerRefused as exc:
             await self.refused(exc)
             return []

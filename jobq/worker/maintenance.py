@@ -14,6 +14,7 @@ import structlog
 
 from jobq.broker import AsyncBroker
 from jobq.errors import BrokerError, BrokerRefused
+from jobq.flow import PAUSE_CHECK_S
 from jobq.worker.held import Held
 from jobq.worker.latency import LatencyWindow
 from jobq.worker.outage import Outage
@@ -48,6 +49,8 @@ class Host(Protocol):
     def accept(self, queue: str, stream_id: str, raw: str | None, deliveries: int, now: float) -> None: ...
 
     def heartbeat_fields(self) -> dict[str, Any]: ...
+
+    def paused_now(self, queues: set[str]) -> None: ...
 
 
 class Maintenance:
@@ -86,6 +89,7 @@ class Maintenance:
         duties = (
             ("renew", self.renew_every, self.renew),
             ("promote", PROMOTE_EVERY_S, self.promote),
+            ("pauses", PAUSE_CHECK_S, self.pauses),
             ("reclaim", self.reclaim_every, self.reclaim),
             ("heartbeat", HEARTBEAT_EVERY_S, self.heartbeat),
         )
@@ -152,6 +156,9 @@ class Maintenance:
     async def promote(self) -> None:
         for queue in self.w.queues:
             await self.broker.promote(queue, PROMOTE_LIMIT)
+
+    async def pauses(self) -> None:
+        self.w.paused_now(await self.broker.paused(self.w.queues))
 
     async def heartbeat(self) -> None:
         redis_ms = await self.broker.heartbeat(self.w.id, self.w.heartbeat_fields(), HEARTBEAT_TTL_S)

@@ -40,6 +40,7 @@ class Runner:
         self.stuck_threads = 0
         self._threads: ThreadRunner | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.may_start: Callable[[Held], bool] | None = None  # False: do not start it
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
@@ -63,7 +64,7 @@ class Runner:
     def start_ready(self) -> None:
         while self.ready and self.running < self.concurrency:
             h = self.ready.popleft()
-            if not h.lost:
+            if not h.lost and (self.may_start is None or self.may_start(h)):
                 self._start(h)
 
     def _start(self, h: Held) -> None:

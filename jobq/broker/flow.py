@@ -1,0 +1,46 @@
+"""Flow-control calls of operators and producers: pause and resume a queue.
+
+A pause is one key in the queue's slot holding the Redis time it began, so it outlives
+worker restarts and (with AOF) Redis restarts, and every worker of the fleet reads the
+same answer (see `jobq.worker.flow`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from jobq.broker.link import Link
+
+
+def paused_since(reply: Any) -> float | None:
+    """A paused key's value (Redis ms) as Unix seconds; None when the queue runs."""
+    try:
+        return int(reply) / 1000.0 if reply is not None else None
+    except (TypeError, ValueError):
+        return 0.0  # paused, since an unknown time
+
+
+class FlowCalls(Link):
+    """Pause and resume queues; read which are paused."""
+
+    def pause(self, queue: str) -> bool:
+        """Pause `queue`; False if it was paused already (its start time is kept)."""
+        with self._errors():
+            sec, usec = self.client.time()
+            ms = int(sec) * 1000 + int(usec) // 1000
+            return bool(self.client.set(self.ns.queue(queue).paused, ms, nx=True))
+
+    def resume(self, queue: str) -> bool:
+        """Resume `queue`; False if it was not paused."""
+        with self._errors():
+            return bool(self.client.delete(self.ns.queue(queue).paused))
+
+    def paused(self, queues: Sequence[str]) -> dict[str, float | None]:
+        """Queue -> Unix seconds it was paused at, or None when it runs (one round trip)."""
+        with self._errors():
+            pipe = self.client.pipeline(transaction=False)
+            for queue in queues:
+                pipe.get(self.ns.queue(queue).paused)
+            replies: Any = pipe.execute() if queues else []
+        return {q: paused_since(r) for q, r in zip(queues, replies, strict=True)}
