@@ -17,7 +17,9 @@ from jobq.errors import (
 )
 from jobq.hooks import WorkerContext, current_worker
 from jobq.job import Job, JobInfo, current_job
+from jobq.progress import Progress, ProgressError
 from jobq.task import Task
+from jobq.workflow.signature import Signature
 
 __version__ = "0.1.0"
 
@@ -33,9 +35,12 @@ __all__ = [
     "JobNotFound",
     "JobTimeout",
     "JobqError",
+    "Progress",
+    "ProgressError",
     "Reject",
     "Retry",
     "SerializationError",
+    "Signature",
     "Task",
     "UnknownTask",
     "WorkerContext",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,8 +74,8 @@ def succeeded(value: Any) -> Finished:
         return Finished(Outcome(OutcomeKind.REJECT, reason=f"result not serializable: {exc}"), error=error)
 
 
-def info_for(env: Envelope, queue: str, attempt: int) -> JobInfo:
-    return JobInfo(env.id, env.task, queue, attempt, env.enqueued_at)
+def info_for(env: Envelope, queue: str, attempt: int, report: Callable[[str], None] | None = None) -> JobInfo:
+    return JobInfo(env.id, env.task, queue, attempt, env.enqueued_at, report)
 
 
 def run_sync(task: Task[Any, Any], env: Envelope, info: JobInfo) -> Finished:

@@ -17,6 +17,7 @@ from jobq.broker.rows import JobRow
 from jobq.envelope import DecodeError, Envelope, decode
 from jobq.errors import JobNotFound
 from jobq.job import parse_outcome
+from jobq.progress import Progress, parse_progress
 from jobq.stats import snapshot, stream_id_ms
 
 AHEAD_LIMIT = 1000
@@ -46,6 +47,7 @@ class JobFacts:
     dead: dict[str, Any] | None = None  # the dead-letter details (d field)
     live_queues: tuple[str, ...] | None = None  # queued: what live workers consume (None: unknown)
     paused_since: float | None = None  # queued: when its queue was paused (None: not paused)
+    progress: Progress | None = None  # the job's last progress report
 
     @property
     def task(self) -> str:
@@ -101,6 +103,7 @@ def facts_from(job_id: str, queue: str, row: JobRow) -> JobFacts:
     dead_fields = row.dead.fields if row.dead else None
     dead = _json(dead_fields.get("d")) if dead_fields else None
     base: dict[str, Any] = {"id": job_id, "queue": queue, "now": row.time, "dead": dead}
+    base["progress"] = parse_progress(row.progress)
     kind, rest = record[:1], record[1:]
     if kind == "S":
         env = _envelope(row.delayed)
@@ -173,7 +176,16 @@ def explain(
     """Sentences saying where the job is and what it waits for. `max_attempts` (retries + 1)
     and `visibility_timeout` come from the app when known."""
     head = f"job {f.id} ({f.task or 'task unknown'}) in queue {f.queue}:"
-    return [head, *_why(f, max_attempts, visibility_timeout)]
+    lines = [head, *_why(f, max_attempts, visibility_timeout)]
+    if f.progress is not None:
+        lines.append(f"progress: {progress_text(f.progress)}")
+    return lines
+
+
+def progress_text(p: Progress) -> str:
+    """`40% resized 4 of 10`: how `job show`, `explain` and the dashboard print progress."""
+    percent = f"{p.fraction * 100:.0f}%"
+    return f"{percent} {p.message}" if p.message else percent
 
 
 def _why(f: JobFacts, max_attempts: int | None, vt: float | None) -> list[str]:
@@ -288,6 +300,8 @@ def summary(f: JobFacts, status: str) -> dict[str, Any]:
         out["due_at"] = f.due_at
     if status in ("running", "cancelling"):
         out["worker"] = f.worker
+    if f.progress is not None:
+        out["progress"] = {"fraction": f.progress.fraction, "message": f.progress.message}
     if status == "succeeded" and "r" in o:
         out["result"] = o["r"]
     if status == "dead":

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from jobq.errors import JobCancelled, JobExpired, JobFailed, JobNotFound, JobqError
+from jobq.progress import Progress, encode_progress, parse_progress
 from jobq.states import CancelReply, JobStatus
 
 if TYPE_CHECKING:
@@ -29,6 +31,14 @@ class JobInfo:
     queue: str
     attempt: int
     enqueued_at: float
+    report: Callable[[str], None] | None = field(default=None, repr=False, compare=False)
+
+    def set_progress(self, fraction: float, message: str = "") -> None:
+        """Report how far this job has got (0..1); never blocks: the worker writes it to
+        Redis in its next flush, and readers see it through `Job.progress()`."""
+        blob = encode_progress(fraction, message)
+        if self.report is not None:
+            self.report(blob)
 
 
 _current: ContextVar[JobInfo | None] = ContextVar("jobq_current_job", default=None)
@@ -135,6 +145,10 @@ class Job(Generic[R]):
             str(outcome.get("tb", "")),
             str(outcome.get("why", "")),
         )
+
+    def progress(self) -> Progress | None:
+        """The job's last progress report, or None if it has reported none (or it expired)."""
+        return parse_progress(self.app.broker.progress(self.queue, self.id))
 
     def cancel(self) -> bool:
         """Cancel: a queued or scheduled job never runs; a running one is asked to stop."""

@@ -14,6 +14,7 @@ key of one queue lives in one slot and every Lua step stays inside it)::
                                  or error, attempts, timings and the envelope it ran with
     ns:{q}:waiters         hash  job id -> number of callers blocked in Job.result()
     ns:{q}:notify:<id>     list  (short TTL) wakes those callers
+    ns:{q}:progress:<id>   string (TTL) the job's last progress report (jobq.progress)
     ns:{q}:counters        hash  running totals: processed, failed, per task, and the
                                  duration histogram (dcount, dsum_us, dle:<task>:<bound>)
     ns:{q}:cron:<name>     hash  a cron entry's state: mark, tick, job, fired, skipped...
@@ -91,6 +92,9 @@ class QueueKeys:
 
     def notify(self, job_id: str) -> str:
         return f"{self.prefix}notify:{job_id}"
+
+    def progress(self, job_id: str) -> str:
+        return f"{self.prefix}progress:{job_id}"
 
     def cron(self, name: str) -> str:
         """The state hash of cron entry `name`: in the queue's slot, so deciding a tick and

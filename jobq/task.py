@@ -8,7 +8,7 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Generic, ParamSpec, Protocol, TypeVar
+from typing import Any, Concatenate, Generic, ParamSpec, Protocol, TypeVar, overload
 
 from jobq.config import check_queue_name
 from jobq.envelope import Envelope, encode
@@ -17,9 +17,12 @@ from jobq.flow import Expiry, expires_at, expiry_seconds
 from jobq.job import Job, JobOwner
 from jobq.protocol import NewJob
 from jobq.retry import Policy
+from jobq.workflow.signature import Signature
 
 P = ParamSpec("P")
+P2 = ParamSpec("P2")
 R = TypeVar("R")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +195,20 @@ class Task(Generic[P, R]):
             queue=self.options.queue if queue is None else queue,
             expires=expires,
         )
+
+    @overload
+    def s(self, *args: P.args, **kwargs: P.kwargs) -> Signature[R]: ...
+    @overload
+    def s(self: Task[Concatenate[T, P2], R], *args: P2.args, **kwargs: P2.kwargs) -> Signature[R]: ...
+    def s(self, *args: Any, **kwargs: Any) -> Signature[R]:
+        """A call not yet enqueued: all arguments, or all but the first when it is a step that
+        gets the previous result (a chain's next step, a chord's callback)."""
+        return Signature(self, args, kwargs)
+
+    def si(self, *args: P.args, **kwargs: P.kwargs) -> Signature[R]:
+        """An immutable call: as a step it ignores the previous result; these are all its
+        arguments."""
+        return Signature(self, args, kwargs, immutable=True)
 
     def delay_many(self, calls: Iterable[Sequence[Any]]) -> list[Job[R]]:
         """Enqueue many calls (each a tuple of positional args) in pipelined batches."""

@@ -26,12 +26,23 @@ LAYERS: list[tuple[str, ...]] = [
         "jobq.cron_entry",
         "jobq.startfail",
         "jobq.flow",
+        "jobq.progress",
     ),
     # the Redis boundary: key names, script arguments, connections, error translation,
     # typed reads (jobq.broker is the only package that imports redis: tests/test_boundary.py)
     ("jobq.keys", "jobq.protocol", "jobq.broker", "jobq.localredis"),
     # the producer side: the App, its tasks and job handles
-    ("jobq", "jobq.app", "jobq.task", "jobq.job", "jobq.execute", "jobq.log", "jobq.cron", "jobq.hooks"),
+    (
+        "jobq",
+        "jobq.app",
+        "jobq.task",
+        "jobq.job",
+        "jobq.execute",
+        "jobq.log",
+        "jobq.cron",
+        "jobq.hooks",
+        "jobq.workflow",
+    ),
     # the processes that run jobs and fire ticks
     ("jobq.worker", "jobq.scheduler"),
     # reads of what happened

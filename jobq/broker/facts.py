@@ -49,9 +49,11 @@ class JobReads(Link):
             pipe.ttl(k.result(job_id))
             pipe.hget(k.delayed, job_id)
             pipe.hget(k.dead_index, job_id)
+            pipe.get(k.progress(job_id))
             pipe.xinfo_groups(k.stream)
-            now, record, outcome, ttl, delayed, dead_id, groups = pipe.execute(raise_on_error=False)
-            for reply in (now, record, outcome, ttl, delayed, dead_id):
+            replies = pipe.execute(raise_on_error=False)
+            now, record, outcome, ttl, delayed, dead_id, progress, groups = replies
+            for reply in (now, record, outcome, ttl, delayed, dead_id, progress):
                 if isinstance(reply, Exception):
                     raise reply
             dead = self.dead_entry_of(queue, job_id) if dead_id else None
@@ -62,6 +64,7 @@ class JobReads(Link):
                 result_ttl=int(ttl),
                 delayed=delayed,
                 dead=DeadRow(*dead) if dead else None,
+                progress=progress,
             )
             if record and record[0] in "QX":
                 row = self._in_stream(k, row, record[1:], GroupRow.find(groups), ahead_limit)

@@ -81,6 +81,11 @@ class Producer(Link):
                 return name
         return None
 
+    def progress(self, queue: str, job_id: str) -> str | None:
+        with self._errors():
+            found: Any = self.client.get(self.ns.queue(queue).progress(job_id))
+        return None if found is None else str(found)
+
     def cancel(self, queue: str, job_id: str, ttl: int, blob: str) -> CancelReply:
         with self._errors():
             reply = self._run("cancel", protocol.cancel(self.ns.queue(queue), job_id, ttl, blob))

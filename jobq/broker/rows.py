@@ -95,6 +95,7 @@ class JobRow:
     pending: PendingRow | None = None
     ahead: int | None = None  # undelivered entries in front of it, up to the limit + 1
     worker: Mapping[str, str] = field(default_factory=dict)  # the holder's heartbeat hash
+    progress: str | None = None  # the job's last progress report (JSON, see jobq.progress)
 
 
 @dataclass(frozen=True, slots=True)

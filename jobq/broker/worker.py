@@ -146,6 +146,14 @@ class AsyncBroker:
         except (redis.RedisError, OSError):
             return
 
+    async def write_progress(self, reports: dict[tuple[str, str], tuple[str, int]]) -> None:
+        """Store progress reports: (queue, job id) -> (JSON, seconds to keep), one pipeline."""
+        with self._errors:
+            pipe = self.client.pipeline(transaction=False)
+            for (queue, job_id), (blob, ttl) in reports.items():
+                pipe.set(self.ns.queue(queue).progress(job_id), blob, ex=max(1, ttl))
+            await pipe.execute()
+
     async def renew(self, queue: str, held: Sequence[tuple[str, str]]) -> tuple[list[str], list[str]]:
         reply = await self._run("renew", protocol.renew(self.ns.queue(queue), self.consumer, held))
         return protocol.parse_renew(reply)

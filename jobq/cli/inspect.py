@@ -95,6 +95,8 @@ def job_show_command(job_id: str, redis_url: str | None, namespace: str | None, 
         if key in data:
             value = "-" if data[key] is None else data[key]
             click.echo(f"{key.replace('_', ' ') + ':':<12} {value}")
+    if facts.progress is not None:
+        click.echo(f"{'progress:':<12} {explaining.progress_text(facts.progress)}")
     if data.get("enqueued_at"):
         click.echo(f"{'enqueued:':<12} {explaining.when(data['enqueued_at'])}")
     if data.get("traceback"):

@@ -73,7 +73,7 @@ class Worker:
         self.done = 0
         self.exit_code = EXIT_OK
         self.started_at = time.time()
-        self.runner = Runner(self.concurrency, self.latency, self._finished, self.taint)
+        self.runner = Runner(self.concurrency, self.latency, self._finished, self.taint, self._progress)
         self.origin = Origin(self.id, self.host)
         self.outage = Outage()
         self.notices = Notices()
@@ -356,6 +356,9 @@ class Worker:
             self.settler.add_finished(h, fin, time.monotonic() - h.started)
         assert self._wake is not None
         self._wake.set()
+
+    def _progress(self, h: Held, blob: str) -> None:
+        self.settler.add_progress(h, blob)
 
     def heartbeat_fields(self) -> dict[str, Any]:
         """What this worker publishes every heartbeat (`jobq stats` and `explain` read it)."""

@@ -4,6 +4,7 @@ on the event loop), stops them at their timeout or on cancel, and hands every ou
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -30,20 +31,24 @@ class Runner:
         latency: LatencyWindow,
         on_finished: Callable[[Held, Finished], None],
         on_stuck: Callable[[str], None],
+        on_progress: Callable[[Held, str], None] | None = None,
     ) -> None:
         self.concurrency = concurrency
         self.latency = latency
         self.on_finished = on_finished
         self.on_stuck = on_stuck
+        self.on_progress = on_progress
         self.running = 0
         self.ready: deque[Held] = deque()
         self.stuck_threads = 0
         self._threads: ThreadRunner | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.may_start: Callable[[Held], bool] | None = None  # False: do not start it
+        self._loop_thread = 0
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
+        self._loop_thread = threading.get_ident()
 
     @property
     def threads(self) -> ThreadRunner:
@@ -73,7 +78,7 @@ class Runner:
         self.running += 1
         h.started = time.monotonic()
         self.latency.add(h.queue, h.stream_id, h.started)
-        info = info_for(h.env, h.queue, h.attempt)
+        info = info_for(h.env, h.queue, h.attempt, self._reporter(h) if self.on_progress else None)
         if h.task.is_async:
             h.atask = loop.create_task(self._run_async(h, info))
         else:
@@ -82,6 +87,22 @@ class Runner:
         timeout = h.task.options.timeout
         if timeout:
             h.timer = loop.call_later(timeout, self._on_timeout, h)
+
+    def _reporter(self, h: Held) -> Callable[[str], None]:
+        """`JobInfo.set_progress` of this run: hands the report to the loop, from the job's
+        thread (sync task) or from the loop itself (async task); ignored once it finished."""
+        loop, sink = self._loop, self.on_progress
+        assert loop is not None and sink is not None
+
+        def report(blob: str) -> None:
+            if h.finished:
+                return
+            if threading.get_ident() == self._loop_thread:
+                sink(h, blob)
+            else:
+                loop.call_soon_threadsafe(sink, h, blob)
+
+        return report
 
     async def _run_async(self, h: Held, info: JobInfo) -> None:
         try:

@@ -180,6 +180,7 @@ class Settler:
         self.on_settled = on_settled
         self.rng = rng or random.Random()
         self.pending: list[tuple[str, Settlement]] = []
+        self.progress: dict[tuple[str, str], tuple[str, int]] = {}
         self.counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self.task_keys: dict[str, TaskCounterKeys] = {}
         self.wake = asyncio.Event()
@@ -206,6 +207,11 @@ class Settler:
         self.pending.append((h.queue, settlement_for(h, fin, decision, self.origin)))
         self.wake.set()
 
+    def add_progress(self, h: Held, blob: str) -> None:
+        """Keep a job's latest progress report for the next flush (an older one is replaced)."""
+        self.progress[(h.queue, h.env.id)] = (blob, h.task.options.result_ttl or 60)
+        self.wake.set()
+
     def add(self, queue: str, settlement: Settlement, counters: dict[str, int]) -> None:
         """Queue a settlement made elsewhere (dead letters of entries that never ran)."""
         queue_counts = self.counts[queue]
@@ -230,6 +236,8 @@ class Settler:
     async def flush(self) -> bool:
         """Write everything pending, one script call per queue; False (and keep what was not
         written, with its counters) if Redis could not be reached."""
+        if self.progress and not await self._flush_progress():
+            return False
         while self.pending:
             batch, self.pending = self.pending, []
             counts, self.counts = self.counts, defaultdict(lambda: defaultdict(int))
@@ -249,6 +257,17 @@ class Settler:
                     log.warning("job.settle_skipped_not_owner", queue=queue, stream_ids=lost)
                 self.on_settled([s.stream_id for s in settlements])
             self.outage.ok()
+        return True
+
+    async def _flush_progress(self) -> bool:
+        """Progress first: a job's last report lands before its outcome."""
+        reports, self.progress = self.progress, {}
+        try:
+            await self.broker.write_progress(reports)
+        except BrokerError as exc:
+            self.progress = {**reports, **self.progress}
+            await asyncio.sleep(self.outage.failed(exc))
+            return False
         return True
 
     def _keep_unwritten(

@@ -31,3 +31,7 @@ flag: int = send.delay("a@b.c").result()
 done: str = send.delay("a@b.c").result()  # E: assignment
 value: int = add(1, 2)
 pending: int = send("a@b.c")  # E: assignment
+add.s("x", 2)  # E: call-overload
+add.s(1, 2, 3)  # E: call-overload
+add.si(1)  # E: call-arg
+send.si(42)  # E: arg-type

@@ -63,3 +63,20 @@ run_later(add)
 # By name (no import of the task's code), the result type is unknown.
 assert_type(app.enqueue("mail.send", "a@b.c", "hi"), jobq.Job[Any])
 assert_type(app.job("some-id"), jobq.Job[Any])
+
+
+# Signatures: every argument, or all but the first for a step that gets a previous result.
+assert_type(add.s(1, 2), jobq.Signature[int])
+assert_type(add.s(1), jobq.Signature[int])
+assert_type(build.s(title="t"), jobq.Signature[dict[str, float]])
+assert_type(send.si("a@b.c"), jobq.Signature[bool])
+assert_type(add.s(1, 2).delay(), jobq.Job[int])
+
+
+# Progress, from inside a task.
+@app.task
+def long_one(n: int) -> None:
+    jobq.current_job().set_progress(0.5, "half way")
+
+
+progress = assert_type(add.delay(1, 2).progress(), jobq.Progress | None)

@@ -1,0 +1,1 @@
+"""Workflows: signatures, chains, groups, chords and dependencies between jobs."""
