@@ -70,12 +70,7 @@ def connect(url: str) -> redis.Redis:
     topo = parse_topology(url)
     options = _client_options(url)
     if topo.kind == "sentinel":
-        sentinel = redis.sentinel.Sentinel(  # type: ignore[no-untyped-call]
-            list(topo.nodes), sentinel_kwargs=_sentinel_auth(topo, Retry(NoBackoff(), 0))
-        )
-        client: redis.Redis = sentinel.master_for(  # type: ignore[no-untyped-call]
-            topo.service, db=topo.db, **_auth(topo), **options
-        )
+        client: redis.Redis = _sentinel_master(redis.sentinel.Sentinel, topo, options, Retry(NoBackoff(), 0))
         return client
     if topo.kind == "cluster":
         del options["retry_on_timeout"]  # deprecated there: the Cluster client retries timeouts
@@ -100,14 +95,19 @@ def connect_async(url: str) -> aioredis.Redis:
         return aioredis.Redis.from_url(url, **options)
     options["retry"] = AsyncRetry(ExponentialBackoff(cap=1.0, base=0.05), retries=1, supported_errors=refused)
     if topo.kind == "sentinel":
-        sentinel = redis.asyncio.sentinel.Sentinel(  # type: ignore[no-untyped-call]
-            list(topo.nodes), sentinel_kwargs=_sentinel_auth(topo, AsyncRetry(NoBackoff(), 0))
-        )
-        client: aioredis.Redis = sentinel.master_for(topo.service, db=topo.db, **_auth(topo), **options)
+        sentinel = redis.asyncio.sentinel.Sentinel
+        client: aioredis.Redis = _sentinel_master(sentinel, topo, options, AsyncRetry(NoBackoff(), 0))
         return client
     del options["retry_on_timeout"]  # not accepted there: `retry` covers timeouts
     nodes = [aioredis.cluster.ClusterNode(host, port) for host, port in topo.nodes]
     return AsyncCluster(startup_nodes=nodes, **_auth(topo), **options)  # type: ignore[return-value]
+
+
+def _sentinel_master(sentinel: Any, topo: Topology, options: dict[str, Any], retry: Any) -> Any:
+    """The client of the master a Sentinel group watches, through redis-py's sync or asyncio
+    `Sentinel` class (the same calls on both); `retry` is for the sentinel connections."""
+    group = sentinel(list(topo.nodes), sentinel_kwargs=_sentinel_auth(topo, retry))
+    return group.master_for(topo.service, db=topo.db, **_auth(topo), **options)
 
 
 def _auth(topo: Topology) -> dict[str, Any]:
