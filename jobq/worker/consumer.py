@@ -17,9 +17,9 @@ import structlog
 
 from jobq.app import App
 from jobq.broker import AsyncBroker
-from jobq.envelope import DecodeError, Envelope, decode
 from jobq.errors import BrokerError, BrokerGroupMissing, BrokerOutOfMemory, BrokerRefused
 from jobq.execute import Finished
+from jobq.worker.admission import Refusal, admit, refusal_settlement
 from jobq.worker.flow import Gate
 from jobq.worker.held import Held
 from jobq.worker.latency import LatencyWindow
@@ -27,14 +27,13 @@ from jobq.worker.lifecycle import EXIT_START_FAILED, Lifecycle
 from jobq.worker.maintenance import Maintenance
 from jobq.worker.outage import Notices, Outage
 from jobq.worker.running import Runner
-from jobq.worker.settler import Origin, Settler, dead_letter
+from jobq.worker.settler import Origin, Settler
 from jobq.worker.shutdown import ABANDONED, StopSignals, abandon_unfinished, drain_note, release
 
 log = structlog.get_logger("jobq.worker")
 
 EXIT_OK = 0
 EXIT_RECYCLE = 3  # the pool replaces this process at once (max jobs, stuck thread)
-DEFAULT_RESULT_TTL = 86400  # for entries whose task is unknown, so no task says otherwise
 
 
 class Worker:
@@ -298,50 +297,13 @@ class Worker:
 
     def accept(self, queue: str, stream_id: str, raw: str | None, deliveries: int, now: float) -> None:
         """Take one delivered entry: dead-letter it at once if it cannot run, else queue it."""
-        try:
-            if raw is None:
-                raise DecodeError("undecodable payload: entry has no envelope field")
-            env = decode(raw, self.app.config.signing_key)
-        except DecodeError as exc:
-            log.error("job.undecodable", queue=queue, stream_id=stream_id, error=str(exc))
-            self._refuse(queue, stream_id, raw or "", exc.unverified, deliveries, str(exc))
+        verdict = admit(self.app, queue, stream_id, raw, deliveries, now)
+        if isinstance(verdict, Refusal):
+            counters = {"failed": verdict.failed} if verdict.failed else {}
+            self.settler.add(queue, refusal_settlement(queue, stream_id, verdict, self.origin), counters)
             return
-        attempt = env.prior_attempts + deliveries
-        task = self.app.tasks.get(env.task)
-        if task is None:
-            log.error("job.unknown_task", job_id=env.id, task=env.task, queue=queue)
-            reason = f"unknown task {env.task!r}: not registered in this worker"
-            self._refuse(queue, stream_id, raw, env, attempt, reason)
-            return
-        max_attempts = task.options.retries + 1
-        if attempt > max_attempts:
-            log.error("job.poisoned", job_id=env.id, task=env.task, queue=queue, attempt=attempt)
-            reason = (
-                f"worker lost during attempt {attempt - 1} of {max_attempts} "
-                "(crash, os._exit, OOM kill or timeout of the whole process)"
-            )
-            self._refuse(queue, stream_id, raw, env, attempt - 1, reason, task.options.result_ttl, failed=1)
-            return
-        if deliveries > 1:
-            log.warning("job.reclaimed", job_id=env.id, task=env.task, queue=queue, attempt=attempt)
-        h = Held(queue, stream_id, raw, env, task, attempt, now)
-        self.held[stream_id] = h
-        self.runner.ready.append(h)
-
-    def _refuse(
-        self,
-        queue: str,
-        stream_id: str,
-        raw: str,
-        env: Envelope | None,
-        attempts: int,
-        reason: str,
-        ttl: int = DEFAULT_RESULT_TTL,
-        failed: int = 0,
-    ) -> None:
-        """Dead-letter an entry that must not run (undecodable, unknown task, poisoned)."""
-        settlement = dead_letter(queue, stream_id, raw, env, attempts, reason, reason, "", self.origin, ttl)
-        self.settler.add(queue, settlement, {"failed": failed} if failed else {})
+        self.held[stream_id] = verdict
+        self.runner.ready.append(verdict)
 
     # running -----------------------------------------------------------------------
 
