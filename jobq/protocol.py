@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
+from jobq import luascripts
 from jobq.keys import GROUP, QueueKeys
 from jobq.states import SettleOp
 
@@ -31,7 +31,8 @@ SCRIPT_NAMES = (
 
 
 def load_script(name: str) -> str:
-    return resources.files("jobq").joinpath(f"lua/{name}.lua").read_text(encoding="utf-8")
+    """The text Redis runs for script `name`: includes and record formats filled in."""
+    return luascripts.load_script(name)
 
 
 Call = tuple[list[str], list[Any]]

@@ -5,15 +5,14 @@ prefix and left a finished run's outcome behind (issue 11, item 3)."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import redis
 
 import jobq
+from jobq import protocol
 from jobq.keys import NamespaceKeys
 from tests.support.inproc import work_until
 
-LUA_DIR = Path(jobq.__file__).parent / "lua"
 KEYLESS = {"TIME"}
 KEY_AFTER_SUBCOMMAND = {"XINFO", "XGROUP"}
 ALL_ARGS_ARE_KEYS = {"DEL", "EXISTS", "UNLINK", "TOUCH"}
@@ -118,9 +117,9 @@ def _calls_passing_keys(code: str) -> list[str]:
 
 
 def test_no_script_makes_a_key_name() -> None:
-    scripts = sorted(LUA_DIR.glob("*.lua"))
-    assert len(scripts) >= 10
-    report = {p.name: problems(p.read_text()) for p in scripts}
+    """Scripts as Redis runs them: with their helpers (jobq/lua/lib/) included."""
+    assert len(protocol.SCRIPT_NAMES) >= 10
+    report = {name: problems(protocol.load_script(name)) for name in protocol.SCRIPT_NAMES}
     assert {name: found for name, found in report.items() if found} == {}
 
 

@@ -7,24 +7,24 @@
 -- object; the job's envelope is added to it as member "j", so what was cancelled stays
 -- readable for as long as the outcome is kept)
 -- Returns 0 unknown or finished, 1 cancelled, 2 asked to stop, 3 already asked to stop.
+--#include pending_entry
+--#include entry_envelope
+--#include store_outcome
+--#include wake_waiters
 local id = ARGV[2]
 local rec = redis.call('HGET', KEYS[1], id)
 if not rec then return 0 end
 local kind, rest = string.sub(rec, 1, 1), string.sub(rec, 2)
-if kind == 'X' then return 3 end
+if kind == {{JOB_CANCEL_ASKED}} then return 3 end
 local env
-if kind == 'Q' then
-  local ok, p = pcall(redis.call, 'XPENDING', KEYS[2], ARGV[1], rest, rest, 1)
-  if ok and p[1] then
-    redis.call('HSET', KEYS[1], id, 'X' .. rest)
+if kind == {{JOB_QUEUED}} then
+  local ok, p = pcall(pending_entry, KEYS[2], ARGV[1], rest)
+  if ok and p then
+    redis.call('HSET', KEYS[1], id, {{JOB_CANCEL_ASKED}} .. rest)
     return 2
   end
   local entry = redis.call('XRANGE', KEYS[2], rest, rest)[1]
-  if entry then
-    for j = 1, #entry[2], 2 do
-      if entry[2][j] == 'j' then env = entry[2][j + 1] end
-    end
-  end
+  if entry then env = entry_envelope(entry[2]) end
   redis.call('XDEL', KEYS[2], rest)
 else
   env = redis.call('HGET', KEYS[4], id)
@@ -32,12 +32,6 @@ else
   redis.call('HDEL', KEYS[4], id)
 end
 redis.call('HDEL', KEYS[1], id)
-local blob = ARGV[4]
-if env and pcall(cjson.decode, env) and string.sub(blob, -1) == '}' then
-  blob = string.sub(blob, 1, -2) .. ',"j":' .. env .. '}'
-end
-redis.call('SET', KEYS[5], blob, 'EX', tonumber(ARGV[3]))
-local waiting = tonumber(redis.call('HGET', KEYS[6], id) or '0')
-for _ = 1, waiting do redis.call('RPUSH', KEYS[7], '1') end
-if waiting > 0 then redis.call('EXPIRE', KEYS[7], 60) end
+store_outcome(KEYS[5], ARGV[4], env, tonumber(ARGV[3]))
+wake_waiters(KEYS[6], KEYS[7], id)
 return 1

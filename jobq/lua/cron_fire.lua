@@ -20,8 +20,9 @@
 --             nor is any other tick due by now (the mark moves to now)
 --   overlap   left out: the entry's previous run is unfinished (overlap "skip")
 --   early     not due on this server's clock yet: offer it again later
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+--#include now_ms
+--#include queue_entry
+local now = now_ms()
 local due_text, id = ARGV[1], ARGV[2]
 local due = tonumber(due_text)
 local late = now - due
@@ -52,8 +53,7 @@ if ARGV[6] == 'skip' and previous and redis.call('HEXISTS', KEYS[2], previous) =
   redis.call('HSET', KEYS[3], 'mark', due_text, 'skipped', due_text, 'skipped_at', now, 'skip_why', 'overlap')
   return {'overlap', late}
 end
-local sid = redis.call('XADD', KEYS[1], '*', 'j', ARGV[3])
-redis.call('HSET', KEYS[2], id, 'Q' .. sid)
+queue_entry(KEYS[1], KEYS[2], id, ARGV[3])
 redis.call('HSET', KEYS[3], 'mark', due_text, 'tick', due_text, 'job', id, 'fired', now)
 redis.call('HDEL', KEYS[3], 'skipped_at')  -- a skip is reported only until the next run
 return {'fired', late}

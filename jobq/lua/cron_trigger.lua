@@ -4,10 +4,9 @@
 -- KEYS[1] stream   KEYS[2] jobs   KEYS[3] the entry's state hash ("ns:{q}:cron:<name>")
 -- ARGV[1] job id   ARGV[2] envelope
 -- Returns the stream id of the new entry.
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local sid = redis.call('XADD', KEYS[1], '*', 'j', ARGV[2])
-redis.call('HSET', KEYS[2], ARGV[1], 'Q' .. sid)
-redis.call('HSET', KEYS[3], 'job', ARGV[1], 'fired', now)
+--#include now_ms
+--#include queue_entry
+local sid = queue_entry(KEYS[1], KEYS[2], ARGV[1], ARGV[2])
+redis.call('HSET', KEYS[3], 'job', ARGV[1], 'fired', now_ms())
 redis.call('HDEL', KEYS[3], 'skipped_at')
 return sid

@@ -9,14 +9,9 @@
 -- and `jobq dlq requeue` cannot bring the old run back over the new one.
 -- Returns one integer per job: 1 enqueued, 0 already pending under that id.
 -- (The producer creates the queue's consumer group once, before its first enqueue.)
-local now_ms
-local function now()
-  if not now_ms then
-    local t = redis.call('TIME')
-    now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-  end
-  return now_ms
-end
+--#include now_ms
+--#include queue_entry
+--#include schedule_job
 
 local function forget_previous_run(id, result_key)
   redis.call('DEL', result_key)
@@ -40,17 +35,14 @@ for i = 1, #ARGV, 5 do
     if unique then forget_previous_run(id, KEYS[chosen]) end
     local due = 0
     if delay > 0 then
-      due = now() + delay
-    elseif at > 0 and at > now() then
+      due = now_ms() + delay
+    elseif at > 0 and at > now_ms() then
       due = at
     end
     if due > 0 then
-      redis.call('ZADD', KEYS[3], due, id)
-      redis.call('HSET', KEYS[4], id, env)
-      redis.call('HSET', KEYS[2], id, 'S' .. due)
+      schedule_job(KEYS[3], KEYS[4], KEYS[2], id, env, due)
     else
-      local sid = redis.call('XADD', KEYS[1], '*', 'j', env)
-      redis.call('HSET', KEYS[2], id, 'Q' .. sid)
+      queue_entry(KEYS[1], KEYS[2], id, env)
     end
     out[#out + 1] = 1
   end

@@ -3,14 +3,14 @@
 -- KEYS[1] scheduled   KEYS[2] delayed   KEYS[3] stream   KEYS[4] jobs
 -- ARGV[1] most jobs to move in this call
 -- Returns {moved, ms until the next due job or -1 when none is scheduled}.
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+--#include now_ms
+--#include queue_entry
+local now = now_ms()
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
 for _, id in ipairs(due) do
   local env = redis.call('HGET', KEYS[2], id)
   if env then
-    local sid = redis.call('XADD', KEYS[3], '*', 'j', env)
-    redis.call('HSET', KEYS[4], id, 'Q' .. sid)
+    queue_entry(KEYS[3], KEYS[4], id, env)
     redis.call('HDEL', KEYS[2], id)
   end
   redis.call('ZREM', KEYS[1], id)

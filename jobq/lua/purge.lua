@@ -10,6 +10,10 @@
 -- ARGV[5] number of stream entries without a readable job id U
 -- then Q pairs (stream id, job id), U stream ids, and the ids of scheduled jobs
 -- Returns {undelivered entries removed, scheduled jobs removed}.
+--#include pending_entry
+--#include entry_envelope
+--#include store_outcome
+--#include wake_waiters
 local group, ttl, blob = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 local nq, nu = tonumber(ARGV[4]), tonumber(ARGV[5])
 local slot = 5
@@ -17,21 +21,15 @@ local slot = 5
 local function cancelled(id, env)
   local result_key, notify_key = KEYS[slot + 1], KEYS[slot + 2]
   redis.call('HDEL', KEYS[2], id)
-  local outcome = blob
-  if env and pcall(cjson.decode, env) and string.sub(blob, -1) == '}' then
-    outcome = string.sub(blob, 1, -2) .. ',"j":' .. env .. '}'
-  end
-  redis.call('SET', result_key, outcome, 'EX', ttl)
-  local waiting = tonumber(redis.call('HGET', KEYS[5], id) or '0')
-  for _ = 1, waiting do redis.call('RPUSH', notify_key, '1') end
-  if waiting > 0 then redis.call('EXPIRE', notify_key, 60) end
+  store_outcome(result_key, blob, env, ttl)
+  wake_waiters(KEYS[5], notify_key, id)
 end
 
 local function undelivered(sid)
   local entry = redis.call('XRANGE', KEYS[1], sid, sid)[1]
   if not entry then return nil end
-  local ok, p = pcall(redis.call, 'XPENDING', KEYS[1], group, sid, sid, 1)
-  if ok and p[1] then return nil end
+  local ok, p = pcall(pending_entry, KEYS[1], group, sid)
+  if ok and p then return nil end
   return entry[2]
 end
 
@@ -40,12 +38,8 @@ for i = 6, 5 + 2 * nq, 2 do
   local sid, id = ARGV[i], ARGV[i + 1]
   local fields = undelivered(sid)
   if fields then
-    if redis.call('HGET', KEYS[2], id) == 'Q' .. sid then
-      local env
-      for j = 1, #fields, 2 do
-        if fields[j] == 'j' then env = fields[j + 1] end
-      end
-      cancelled(id, env)
+    if redis.call('HGET', KEYS[2], id) == {{JOB_QUEUED}} .. sid then
+      cancelled(id, entry_envelope(fields))
     end
     redis.call('XDEL', KEYS[1], sid)
     queued = queued + 1
@@ -66,7 +60,7 @@ for i = 6 + 2 * nq + nu, #ARGV do
     local env = redis.call('HGET', KEYS[4], id)
     redis.call('HDEL', KEYS[4], id)
     local rec = redis.call('HGET', KEYS[2], id)
-    if rec and string.sub(rec, 1, 1) == 'S' then cancelled(id, env) end
+    if rec and string.sub(rec, 1, 1) == {{JOB_SCHEDULED}} then cancelled(id, env) end
     scheduled = scheduled + 1
   end
   slot = slot + 2

@@ -5,14 +5,15 @@
 -- An entry is renewed (idle reset, delivery count unchanged) only if this consumer still
 -- owns it: XCLAIM with min-idle 0 would otherwise steal it from its owner.
 -- Returns {lost stream ids, stream ids whose job was cancelled}.
+--#include pending_entry
 local lost, cancelled = {}, {}
 for i = 3, #ARGV, 2 do
   local sid, id = ARGV[i], ARGV[i + 1]
-  local p = redis.call('XPENDING', KEYS[1], ARGV[1], sid, sid, 1)
-  if p[1] and p[1][2] == ARGV[2] then
+  local p = pending_entry(KEYS[1], ARGV[1], sid)
+  if p and p[2] == ARGV[2] then
     redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, sid, 'JUSTID')
     local rec = redis.call('HGET', KEYS[2], id)
-    if rec and string.sub(rec, 1, 1) == 'X' then
+    if rec and string.sub(rec, 1, 1) == {{JOB_CANCEL_ASKED}} then
       cancelled[#cancelled + 1] = sid
     end
   else

@@ -8,12 +8,13 @@
 -- ARGV: triples: job id, dead entry id, fresh envelope
 -- Returns one integer per job: 1 requeued, 0 no longer in the dead-letter stream,
 -- 2 removed as stale (a newer run of the id exists).
+--#include queue_entry
 local function superseded(id, result_key)
   if redis.call('HEXISTS', KEYS[4], id) == 1 then return true end
   local blob = redis.call('GET', result_key)
   if not blob then return false end
   local ok, outcome = pcall(cjson.decode, blob)
-  return ok and type(outcome) == 'table' and outcome['s'] ~= 'dead'
+  return ok and type(outcome) == 'table' and outcome[{{OUTCOME_STATE}}] ~= {{STATUS_DEAD}}
 end
 
 local out = {}
@@ -33,8 +34,7 @@ for i = 1, #ARGV, 3 do
       out[n] = 2
     else
       redis.call('DEL', result_key)
-      local sid = redis.call('XADD', KEYS[3], '*', 'j', env)
-      redis.call('HSET', KEYS[4], id, 'Q' .. sid)
+      queue_entry(KEYS[3], KEYS[4], id, env)
       out[n] = 1
     end
   end
