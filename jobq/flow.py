@@ -44,3 +44,14 @@ def expires_at(value: Expiry | None, default_s: float | None, now: float, where:
     seconds = expiry_seconds(value, where)
     assert seconds is not None
     return now + seconds
+
+
+def queue_weight(spec: str) -> tuple[str, int]:
+    """`-q NAME:WEIGHT` as (NAME, WEIGHT); `-q NAME` alone is weight 1. A queue name never
+    holds a colon (config.check_queue_name), so the split is unambiguous."""
+    name, sep, weight = spec.partition(":")
+    if not sep:
+        return name, 1
+    if not weight.isdigit() or int(weight) < 1:
+        raise ConfigError(f"queue weight in {spec!r} must be a whole number >= 1 (NAME:WEIGHT)")
+    return name, int(weight)

@@ -134,6 +134,12 @@ CASES = [
             r"stale: expired - job [0-9a-f]+ expired before it started",
         ],
     ),
+    Example(
+        "weighted_queues",
+        13,
+        [r"of the first 300 jobs started: critical (1[6-9]\d|200), default ([7-9]\d|1[01]\d), bulk [1-4]\d$"],
+        ["-q", "critical:6", "-q", "default:3", "-q", "bulk:1"],
+    ),
 ]
 
 

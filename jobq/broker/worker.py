@@ -82,6 +82,19 @@ class AsyncBroker:
             )
             return list(reply or [])
 
+    async def read_counts(self, counts: dict[str, int]) -> list[tuple[str, list[tuple[str, dict[str, str]]]]]:
+        """XREADGROUP without blocking, a different COUNT per stream (weighted queues):
+        pipelined on one server, one call each (at once) on a Cluster."""
+        with self._errors:
+            if self.cluster:
+                calls = [self._read_round({s: ">"}, n, None) for s, n in counts.items()]
+                return [e for found in await asyncio.gather(*calls) for e in found]
+            pipe = self.client.pipeline(transaction=False)
+            for stream, n in counts.items():
+                pipe.xreadgroup(GROUP, self.consumer, {stream: ">"}, count=n)
+            replies: list[Any] = await pipe.execute()
+            return [tuple(e) for r in replies if r for e in r]  # type: ignore[misc]
+
     async def _read_each(
         self, streams: dict[str, str], count: int, block_ms: int
     ) -> list[tuple[str, list[tuple[str, dict[str, str]]]]]:
@@ -206,10 +219,11 @@ class AsyncBroker:
 
     async def paused(self, queues: Sequence[str]) -> set[str]:
         """Which of `queues` are paused now (one pipelined round trip)."""
-        pipe = self.client.pipeline(transaction=False)
-        for q in queues:
-            pipe.exists(self.ns.queue(q).paused)
-        replies = await pipe.execute()
+        with self._errors:
+            pipe = self.client.pipeline(transaction=False)
+            for q in queues:
+                pipe.exists(self.ns.queue(q).paused)
+            replies = await pipe.execute()
         return {q for q, flag in zip(queues, replies, strict=True) if flag}
 
     async def server_time_ms(self) -> int:

@@ -10,6 +10,8 @@ import click
 from jobq import log
 from jobq.cli.common import app_for, connection_options
 from jobq.cli.guards import usable_queue
+from jobq.errors import ConfigError
+from jobq.flow import queue_weight
 from jobq.worker.pool import Pool, WorkerSettings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -49,7 +51,7 @@ def logging_options(fn: F) -> F:
     "queues",
     multiple=True,
     metavar="QUEUE",
-    help="Queue to consume (repeatable); default: every queue the app's tasks use.",
+    help="Queue to consume, NAME or NAME:WEIGHT (repeatable); default: every queue the app's tasks use.",
 )
 @click.option(
     "-p",
@@ -118,10 +120,10 @@ def worker_command(
     """Run a supervised pool of worker processes for APP."""
     log.configure(log_format, log_level)
     app = app_for(app_spec, redis_url, namespace)
-    for q in queues:
-        usable_queue(q, "-q")
+    weights = dict(weighted(q) for q in queues)
     settings = WorkerSettings(
-        queues=list(queues) or app.queues(),
+        queues=list(weights) or app.queues(),
+        weights=weights,
         concurrency=concurrency,
         shutdown_timeout=shutdown_timeout,
         max_jobs_per_child=max_jobs_per_child,
@@ -141,6 +143,15 @@ def worker_command(
         extra["metrics"] = lambda: serve(server)
     pool = Pool(app, settings, processes, extra, on_child_start=lambda: log.configure(log_format, log_level))
     raise SystemExit(pool.run())
+
+
+def weighted(spec: str) -> tuple[str, int]:
+    """`-q NAME` or `-q NAME:WEIGHT`, checked; a usage error otherwise."""
+    try:
+        name, weight = queue_weight(spec)
+    except ConfigError as exc:
+        raise click.BadParameter(str(exc), param_hint="-q") from None
+    return usable_queue(name, "-q"), weight
 
 
 COMMANDS = [worker_command]

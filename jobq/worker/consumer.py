@@ -10,7 +10,7 @@ import random
 import socket
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import structlog
@@ -29,6 +29,7 @@ from jobq.worker.outage import Notices, Outage
 from jobq.worker.running import Runner
 from jobq.worker.settler import Origin, Settler
 from jobq.worker.shutdown import ABANDONED, StopSignals, abandon_unfinished, drain_note, release
+from jobq.worker.weights import WeightedShares
 
 log = structlog.get_logger("jobq.worker")
 
@@ -53,6 +54,7 @@ class Worker:
         max_memory_mb: int | None = None,
         rng: random.Random | None = None,
         repeat_hurries: bool = True,
+        weights: Mapping[str, int] | None = None,
     ) -> None:
         self.app = app
         self.queues = list(queues or app.queues())
@@ -68,6 +70,9 @@ class Worker:
         self.vt = app.config.visibility_timeout
         self.broker = AsyncBroker(app.config, self.id)
         self.streams = {self.broker.ns.queue(q).stream: q for q in self.queues}
+        self.stream_of = {q: s for s, q in self.streams.items()}
+        shares = WeightedShares({q: (weights or {}).get(q, 1) for q in self.queues})
+        self.shares = None if shares.uniform else shares
         self.held: dict[str, Held] = {}
         self.done = 0
         self.exit_code = EXIT_OK
@@ -261,7 +266,9 @@ class Worker:
         if not streams:
             return []
         try:
-            entries = await self.broker.read(streams, count, block_ms)
+            entries = await self._weighted_read(streams, count) if self.shares else []
+            if not entries:
+                entries = await self.broker.read(streams, count, block_ms)
         except BrokerRefused as exc:
             await self.refused(exc)
             return []
@@ -270,6 +277,13 @@ class Worker:
             return []
         self.outage.ok()
         return entries
+
+    async def _weighted_read(self, streams: dict[str, str], count: int) -> list[Any]:
+        """Weighted queues: ask each queue for its share of `count` (no blocking); when
+        none of them has anything, the caller falls back to a blocking read of them all."""
+        assert self.shares is not None
+        plan = self.shares.plan(count, [self.streams[s] for s in streams])
+        return await self.broker.read_counts({self.stream_of[q]: n for q, n in plan.items()})
 
     def _idle(self) -> bool:
         return not (self.running or self.runner.ready or self.settler.pending or self.outage.down)

@@ -30,6 +30,7 @@ HURRYING_NOTE = "stopping now: unfinished jobs are released for other workers"
 class WorkerSettings:
     queues: list[str]
     concurrency: int = 1
+    weights: dict[str, int] = field(default_factory=dict)  # -q NAME:WEIGHT (absent: 1)
     shutdown_timeout: float = 30.0
     max_jobs_per_child: int | None = None
     burst: bool = False
@@ -54,6 +55,7 @@ def run_worker_process(app: App, settings: WorkerSettings) -> int:
         app,
         settings.queues,
         settings.concurrency,
+        weights=settings.weights,
         max_jobs=settings.max_jobs_per_child,
         shutdown_timeout=settings.shutdown_timeout,
         burst=settings.burst,
