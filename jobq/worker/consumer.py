@@ -29,7 +29,7 @@ from jobq.worker.outage import Notices, Outage
 from jobq.worker.running import Runner
 from jobq.worker.settler import Origin, Settler
 from jobq.worker.shutdown import ABANDONED, StopSignals, abandon_unfinished, drain_note, release
-from jobq.worker.weights import WeightedShares
+from jobq.worker.weights import Fetcher
 
 log = structlog.get_logger("jobq.worker")
 
@@ -69,10 +69,8 @@ class Worker:
         self.latency = LatencyWindow()
         self.vt = app.config.visibility_timeout
         self.broker = AsyncBroker(app.config, self.id)
-        self.streams = {self.broker.ns.queue(q).stream: q for q in self.queues}
-        self.stream_of = {q: s for s, q in self.streams.items()}
-        shares = WeightedShares({q: (weights or {}).get(q, 1) for q in self.queues})
-        self.shares = None if shares.uniform else shares
+        self.fetcher = Fetcher(self.broker, self.queues, weights)
+        self.streams = self.fetcher.streams
         self.held: dict[str, Held] = {}
         self.done = 0
         self.exit_code = EXIT_OK
@@ -82,7 +80,7 @@ class Worker:
         self.outage = Outage()
         self.notices = Notices()
         self.settler = Settler(self.broker, self.origin, self._settled, self.outage, rng)
-        self.gate = Gate(self.settler.add, release, self.redis_time)
+        self.gate = Gate(self.settler.add, release, self.redis_time, self.fetcher)
         self.runner.may_start = self.gate.may_start
         self.maintenance = Maintenance(
             self,
@@ -234,18 +232,13 @@ class Worker:
                 await self._wake.wait()
                 self.start_ready()
                 continue
-            if self.gate.paused and not self._active_streams():
+            if self.fetcher.paused and not self.fetcher.active():
                 await self._rest(0.25)  # every queue paused: wait for a resume
                 continue
             entries = await self._read(free, self.block_ms)
             if not entries and self.burst and self._idle():
                 self.stop("burst: queues are empty")
             self._admit(entries)
-
-    def _active_streams(self) -> dict[str, str]:
-        """The streams to read: those of queues not paused."""
-        paused = self.gate.paused
-        return {s: ">" for s, q in self.streams.items() if not paused or q not in paused}
 
     async def _rest(self, seconds: float) -> None:
         assert self._wake is not None
@@ -255,20 +248,15 @@ class Worker:
 
     def paused_now(self, queues: set[str]) -> None:
         """The queues paused now (from maintenance); a resume wakes the fetch loop."""
-        if queues != self.gate.paused:
+        if queues != self.fetcher.paused:
             log.info("worker.paused_queues", queues=sorted(queues))
-            self.gate.paused = frozenset(queues)
+            self.fetcher.paused = frozenset(queues)
             if self._wake is not None:
                 self._wake.set()
 
     async def _read(self, count: int, block_ms: int) -> list[Any]:
-        streams = self._active_streams()
-        if not streams:
-            return []
         try:
-            entries = await self._weighted_read(streams, count) if self.shares else []
-            if not entries:
-                entries = await self.broker.read(streams, count, block_ms)
+            entries = await self.fetcher.read(count, block_ms)
         except BrokerRefused as exc:
             await self.refused(exc)
             return []
@@ -277,13 +265,6 @@ class Worker:
             return []
         self.outage.ok()
         return entries
-
-    async def _weighted_read(self, streams: dict[str, str], count: int) -> list[Any]:
-        """Weighted queues: ask each queue for its share of `count` (no blocking); when
-        none of them has anything, the caller falls back to a blocking read of them all."""
-        assert self.shares is not None
-        plan = self.shares.plan(count, [self.streams[s] for s in streams])
-        return await self.broker.read_counts({self.stream_of[q]: n for q, n in plan.items()})
 
     def _idle(self) -> bool:
         return not (self.running or self.runner.ready or self.settler.pending or self.outage.down)

@@ -9,6 +9,7 @@ An expired job is settled as "expired" (stored outcome, counter) and never run.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
 import structlog
 
@@ -25,6 +26,10 @@ Settle = Callable[[str, Settlement, dict[str, int]], None]
 Clock = Callable[[], float]
 
 
+class Paused(Protocol):
+    paused: frozenset[str]
+
+
 def expired_settlement(h: Held) -> Settlement:
     """Close the job as expired: its outcome is stored, the entry acked, nothing dead-lettered."""
     return Settlement(SettleOp.EXPIRE, h.stream_id, h.env.id, h.task.options.result_ttl, EXPIRED_BLOB)
@@ -33,15 +38,18 @@ def expired_settlement(h: Held) -> Settlement:
 class Gate:
     """Decides, for each held entry about to start, whether it may."""
 
-    def __init__(self, settle: Settle, release: Callable[[Held], Settlement], clock: Clock) -> None:
+    def __init__(
+        self, settle: Settle, release: Callable[[Held], Settlement], clock: Clock, paused: Paused
+    ) -> None:
         self.settle = settle
         self.release = release
         self.clock = clock  # Unix seconds on Redis time (the worker's corrected clock)
-        self.paused: frozenset[str] = frozenset()
+        self.paused = paused  # the queues paused now
 
     def may_start(self, h: Held) -> bool:
         """True: start it. False: it was handed to the settler (released or expired)."""
-        if self.paused and h.queue in self.paused:
+        paused = self.paused.paused
+        if paused and h.queue in paused:
             h.finished = True  # on its way back: shutdown must not release it again
             self.settle(h.queue, self.release(h), {})
             log.info("job.released_paused", job_id=h.env.id, task=h.env.task, queue=h.queue)

@@ -9,6 +9,9 @@ Credit carries over between fetches, so shares hold even when each fetch fills o
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
+
+from jobq.broker import AsyncBroker
 
 
 class WeightedShares:
@@ -32,3 +35,36 @@ class WeightedShares:
             self.credit[best] -= total
             counts[best] += 1
         return {q: n for q, n in counts.items() if n}
+
+
+class Fetcher:
+    """Which streams a worker reads and how: not those of paused queues (`paused` is kept
+    current by the worker's pause checks), and by weight when the weights differ."""
+
+    def __init__(self, broker: AsyncBroker, queues: Sequence[str], weights: Mapping[str, int] | None) -> None:
+        self.broker = broker
+        self.streams = {broker.ns.queue(q).stream: q for q in queues}
+        self.stream_of = {q: s for s, q in self.streams.items()}
+        shares = WeightedShares({q: (weights or {}).get(q, 1) for q in queues})
+        self.shares = None if shares.uniform else shares
+        self.paused: frozenset[str] = frozenset()
+
+    def active(self) -> dict[str, str]:
+        """The streams to read: those of queues not paused."""
+        paused = self.paused
+        return {s: ">" for s, q in self.streams.items() if not paused or q not in paused}
+
+    async def read(self, count: int, block_ms: int) -> list[Any]:
+        """New entries for this worker, up to `count` (per stream); [] if all are paused."""
+        streams = self.active()
+        if not streams:
+            return []
+        entries = await self._weighted(streams, count) if self.shares else []
+        return entries or await self.broker.read(streams, count, block_ms)
+
+    async def _weighted(self, streams: dict[str, str], count: int) -> list[Any]:
+        """Ask each queue for its share of `count` (no blocking); when none has anything, the
+        caller falls back to a blocking read of them all."""
+        assert self.shares is not None
+        plan = self.shares.plan(count, [self.streams[s] for s in streams])
+        return await self.broker.read_counts({self.stream_of[q]: n for q, n in plan.items()})
