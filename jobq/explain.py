@@ -41,6 +41,7 @@ class JobFacts:
     worker_pid: int = 0
     idle_s: float = 0.0  # running: since its lease was last renewed
     started_at: float = 0.0  # running: when the run began (from the worker's heartbeat)
+    stalled: int = 0  # running: its worker holds this job without running it, with this many in all
     deliveries: int = 0
     outcome: dict[str, Any] | None = None
     result_ttl_s: int = -1
@@ -81,6 +82,15 @@ def _json(raw: Any) -> dict[str, Any]:
     except ValueError:
         return {}
     return data if isinstance(data, dict) else {}
+
+
+def _stalled(raw: Any, job_id: str) -> int:
+    """How many jobs the worker's heartbeat says it holds without running, if this is one."""
+    try:
+        ids = json.loads(raw) if isinstance(raw, str) else []
+    except ValueError:
+        return 0
+    return len(ids) if isinstance(ids, list) and job_id in ids else 0
 
 
 def gather(app: App, job_id: str) -> JobFacts:
@@ -141,6 +151,7 @@ def _stream_facts(kind: str, stream_id: str, row: JobRow, base: dict[str, Any]) 
         worker_pid=int(worker.get("pid") or 0),
         idle_s=pending.idle_ms / 1000,
         started_at=float(_json(worker.get("running")).get(str(base["id"]), 0.0)),
+        stalled=_stalled(worker.get("stalled"), str(base["id"])),
         deliveries=pending.deliveries,
         **base,
     )
@@ -248,6 +259,12 @@ def _running(f: JobFacts, max_attempts: int | None, vt: float | None) -> list[st
     attempt = _of(f.attempts or 1, max_attempts)
     where = f"worker {f.worker}" + (f" (host {f.worker_host}, pid {f.worker_pid})" if f.worker_host else "")
     since = f" since {when(f.started_at)} ({span(f.now - f.started_at)})" if f.started_at else ""
+    if f.stalled and f.worker_alive:
+        return [
+            f"held by {where} but not running, attempt {attempt}; lease renewed {span(f.idle_s)} ago",
+            f"that worker holds {f.stalled} job(s) it is not running: it exits once they have stalled"
+            " for the visibility timeout, and another worker takes them over",
+        ]
     lines = [f"running on {where}{since}, attempt {attempt}; lease renewed {span(f.idle_s)} ago"]
     if f.state == "cancelling":
         lines.append("cancel requested: the worker stops it at its next lease renewal")

@@ -80,6 +80,9 @@ class WorkerStats:
     processed: int
     latency_ms: dict[str, tuple[float, float]]  # queue -> (p50, p95) enqueue-to-start, last minute
     started_at: float = 0.0
+    held: int = 0  # entries it holds: running, waiting for a slot, or waiting for their outcome to be written
+    ready: int = 0  # held, waiting for a slot
+    stalled: tuple[str, ...] = ()  # ids of held jobs it could have moved on and has not (see worker.watchdog)
 
 
 @dataclass(frozen=True)
@@ -226,7 +229,26 @@ def worker_stats(h: Mapping[str, str], beat_ms: float, now: float) -> WorkerStat
         processed=_int(h.get("processed")),
         latency_ms=_latency(h.get("latency")),
         started_at=_float(h.get("started_at")),
+        held=_int(h.get("held")),
+        ready=_int(h.get("ready")),
+        stalled=_ids(h.get("stalled")),
     )
+
+
+def _ids(text: Any) -> tuple[str, ...]:
+    data = _json_field(text, [])
+    return tuple(str(i) for i in data) if isinstance(data, list) else ()
+
+
+def stalled_notes(workers: Sequence[WorkerStats]) -> list[str]:
+    """One line per worker that holds jobs it is not running (the watchdog replaces it once
+    they have stalled for the visibility timeout)."""
+    return [
+        f"worker {w.id} holds {len(w.stalled)} job(s) it is not running"
+        f" (held {w.held}, waiting {w.ready}, busy {w.busy}/{w.concurrency})"
+        for w in workers
+        if w.stalled
+    ]
 
 
 # output ------------------------------------------------------------------------------
@@ -259,6 +281,9 @@ def worker_json(w: WorkerStats) -> dict[str, Any]:
         "last_seen_s": w.last_seen_s,
         "processed": w.processed,
         "latency_ms": {q: [p50, p95] for q, (p50, p95) in w.latency_ms.items()},
+        "held": w.held,
+        "ready": w.ready,
+        "stalled": len(w.stalled),
     }
 
 

@@ -57,6 +57,7 @@ def stats_text(snap: stats.Snapshot, namespace: str) -> str:
     out.append("")
     if snap.workers:
         out.append(table(_WORKER_HEADERS, [_worker_row(w) for w in snap.workers], numeric=(2, 4, 5, 6)))
+        out.extend(f"warning: {note}" for note in stats.stalled_notes(snap.workers))
     else:
         out.append("no live workers")
     return "\n".join(out)

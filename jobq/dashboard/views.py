@@ -17,7 +17,7 @@ from jobq.dashboard.table import Column, fit, render
 from jobq.dlq import DeadJob
 from jobq.startfail import StartFailure
 from jobq.startfail import describe as describe_start_failure
-from jobq.stats import WorkerStats
+from jobq.stats import WorkerStats, stalled_notes
 
 QUEUE_COLUMNS = (
     Column("name", "QUEUE", 10, grow=22, left=True),
@@ -143,6 +143,7 @@ def worker_lines(
     lines = render(WORKER_COLUMNS, [worker_cells(w) for w in workers], width)
     if not workers:
         lines.append("  no workers running")
+    lines += [fmt.clip(f"  ⚠ {note}", width) for note in stalled_notes(workers)]
     return lines + [fmt.clip(f"  ✖ {describe_start_failure(f)}", width) for f in failing]
 
 

@@ -60,7 +60,7 @@ def admit(
         return Refusal(raw, env, attempt - 1, reason, task.options.result_ttl, failed=1)
     if deliveries > 1:
         log.warning("job.reclaimed", job_id=env.id, task=env.task, queue=queue, attempt=attempt)
-    return Held(queue, stream_id, raw, env, task, attempt, now)
+    return Held(queue, stream_id, raw, env, task, attempt, now, now)
 
 
 def refusal_settlement(queue: str, stream_id: str, r: Refusal, origin: Origin) -> Settlement:

@@ -29,6 +29,7 @@ from jobq.worker.outage import Notices, Outage
 from jobq.worker.running import Runner
 from jobq.worker.settler import Origin, Settler
 from jobq.worker.shutdown import ABANDONED, StopSignals, abandon_unfinished, drain_note, release
+from jobq.worker.watchdog import Stalls, census, stalls
 from jobq.worker.weights import Fetcher
 
 log = structlog.get_logger("jobq.worker")
@@ -95,6 +96,7 @@ class Worker:
         self._stopping = False
         self.hurried = ""  # why it stops now rather than drains, once it does
         self.signals = StopSignals(self.stop, self.hurry, repeat_hurries=repeat_hurries)
+        self.wedged = False
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -130,9 +132,22 @@ class Worker:
         """Now, in Unix seconds on Redis's clock (as last measured by a heartbeat)."""
         return time.time() + self.latency.offset_ms / 1000
 
+    def declare_wedged(self, reason: str) -> None:
+        """This process sits on jobs it does not run: stop renewing leases and exit now,
+        releasing what it holds, so the pool replaces it and other workers take the jobs."""
+        self.wedged = True
+        self.exit_code = EXIT_RECYCLE
+        self.hurry(reason)
+
     @property
     def running(self) -> int:
         return self.runner.running
+
+    def stalls(self) -> Stalls:
+        """Every held entry with how long it has stalled (see jobq.worker.watchdog)."""
+        return stalls(
+            self.held.values(), self.concurrency, self.runner.freed_at, self.outage, time.monotonic()
+        )
 
     async def setup(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -310,7 +325,7 @@ class Worker:
             self.held.pop(h.stream_id, None)
             log.warning("job.lost_lease", job_id=h.env.id, task=h.env.task, queue=h.queue)
         elif h.stop_reason != ABANDONED:  # an abandoned job was released, to run again
-            self.settler.add_finished(h, fin, time.monotonic() - h.started)
+            self.settler.add_finished(h, fin, h.finished_at - h.started)
         assert self._wake is not None
         self._wake.set()
 
@@ -319,6 +334,7 @@ class Worker:
 
     def heartbeat_fields(self) -> dict[str, Any]:
         """What this worker publishes every heartbeat (`jobq stats` and `explain` read it)."""
+        held = census(self.stalls())
         return {
             "id": self.id,
             "host": self.host,
@@ -330,6 +346,9 @@ class Worker:
             "started_at": self.started_at,
             "latency": json.dumps(self.latency.percentiles()),
             "running": json.dumps(self.running_since()),
+            "held": held.held,
+            "ready": held.ready,
+            "stalled": json.dumps(held.stalled),
         }
 
     def running_since(self) -> dict[str, float]:

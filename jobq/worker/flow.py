@@ -50,13 +50,13 @@ class Gate:
         """True: start it. False: it was handed to the settler (released or expired)."""
         paused = self.paused.paused
         if paused and h.queue in paused:
-            h.finished = True  # on its way back: shutdown must not release it again
+            h.finish()  # on its way back: shutdown must not release it again
             self.settle(h.queue, self.release(h), {})
             log.info("job.released_paused", job_id=h.env.id, task=h.env.task, queue=h.queue)
             return False
         expires = h.env.expires
         if expires is not None and self.clock() >= expires:
-            h.finished = True
+            h.finish()
             counts = {"expired": 1, f"expired:{h.env.task}": 1}
             self.settle(h.queue, expired_settlement(h), counts)
             log.info("job.expired", job_id=h.env.id, task=h.env.task, queue=h.queue, expires=expires)

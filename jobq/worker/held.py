@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,10 +21,18 @@ class Held:
     task: Task[Any, Any]
     attempt: int
     confirmed: float  # monotonic time this worker last knew it owned the entry
+    received: float  # monotonic time this worker took the entry
     started: float = 0.0
+    finished_at: float = 0.0  # monotonic; its outcome then waits to be written
     slot: RunSlot | None = None
     atask: asyncio.Task[None] | None = None
     timer: asyncio.TimerHandle | None = None
     stop_reason: str = ""  # "timeout" or "cancelled" once the worker asks the run to stop
     finished: bool = False
     lost: bool = False
+
+    def finish(self) -> None:
+        """Its run is over (or it is handed back unrun): what is left is writing the outcome,
+        which the watchdog times from here."""
+        self.finished = True
+        self.finished_at = time.monotonic()

@@ -19,6 +19,7 @@ from jobq.worker.held import Held
 from jobq.worker.latency import LatencyWindow
 from jobq.worker.outage import Outage
 from jobq.worker.running import Runner
+from jobq.worker.watchdog import Stalls, Watchdog, census, renewable
 
 log = structlog.get_logger("jobq.worker")
 
@@ -27,6 +28,7 @@ PROMOTE_EVERY_S = 0.25
 HEARTBEAT_EVERY_S = 2.0
 HEARTBEAT_TTL_S = 15
 PROMOTE_LIMIT = 1000
+WATCH_EVERY_S = 1.0
 
 
 class Host(Protocol):
@@ -36,6 +38,7 @@ class Host(Protocol):
     id: str
     queues: list[str]
     held: dict[str, Held]
+    wedged: bool
 
     @property
     def stopping(self) -> bool: ...
@@ -43,6 +46,10 @@ class Host(Protocol):
     def stop(self, reason: str = ...) -> None: ...
 
     def taint(self, reason: str) -> None: ...
+
+    def declare_wedged(self, reason: str) -> None: ...
+
+    def stalls(self) -> Stalls: ...
 
     async def refused(self, exc: BrokerRefused) -> None: ...
 
@@ -78,6 +85,7 @@ class Maintenance:
         self.parent = os.getppid()
         self._next: dict[str, float] = defaultdict(float)
         self.closing = False
+        self.watchdog = Watchdog(host.id, vt)
 
     def _due(self, duty: str, every: float, now: float) -> bool:
         if now >= self._next[duty]:
@@ -99,6 +107,8 @@ class Maintenance:
                 if self._due(name, every, now):
                     await self.guarded(duty)
             self.check_memory()
+            if self._due("watch", WATCH_EVERY_S, now):
+                self.check_wedged()
             if os.getppid() != self.parent:
                 self.w.stop("the pool supervisor is gone")
             await asyncio.sleep(TICK_S)
@@ -114,9 +124,12 @@ class Maintenance:
             await asyncio.sleep(self.outage.failed(exc))
 
     async def renew(self) -> None:
-        """Keep the leases of every held entry fresh; learn which were cancelled or lost."""
+        """Keep the leases of held entries fresh; learn which were cancelled or lost. Entries
+        the worker stalls on are left to lapse, and a wedged worker renews nothing."""
+        if self.w.wedged:
+            return
         by_queue: dict[str, list[tuple[str, str]]] = defaultdict(list)
-        for h in list(self.w.held.values()):
+        for h in renewable(self.w.stalls()):
             by_queue[h.queue].append((h.stream_id, h.env.id))
         now = time.monotonic()
         for queue, pairs in by_queue.items():
@@ -159,6 +172,11 @@ class Maintenance:
 
     async def pauses(self) -> None:
         self.w.paused_now(await self.broker.paused(self.w.queues))
+
+    def check_wedged(self) -> None:
+        """Exit if this process holds jobs it is not making progress on (jobq.worker.watchdog)."""
+        if self.watchdog.wedged(census(self.w.stalls())):
+            self.w.declare_wedged("wedged: holding jobs it is not running")
 
     async def heartbeat(self) -> None:
         redis_ms = await self.broker.heartbeat(self.w.id, self.w.heartbeat_fields(), HEARTBEAT_TTL_S)

@@ -39,6 +39,7 @@ class Runner:
         self.on_stuck = on_stuck
         self.on_progress = on_progress
         self.running = 0
+        self.freed_at = 0.0  # monotonic time a slot last came free while all were taken
         self.ready: deque[Held] = deque()
         self.stuck_threads = 0
         self._threads: ThreadRunner | None = None
@@ -166,8 +167,10 @@ class Runner:
             h.slot.interrupt(JobCancelled)
 
     def _complete(self, h: Held, fin: Finished) -> None:
-        h.finished = True
+        h.finish()
         if h.timer is not None:
             h.timer.cancel()
+        if self.running == self.concurrency:
+            self.freed_at = time.monotonic()
         self.running -= 1
         self.on_finished(h, fin)
