@@ -29,6 +29,7 @@ from functools import partial
 from typing import Any
 
 import jobq
+from jobq import records
 from jobq.config import redact_url
 from jobq.cron import entry_states
 from jobq.errors import JobFailed, JobqError
@@ -328,7 +329,7 @@ class Demo:
         found = app.broker.dead_entry_of(job.queue, job.id)
         if found is None:
             return "?"
-        return str(json.loads(found[1].get("d", "{}")).get("attempts", "?"))
+        return str(json.loads(found[1].get(records.ENTRY_DEAD_DETAILS, "{}")).get("attempts", "?"))
 
     def _line(self, at: float, job: str, task: str, outcome: str, detail: str) -> None:
         self.echo(f"  {at:5.2f}s  {job:<8}  {task:<20}  {outcome:<9}  {detail}")

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from jobq import records
 from jobq.broker import Broker
 from jobq.envelope import DecodeError, Envelope, decode, encode
 
@@ -59,13 +60,13 @@ def parse_entry(entry_id: str, fields: dict[str, str], key: bytes | None = None)
     """A DeadJob from the stream entry's fields `j` (envelope) and `d` (details JSON);
     with a signing `key`, an envelope whose signature does not verify counts as undecodable."""
     try:
-        details = json.loads(fields.get("d") or "{}")
+        details = json.loads(fields.get(records.ENTRY_DEAD_DETAILS) or "{}")
     except ValueError:
         details = {}
     if not isinstance(details, dict):
         details = {}
     try:
-        env: Envelope | None = decode(fields.get("j") or "", key)
+        env: Envelope | None = decode(fields.get(records.ENTRY_ENVELOPE) or "", key)
     except DecodeError:
         env = None
     return DeadJob(

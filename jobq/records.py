@@ -8,6 +8,8 @@ or member name is never typed twice (tests/test_record_formats.py checks). Pure.
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from typing import Final
 
 from jobq.states import JobStatus
@@ -32,8 +34,77 @@ ENTRY_DEAD_DETAILS: Final = "d"  # dead letters: JSON of reason, error, tracebac
 
 # The stored outcome of a finished job (ns:{q}:result:<id>): one JSON object -------------
 
-OUTCOME_STATE: Final = "s"  # succeeded / dead / cancelled
+OUTCOME_STATE: Final = "s"  # succeeded / dead / cancelled / expired
+OUTCOME_RESULT: Final = "r"  # the return value (succeeded)
+OUTCOME_ERROR: Final = "e"  # the error, one line
+OUTCOME_TRACEBACK: Final = "tb"
+OUTCOME_REASON: Final = "why"  # why it is dead
+OUTCOME_ATTEMPTS: Final = "n"  # attempts made
+OUTCOME_ENDED_MS: Final = "t1"  # when the last attempt ended (Unix ms)
+OUTCOME_TOOK_US: Final = "d"  # how long it ran (µs)
 OUTCOME_ENVELOPE: Final = "j"  # the envelope it ran with, a JSON object spliced in as is
+OUTCOME_MEMBERS: Final = (
+    *(OUTCOME_STATE, OUTCOME_RESULT, OUTCOME_ERROR, OUTCOME_TRACEBACK, OUTCOME_REASON),
+    *(OUTCOME_ATTEMPTS, OUTCOME_ENDED_MS, OUTCOME_TOOK_US, OUTCOME_ENVELOPE),
+)
+
+
+# The counters hash of a queue (ns:{q}:counters): totals the settle step adds to ---------
+
+PROCESSED: Final = "processed"  # runs that succeeded; also per task, as processed:<task>
+FAILED: Final = "failed"  # runs that raised, asked to retry or rejected; failed:<task>
+EXPIRED: Final = "expired"  # jobs closed unrun because their expiry passed; expired:<task>
+DURATION_COUNT: Final = "dcount"  # dcount:<task>: runs timed
+DURATION_SUM_US: Final = "dsum_us"  # dsum_us:<task>: their total time, microseconds
+DURATION_BUCKET: Final = "dle"  # dle:<task>:<bound>: runs that took <= bound (and > the one before)
+DURATION_BOUNDS: Final[tuple[float, ...]] = (
+    *(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5),
+    *(1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0),
+)
+"""Upper bounds (seconds) of the run-duration buckets; a last bucket, "inf", takes the rest."""
+
+PER_TASK: Final = (PROCESSED, FAILED, DURATION_COUNT, DURATION_SUM_US)
+BUCKET_NAMES: Final = (*(f"{b:g}" for b in DURATION_BOUNDS), "inf")
+
+
+@dataclass(frozen=True, slots=True)
+class TaskCounters:
+    """The counter fields of one task, made once per task rather than once per job."""
+
+    count: str
+    sum_us: str
+    buckets: tuple[str, ...]  # one per bound of DURATION_BOUNDS, then "inf"
+    processed: str
+    failed: str
+
+    @classmethod
+    def of(cls, task: str) -> TaskCounters:
+        buckets = tuple(f"{DURATION_BUCKET}:{task}:{name}" for name in BUCKET_NAMES)
+        return cls(
+            f"{DURATION_COUNT}:{task}",
+            f"{DURATION_SUM_US}:{task}",
+            buckets,
+            f"{PROCESSED}:{task}",
+            f"{FAILED}:{task}",
+        )
+
+
+def task_counter(field: str) -> tuple[str, str, float | None] | None:
+    """(kind, task, bucket bound or None) of a per-task counter field; None for a queue
+    total or a field jobq does not write."""
+    kind, sep, task = field.partition(":")
+    if not sep or not task:
+        return None
+    if kind in PER_TASK:
+        return kind, task, None
+    if kind != DURATION_BUCKET:
+        return None
+    task, _, bound_text = task.rpartition(":")
+    try:
+        bound = math.inf if bound_text == "inf" else float(bound_text)
+    except ValueError:
+        return None
+    return (kind, task, bound) if task else None
 
 
 LUA_VALUES: Final[dict[str, str | int]] = {

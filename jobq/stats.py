@@ -12,27 +12,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from jobq import startfail
+from jobq import records, startfail
 from jobq.broker import Reads
 from jobq.broker.rows import QueueRow
 
-DURATION_BOUNDS: tuple[float, ...] = (
-    0.005,
-    0.01,
-    0.025,
-    0.05,
-    0.1,
-    0.25,
-    0.5,
-    1.0,
-    2.5,
-    5.0,
-    10.0,
-    30.0,
-    60.0,
-    300.0,
-    math.inf,
-)
+DURATION_BOUNDS: tuple[float, ...] = (*records.DURATION_BOUNDS, math.inf)
 """Upper bounds (seconds) of the run-duration buckets workers count into; inf last."""
 
 
@@ -138,46 +122,29 @@ def queue_stats(row: QueueRow, now: float) -> QueueStats:
         in_flight=pending,
         scheduled=row.scheduled,
         dead=row.dead,
-        processed=_int(row.counters.get("processed")),
-        failed=_int(row.counters.get("failed")),
+        processed=_int(row.counters.get(records.PROCESSED)),
+        failed=_int(row.counters.get(records.FAILED)),
         oldest_age_s=round(age, 3),
         tasks=task_stats(row.counters),
         paused_since=row.paused_since,
-        expired=_int(row.counters.get("expired")),
+        expired=_int(row.counters.get(records.EXPIRED)),
     )
 
 
-def _bound(text: str) -> float | None:
-    if text == "inf":
-        return math.inf
-    try:
-        return float(text)
-    except ValueError:
-        return None
-
-
 def task_stats(counters: Mapping[str, str]) -> tuple[TaskStats, ...]:
-    """Per-task totals and histograms from a queue's counters hash, sorted by task name.
-
-    Fields: processed:<task>, failed:<task>, dcount:<task>, dsum_us:<task>, and
-    dle:<task>:<bound> (runs with duration <= bound and > the previous bound).
-    """
+    """Per-task totals and histograms from a queue's counters hash (its fields: see
+    jobq.records), sorted by task name."""
     per: dict[str, dict[str, Any]] = {}
-
-    def slot(task: str) -> dict[str, Any]:
-        return per.setdefault(task, {"buckets": {}})
-
     for name, value in counters.items():
-        kind, sep, rest = name.partition(":")
-        if not sep or not rest:
+        parsed = records.task_counter(name)
+        if parsed is None:
             continue
-        if kind in ("processed", "failed", "dcount", "dsum_us"):
-            slot(rest)[kind] = _int(value)
-        elif kind == "dle":
-            task, _, bound_text = rest.rpartition(":")
-            bound = _bound(bound_text)
-            if task and bound is not None:
-                slot(task)["buckets"][bound] = _int(value)
+        kind, task, bound = parsed
+        slot = per.setdefault(task, {"buckets": {}})
+        if bound is None:
+            slot[kind] = _int(value)
+        else:
+            slot["buckets"][bound] = _int(value)
     out = []
     for task in sorted(per):
         d = per[task]
@@ -186,10 +153,10 @@ def task_stats(counters: Mapping[str, str]) -> tuple[TaskStats, ...]:
         out.append(
             TaskStats(
                 name=task,
-                processed=d.get("processed", 0),
-                failed=d.get("failed", 0),
-                duration_count=d.get("dcount", 0),
-                duration_sum_s=d.get("dsum_us", 0) / 1e6,
+                processed=d.get(records.PROCESSED, 0),
+                failed=d.get(records.FAILED, 0),
+                duration_count=d.get(records.DURATION_COUNT, 0),
+                duration_sum_s=d.get(records.DURATION_SUM_US, 0) / 1e6,
                 duration_buckets=tuple((b, buckets.get(b, 0)) for b in bounds) if buckets else (),
             )
         )

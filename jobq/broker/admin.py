@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from jobq import protocol
+from jobq import protocol, records
 from jobq.broker.link import Link
 
 
@@ -43,7 +43,7 @@ class Admin(Link):
             last = str(group.get("last-delivered-id", "0-0")) if group else "0-0"
             entries: Any = self.client.xrange(k.stream, f"({last}", "+", count=limit)
             batch = protocol.PurgeBatch(
-                [(str(sid), protocol.claimed_id(fields.get("j"))) for sid, fields in entries],
+                [(str(sid), protocol.claimed_id(f.get(records.ENTRY_ENVELOPE))) for sid, f in entries],
                 [str(job_id) for job_id in scheduled],
             )
             if not batch.queued and not batch.scheduled:

@@ -15,6 +15,7 @@ from typing import Any
 
 import structlog
 
+from jobq import records
 from jobq.app import App
 from jobq.broker import AsyncBroker
 from jobq.errors import BrokerError, BrokerGroupMissing, BrokerOutOfMemory, BrokerRefused
@@ -302,14 +303,14 @@ class Worker:
         for stream, items in entries:
             queue = self.streams[stream]
             for stream_id, fields in items:
-                self.accept(queue, stream_id, (fields or {}).get("j"), 1, now)
+                self.accept(queue, stream_id, (fields or {}).get(records.ENTRY_ENVELOPE), 1, now)
         self.start_ready()
 
     def accept(self, queue: str, stream_id: str, raw: str | None, deliveries: int, now: float) -> None:
         """Take one delivered entry: dead-letter it at once if it cannot run, else queue it."""
         verdict = admit(self.app, queue, stream_id, raw, deliveries, now)
         if isinstance(verdict, Refusal):
-            counters = {"failed": verdict.failed} if verdict.failed else {}
+            counters = {records.FAILED: verdict.failed} if verdict.failed else {}
             self.settler.add(queue, refusal_settlement(queue, stream_id, verdict, self.origin), counters)
             return
         self.held[stream_id] = verdict

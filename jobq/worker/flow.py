@@ -13,6 +13,7 @@ from typing import Protocol
 
 import structlog
 
+from jobq import records
 from jobq.job import outcome_blob
 from jobq.protocol import Settlement
 from jobq.states import JobStatus, SettleOp
@@ -57,7 +58,7 @@ class Gate:
         expires = h.env.expires
         if expires is not None and self.clock() >= expires:
             h.finish()
-            counts = {"expired": 1, f"expired:{h.env.task}": 1}
+            counts = {records.EXPIRED: 1, f"{records.EXPIRED}:{h.env.task}": 1}
             self.settle(h.queue, expired_settlement(h), counts)
             log.info("job.expired", job_id=h.env.id, task=h.env.task, queue=h.queue, expires=expires)
             return False

@@ -20,6 +20,7 @@ from jobq.errors import BrokerError
 from jobq.execute import Finished
 from jobq.job import outcome_blob
 from jobq.protocol import Settlement
+from jobq.records import DURATION_BOUNDS, FAILED, PROCESSED, TaskCounters
 from jobq.retry import Ack, Cancel, DeadLetter, Decision, RetryIn, decide
 from jobq.states import JobStatus, OutcomeKind, SettleOp
 from jobq.worker.held import Held
@@ -30,39 +31,19 @@ log = structlog.get_logger("jobq.worker")
 ACK = Ack()
 FAILED_KINDS = frozenset((OutcomeKind.ERROR, OutcomeKind.RETRY, OutcomeKind.REJECT))
 CANCELLED_BLOB = outcome_blob(JobStatus.CANCELLED)
-DURATION_BOUNDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
 
 
-BUCKET_NAMES = (*(str(b) for b in DURATION_BOUNDS), "inf")
-
-
-@dataclass(frozen=True, slots=True)
-class TaskCounterKeys:
-    """The counter fields of one task, built once rather than formatted for every job."""
-
-    count: str
-    sum_us: str
-    buckets: tuple[str, ...]
-    processed: str
-    failed: str
-
-    @classmethod
-    def of(cls, task: str) -> TaskCounterKeys:
-        buckets = tuple(f"dle:{task}:{name}" for name in BUCKET_NAMES)
-        return cls(f"dcount:{task}", f"dsum_us:{task}", buckets, f"processed:{task}", f"failed:{task}")
-
-
-def count_run(counts: dict[str, int], keys: TaskCounterKeys, seconds: float, kind: str) -> None:
+def count_run(counts: dict[str, int], keys: TaskCounters, seconds: float, total: str | None) -> None:
     """Add one run to `counts`: the duration histogram (non-cumulative buckets, sum in
-    microseconds) and, for kind "processed" or "failed", the totals."""
+    microseconds) and, when given, the `total` (records.PROCESSED or FAILED) it adds to."""
     counts[keys.count] += 1
     counts[keys.sum_us] += int(seconds * 1e6)
     counts[keys.buckets[bisect_left(DURATION_BOUNDS, seconds)]] += 1
-    if kind == "processed":
-        counts["processed"] += 1
+    if total == PROCESSED:
+        counts[PROCESSED] += 1
         counts[keys.processed] += 1
-    elif kind == "failed":
-        counts["failed"] += 1
+    elif total == FAILED:
+        counts[FAILED] += 1
         counts[keys.failed] += 1
 
 
@@ -182,7 +163,7 @@ class Settler:
         self.pending: list[tuple[str, Settlement]] = []
         self.progress: dict[tuple[str, str], tuple[str, int]] = {}
         self.counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-        self.task_keys: dict[str, TaskCounterKeys] = {}
+        self.task_keys: dict[str, TaskCounters] = {}
         self.wake = asyncio.Event()
         self.outage = outage
         self.closing = False
@@ -193,17 +174,17 @@ class Settler:
             decision: Decision = ACK  # the common case, without the decision table
             if self.log_successes:
                 _log_decision(h, fin, decision)
-            kind = "processed"
+            total: str | None = PROCESSED
         else:
             decision = decide(fin.outcome, h.attempt, h.task.policy, self.rng)
             if h.stop_reason == "cancelled" and not isinstance(decision, Ack):
                 decision = Cancel()
             _log_decision(h, fin, decision)
-            kind = "failed" if fin.outcome.kind in FAILED_KINDS else ""
+            total = FAILED if fin.outcome.kind in FAILED_KINDS else None
         keys = self.task_keys.get(h.env.task) or self.task_keys.setdefault(
-            h.env.task, TaskCounterKeys.of(h.env.task)
+            h.env.task, TaskCounters.of(h.env.task)
         )
-        count_run(self.counts[h.queue], keys, seconds, kind)
+        count_run(self.counts[h.queue], keys, seconds, total)
         self.pending.append((h.queue, settlement_for(h, fin, decision, self.origin)))
         self.wake.set()
 
