@@ -36,3 +36,7 @@ class Held:
         which the watchdog times from here."""
         self.finished = True
         self.finished_at = time.monotonic()
+
+    def log_fields(self) -> dict[str, Any]:
+        """What every log line about this run names."""
+        return {"job_id": self.env.id, "task": self.env.task, "queue": self.queue, "attempt": self.attempt}

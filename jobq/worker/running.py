@@ -128,14 +128,7 @@ class Runner:
         if h.finished:
             return
         h.stop_reason = "timeout"
-        log.warning(
-            "job.timeout",
-            job_id=h.env.id,
-            task=h.env.task,
-            queue=h.queue,
-            attempt=h.attempt,
-            timeout_s=h.task.options.timeout,
-        )
+        log.warning("job.timeout", **h.log_fields(), timeout_s=h.task.options.timeout)
         if h.atask is not None:
             h.atask.cancel()
             return

@@ -134,7 +134,7 @@ def settlement_for(h: Held, fin: Finished, decision: Decision, origin: Origin) -
 
 
 def _log_decision(h: Held, fin: Finished, decision: Decision) -> None:
-    fields = {"job_id": h.env.id, "task": h.env.task, "queue": h.queue, "attempt": h.attempt}
+    fields = h.log_fields()
     if isinstance(decision, Ack):
         log.debug("job.succeeded", **fields)
     elif isinstance(decision, RetryIn):

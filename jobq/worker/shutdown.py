@@ -89,10 +89,7 @@ def abandon_unfinished(runner: Runner, held: dict[str, Held], settler: Settler, 
         settler.add(h.queue, release(h), {})
         log.warning(
             "job.abandoned",
-            job_id=h.env.id,
-            task=h.env.task,
-            queue=h.queue,
-            attempt=h.attempt,
+            **h.log_fields(),
             why=why,
             note="released: another worker starts it at once, as the same attempt",
         )
