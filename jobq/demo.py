@@ -14,7 +14,6 @@ import contextlib
 import csv
 import hashlib
 import io
-import json
 import os
 import signal
 import subprocess
@@ -29,9 +28,9 @@ from functools import partial
 from typing import Any
 
 import jobq
-from jobq import records
 from jobq.config import redact_url
 from jobq.cron import entry_states
+from jobq.dlq import find_dead
 from jobq.errors import JobFailed, JobqError
 from jobq.localredis import HOW_TO_INSTALL, LocalRedis, answers, find_redis_server
 from jobq.stats import snapshot
@@ -326,10 +325,8 @@ class Demo:
         return True
 
     def _attempts(self, job: jobq.Job[Any]) -> str:
-        found = app.broker.dead_entry_of(job.queue, job.id)
-        if found is None:
-            return "?"
-        return str(json.loads(found[1].get(records.ENTRY_DEAD_DETAILS, "{}")).get("attempts", "?"))
+        dead = find_dead(app.broker, job.queue, job.id)
+        return str(dead.attempts) if dead and dead.attempts else "?"
 
     def _line(self, at: float, job: str, task: str, outcome: str, detail: str) -> None:
         self.echo(f"  {at:5.2f}s  {job:<8}  {task:<20}  {outcome:<9}  {detail}")
