@@ -18,15 +18,15 @@ import structlog
 from jobq import records
 from jobq.app import App
 from jobq.broker import AsyncBroker
-from jobq.errors import BrokerError, BrokerGroupMissing, BrokerOutOfMemory, BrokerRefused
+from jobq.errors import BrokerError, BrokerRefused
 from jobq.execute import Finished
 from jobq.worker.admission import Refusal, admit, refusal_settlement
 from jobq.worker.flow import Gate
-from jobq.worker.held import Held
+from jobq.worker.held import Held, running_since
 from jobq.worker.latency import LatencyWindow
 from jobq.worker.lifecycle import EXIT_START_FAILED, Lifecycle
 from jobq.worker.maintenance import Maintenance
-from jobq.worker.outage import Notices, Outage
+from jobq.worker.outage import Notices, Outage, answer_refusal
 from jobq.worker.running import Runner
 from jobq.worker.settler import Origin, Settler
 from jobq.worker.shutdown import ABANDONED, StopSignals, abandon_unfinished, drain_note, release
@@ -183,7 +183,7 @@ class Worker:
             abandon_unfinished(self.runner, self.held, self.settler, self.hurried or "shutdown timeout")
         finally:
             await self._stop_background(background)
-            await self._final_settle()
+            await self.settler.flush_for(5.0)
             hooks_by = stop_by or time.monotonic() + self.shutdown_timeout
             await self.lifecycle.stop(time.monotonic() if self.hurried else hooks_by)
             await self.close()
@@ -209,10 +209,7 @@ class Worker:
                 log.warning("worker.shutdown_timeout", unfinished=self.running + len(self.runner.ready))
                 return
             self.start_ready()
-            assert self._wake is not None
-            self._wake.clear()
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), 0.2)
+            await self._rest(0.2)
 
     async def _stop_background(self, tasks: list[asyncio.Task[None]]) -> None:
         self.maintenance.closing = self.settler.closing = True
@@ -222,11 +219,6 @@ class Worker:
             t.cancel()
         if pending:
             await asyncio.wait(pending, timeout=1.0)
-
-    async def _final_settle(self) -> None:
-        deadline = time.monotonic() + 5.0
-        while self.settler.pending and time.monotonic() < deadline:
-            await self.settler.flush()
 
     async def close(self) -> None:
         """Leave the worker registry and release connections and threads."""
@@ -286,17 +278,7 @@ class Worker:
         return not (self.running or self.runner.ready or self.settler.pending or self.outage.down)
 
     async def refused(self, exc: BrokerRefused) -> None:
-        """Redis answered with an error: recreate lost groups, wait out OOM, log the rest."""
-        if isinstance(exc, BrokerGroupMissing):
-            log.warning("worker.group_missing", queues=self.queues)
-            try:
-                await self.broker.ensure_groups(self.queues)
-            except BrokerError as again:
-                await asyncio.sleep(self.outage.failed(again))
-            return
-        event = "redis.out_of_memory" if isinstance(exc, BrokerOutOfMemory) else "redis.refused"
-        self.notices.warn(event, error=str(exc))
-        await asyncio.sleep(1.0)
+        await answer_refusal(exc, self.broker, self.queues, self.outage, self.notices)
 
     def _admit(self, entries: list[Any]) -> None:
         now = time.monotonic()
@@ -346,17 +328,10 @@ class Worker:
             "processed": self.done,
             "started_at": self.started_at,
             "latency": json.dumps(self.latency.percentiles()),
-            "running": json.dumps(self.running_since()),
+            "running": json.dumps(running_since(self.held.values())),
             "held": held.held,
             "ready": held.ready,
             "stalled": json.dumps(held.stalled),
-        }
-
-    def running_since(self) -> dict[str, float]:
-        """Job id -> Unix time its run started, for heartbeats (`jobq explain` says since when)."""
-        offset = time.time() - time.monotonic()
-        return {
-            h.env.id: round(h.started + offset, 3) for h in self.held.values() if h.started and not h.finished
         }
 
     def _settled(self, stream_ids: list[str]) -> None:

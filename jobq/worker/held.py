@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,3 +41,9 @@ class Held:
     def log_fields(self) -> dict[str, Any]:
         """What every log line about this run names."""
         return {"job_id": self.env.id, "task": self.env.task, "queue": self.queue, "attempt": self.attempt}
+
+
+def running_since(held: Iterable[Held]) -> dict[str, float]:
+    """Job id -> Unix time its run started, for heartbeats (`jobq explain` says since when)."""
+    offset = time.time() - time.monotonic()
+    return {h.env.id: round(h.started + offset, 3) for h in held if h.started and not h.finished}

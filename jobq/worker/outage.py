@@ -1,11 +1,16 @@
-"""One log line when Redis goes away and one when it is back, not a line per failed call."""
+"""One log line when Redis goes away and one when it is back, not a line per failed call;
+what a worker does when Redis refuses a call."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
 import structlog
+
+from jobq.broker import AsyncBroker
+from jobq.errors import BrokerError, BrokerGroupMissing, BrokerOutOfMemory, BrokerRefused
 
 log = structlog.get_logger("jobq.worker")
 
@@ -67,3 +72,19 @@ class Notices:
         if now - self.last.get(event, -self.period_s) >= self.period_s:
             self.last[event] = now
             log.warning(event, **fields)
+
+
+async def answer_refusal(
+    exc: BrokerRefused, broker: AsyncBroker, queues: list[str], outage: Outage, notices: Notices
+) -> None:
+    """Redis answered with an error: recreate lost groups, wait out OOM, log the rest."""
+    if isinstance(exc, BrokerGroupMissing):
+        log.warning("worker.group_missing", queues=queues)
+        try:
+            await broker.ensure_groups(queues)
+        except BrokerError as again:
+            await asyncio.sleep(outage.failed(again))
+        return
+    event = "redis.out_of_memory" if isinstance(exc, BrokerOutOfMemory) else "redis.refused"
+    notices.warn(event, error=str(exc))
+    await asyncio.sleep(1.0)

@@ -251,6 +251,12 @@ class Settler:
             return False
         return True
 
+    async def flush_for(self, seconds: float) -> None:
+        """Last flushes of a stopping worker: keep trying for up to `seconds`."""
+        deadline = time.monotonic() + seconds
+        while self.pending and time.monotonic() < deadline:
+            await self.flush()
+
     def _keep_unwritten(
         self, by_queue: dict[str, list[Settlement]], counts: dict[str, dict[str, int]]
     ) -> None:
