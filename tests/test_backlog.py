@@ -31,6 +31,7 @@ ALLOWED = {
     "hlen",
     "xpending",
     "exists",
+    "get",  # the queue's paused key (flow control): O(1), one per queue
     "ping",
     "client|setinfo",
     "info",

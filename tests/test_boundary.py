@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import ast
 import asyncio
-from collections.abc import Iterator
+import inspect
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
 import redis
 
 import jobq
+from jobq import protocol
 from jobq.broker import AsyncBroker, Broker, describe_error
 from jobq.config import Config
 from jobq.errors import (
@@ -22,6 +24,7 @@ from jobq.errors import (
     BrokerUnavailable,
 )
 from jobq.keys import GROUP
+from jobq.states import SettleOp
 from tests.support.redis_server import RedisServer, free_port
 
 PACKAGE = Path(__file__).resolve().parent.parent / "jobq"
@@ -158,3 +161,92 @@ def test_a_full_redis_refuses_with_out_of_memory(private_redis: type[RedisServer
     server.client().config_set("maxmemory", "1")
     with pytest.raises(BrokerOutOfMemory, match="out of memory"):
         noop.delay()
+
+
+# every call of the boundary translates a lost server ----------------------------------
+
+TICK = protocol.CronTick("entry", 0, "job", "{}", 1000, 1000)
+SYNC_CALLS: dict[str, Callable[[Broker], object]] = {
+    "cancel": lambda b: b.cancel("q", "id", 60, "{}"),
+    "cron_fire": lambda b: b.cron_fire("q", TICK),
+    "cron_register_queues": lambda b: b.cron_register_queues(["q"]),
+    "cron_states": lambda b: b.cron_states([("q", "entry")]),
+    "cron_trigger": lambda b: b.cron_trigger("q", "entry", "id", "{}"),
+    "dead_entries": lambda b: b.dead_entries("q"),
+    "dead_entry_of": lambda b: b.dead_entry_of("q", "id"),
+    "dead_last_id": lambda b: b.dead_last_id("q"),
+    "delete_namespace": lambda b: b.delete_namespace(),
+    "enqueue": lambda b: b.enqueue("q", [protocol.NewJob("id", "{}")]),
+    "find_queue": lambda b: b.find_queue("id", ["q"]),
+    "job_facts": lambda b: b.job_facts("q", "id"),
+    "known_queues": lambda b: b.known_queues(),
+    "pause": lambda b: b.pause("q"),
+    "paused": lambda b: b.paused(["q"]),
+    "ping": lambda b: b.ping(),
+    "progress": lambda b: b.progress("q", "id"),
+    "purge_dead": lambda b: b.purge_dead("q"),
+    "purge_waiting": lambda b: b.purge_waiting("q", 10, 60, "{}"),
+    "requeue_dead": lambda b: b.requeue_dead("q", [("id", "1-0", "{}")]),
+    "resume": lambda b: b.resume("q"),
+    "server_time": lambda b: b.server_time(),
+    "snapshot": lambda b: b.snapshot(None),
+    "start_failures": lambda b: b.start_failures(0.0),
+    "status": lambda b: b.status("q", "id"),
+    "wait_result": lambda b: b.wait_result("q", "id", 0.1),
+}
+SETTLEMENT = protocol.Settlement(SettleOp.OK, "1-0", "id", 60, "{}")
+ASYNC_CALLS: dict[str, Callable[[AsyncBroker], Awaitable[object]]] = {
+    "clear_start_failure": lambda b: b.clear_start_failure("pool"),
+    "deregister": lambda b: b.deregister("w", ["q"]),
+    "drop_idle_consumer": lambda b: b.drop_idle_consumer(["q"], "c"),
+    "ensure_groups": lambda b: b.ensure_groups(["q"]),
+    "eviction_policy": lambda b: b.eviction_policy(),
+    "heartbeat": lambda b: b.heartbeat("w", {"pid": 1}, 10),
+    "paused": lambda b: b.paused(["q"]),
+    "promote": lambda b: b.promote("q", 10),
+    "read": lambda b: b.read({"s": ">"}, 1, 10),
+    "read_counts": lambda b: b.read_counts({"s": 1}),
+    "reclaim": lambda b: b.reclaim("q", 1000, "0-0", 10),
+    "record_start_failure": lambda b: b.record_start_failure("pool", {"hook": "h"}),
+    "renew": lambda b: b.renew("q", [("1-0", "id")]),
+    "server_time_ms": lambda b: b.server_time_ms(),
+    "settle": lambda b: b.settle("q", [SETTLEMENT], {}),
+    "write_progress": lambda b: b.write_progress({("q", "id"): ("{}", 60)}),
+}
+NO_REDIS = ("close", "queue_keys")  # local only: nothing to translate
+
+
+def public_methods(cls: type) -> set[str]:
+    return {n for n, _ in inspect.getmembers(cls, inspect.isfunction) if not n.startswith("_")}
+
+
+def test_every_boundary_call_is_listed_here() -> None:
+    """A new call of Broker or AsyncBroker needs a line in SYNC_CALLS / ASYNC_CALLS, so the
+    tests below prove it fails with a BrokerError, not a redis exception."""
+    assert public_methods(Broker) - set(NO_REDIS) == set(SYNC_CALLS)
+    assert public_methods(AsyncBroker) - set(NO_REDIS) == set(ASYNC_CALLS)
+
+
+@pytest.fixture(scope="module")
+def gone_url() -> str:
+    return f"redis://127.0.0.1:{free_port()}/0"
+
+
+@pytest.mark.parametrize("name", sorted(SYNC_CALLS))
+def test_a_sync_call_to_a_lost_server_raises_broker_unavailable(name: str, gone_url: str) -> None:
+    broker = Broker(Config(redis_url=gone_url, namespace="gone"))
+    with pytest.raises(BrokerUnavailable):
+        SYNC_CALLS[name](broker)
+
+
+@pytest.mark.parametrize("name", sorted(ASYNC_CALLS))
+def test_a_worker_call_to_a_lost_server_raises_broker_unavailable(name: str, gone_url: str) -> None:
+    async def call() -> None:
+        broker = AsyncBroker(Config(redis_url=gone_url, namespace="gone"), "c")
+        try:
+            with pytest.raises(BrokerUnavailable):
+                await ASYNC_CALLS[name](broker)
+        finally:
+            await broker.close()
+
+    asyncio.run(call())
