@@ -18,6 +18,20 @@ SLEEP_S = float(os.environ.get("JOBQ_BENCH_SLEEP_S", "0.010"))
 app = jobq.App(namespace=os.environ.get("JOBQ_NAMESPACE", "bench"))
 
 
+class NoOpMiddleware(jobq.Middleware):
+    """Hooks around every run that do nothing: what middleware itself costs."""
+
+    def before_run(self, job: jobq.JobInfo) -> None:
+        pass
+
+    def after_run(self, job: jobq.JobInfo, outcome: jobq.RunOutcome) -> None:
+        pass
+
+
+if os.environ.get("JOBQ_BENCH_MIDDLEWARE") == "noop":  # see README "Extending jobq"
+    app.add_middleware(NoOpMiddleware())
+
+
 @app.task(name="bench.noop")
 def noop(i: int, t: float) -> None:
     record(i, t, time.time())

@@ -17,6 +17,7 @@ from jobq.errors import (
 )
 from jobq.hooks import WorkerContext, current_worker
 from jobq.job import Job, JobInfo, current_job
+from jobq.middleware import EnqueueInfo, Middleware, RunOutcome
 from jobq.progress import Progress, ProgressError
 from jobq.task import Task
 from jobq.workflow.signature import Signature
@@ -27,6 +28,7 @@ __all__ = [
     "App",
     "BrokerError",
     "ConfigError",
+    "EnqueueInfo",
     "Job",
     "JobCancelled",
     "JobExpired",
@@ -35,10 +37,12 @@ __all__ = [
     "JobNotFound",
     "JobTimeout",
     "JobqError",
+    "Middleware",
     "Progress",
     "ProgressError",
     "Reject",
     "Retry",
+    "RunOutcome",
     "SerializationError",
     "Signature",
     "Task",

@@ -17,6 +17,7 @@ from jobq.errors import ConfigError, UnknownTask
 from jobq.flow import PAUSE_SETTLE_S, Expiry, expires_at, expiry_seconds
 from jobq.hooks import check_hook
 from jobq.job import Job
+from jobq.middleware import Chain, EnqueueInfo, LogHeaders, Middleware, as_middleware, headers_of
 from jobq.protocol import NewJob
 from jobq.task import AsyncTask, SyncTask, Task, TaskOptions, make_task, new_job_id, to_delay_ms
 
@@ -54,6 +55,7 @@ class App:
         *,
         max_payload_bytes: int = 1024 * 1024,
         signing_key: str | bytes | None = None,
+        log_headers: Sequence[str] = (),
     ) -> None:
         self.config = Config(
             redis_url=resolve_redis_url(redis_url),
@@ -68,6 +70,9 @@ class App:
         self.cron_entries: list[CronEntry] = []
         self.start_hooks: list[Callable[[], Any]] = []
         self.stop_hooks: list[Callable[[], Any]] = []
+        self.middleware = Chain()
+        if log_headers:
+            self.middleware.add(LogHeaders(log_headers))
         self._broker: Broker | None = None
         self._broker_pid = 0
 
@@ -172,6 +177,12 @@ class App:
         self.stop_hooks.append(check_hook(fn, "on_worker_stop"))
         return fn
 
+    def add_middleware(self, middleware: Middleware | type[Middleware]) -> None:
+        """Install a jobq.Middleware (an instance, or a subclass made with no arguments)
+        after those already installed; ConfigError if it is not one or a hook's signature
+        is wrong."""
+        self.middleware.add(as_middleware(middleware))
+
     def cron(
         self,
         expression: str,
@@ -212,6 +223,7 @@ class App:
         job_id: str | None = None,
         queue: str | None = None,
         expires: Expiry | None = None,
+        headers: dict[str, Any] | None = None,
     ) -> Job[Any]:
         """Enqueue a call of `task_name`; the one path every enqueue goes through."""
         delay_ms, at_ms = to_delay_ms(delay, at)
@@ -221,9 +233,19 @@ class App:
         target = self.queue_of(task_name) if queue is None else check_queue_name(queue)
         unique = job_id is not None
         jid = job_id if job_id is not None else new_job_id()
-        env = Envelope(jid, task_name, tuple(args), kwargs or {}, now, 0, expiry)
-        text = encode(env, self.config.max_payload_bytes, self.config.signing_key)
-        self.broker.enqueue(target, [NewJob(jid, text, delay_ms, at_ms, unique)])
+        if headers is None and not self.middleware.enqueues:
+            env = Envelope(jid, task_name, tuple(args), kwargs or {}, now, 0, expiry)
+            text = encode(env, self.config.max_payload_bytes, self.config.signing_key)
+            self.broker.enqueue(target, [NewJob(jid, text, delay_ms, at_ms, unique)])
+            return Job(self, jid, target)
+        out = EnqueueInfo(jid, task_name, target, tuple(args), kwargs or {}, headers_of(headers))
+
+        def write() -> None:
+            env = Envelope(jid, task_name, out.args, out.kwargs, now, 0, expiry, out.headers or None)
+            text = encode(env, self.config.max_payload_bytes, self.config.signing_key)
+            self.broker.enqueue(target, [NewJob(jid, text, delay_ms, at_ms, unique)])
+
+        self.middleware.enqueue([out], write)
         return Job(self, jid, target)
 
     def enqueue(self, task_name: str, /, *args: Any, **kwargs: Any) -> Job[Any]:

@@ -4,6 +4,7 @@ Wire form (JSON object, short keys because a million queued jobs pay for every b
 
     id  job id (str)          t  task name (str)       a  positional args (list)
     k   keyword args (object, omitted when empty)
+    h   headers (object of JSON values, omitted when empty; see jobq.middleware)
     n   attempts already made before this delivery (int, omitted when 0)
     e   enqueued at, Unix seconds (float)
     x   expires at, Unix seconds (float, omitted when the job never expires): a worker
@@ -42,9 +43,12 @@ class Envelope:
     enqueued_at: float
     prior_attempts: int = 0
     expires: float | None = None
+    headers: dict[str, Any] | None = None
 
     def with_prior_attempts(self, prior: int) -> Envelope:
-        return Envelope(self.id, self.task, self.args, self.kwargs, self.enqueued_at, prior, self.expires)
+        return Envelope(
+            self.id, self.task, self.args, self.kwargs, self.enqueued_at, prior, self.expires, self.headers
+        )
 
 
 def encode(env: Envelope, max_bytes: int, key: str | bytes | None = None) -> str:
@@ -57,6 +61,8 @@ def encode(env: Envelope, max_bytes: int, key: str | bytes | None = None) -> str
         body["n"] = env.prior_attempts
     if env.expires is not None:
         body["x"] = env.expires
+    if env.headers:
+        body["h"] = env.headers
     try:
         text = _encode(body)
     except (TypeError, ValueError, RecursionError) as exc:
@@ -124,13 +130,16 @@ def _parse(text: str) -> Envelope:
         prior = int(body.get("n", 0))
         expires = body.get("x")
         expires = None if expires is None else float(expires)
+        headers = body.get("h")
     except (KeyError, TypeError, ValueError) as exc:
         raise DecodeError(f"undecodable payload: missing or bad field {exc}") from None
     if not (isinstance(job_id, str) and isinstance(task, str)):
         raise DecodeError("undecodable payload: id and task must be strings")
     if not isinstance(args, (list, tuple)) or not isinstance(kwargs, dict):
         raise DecodeError("undecodable payload: args must be a list and kwargs an object")
-    return Envelope(job_id, task, tuple(args), kwargs, enqueued_at, prior, expires)
+    if headers is not None and not isinstance(headers, dict):
+        raise DecodeError("undecodable payload: headers must be an object")
+    return Envelope(job_id, task, tuple(args), kwargs, enqueued_at, prior, expires, headers or None)
 
 
 def encode_value(value: Any) -> str:

@@ -6,12 +6,13 @@ import asyncio
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from jobq.envelope import Envelope, encode_value
 from jobq.errors import JobCancelled, JobTimeout, Reject, Retry, SerializationError
 from jobq.job import JobInfo, _current
-from jobq.retry import Outcome
+from jobq.retry import Decision, Outcome
 from jobq.states import OutcomeKind
 from jobq.task import Task
 
@@ -24,6 +25,8 @@ class Finished:
     result_json: str = "null"
     error: str = ""
     traceback: str = ""
+    exc: BaseException | None = None  # what the attempt raised, for middleware hooks
+    decision: Decision | None = None  # decided in the run's context when middleware is installed
 
 
 OK_NULL = Finished(Outcome(OutcomeKind.OK))
@@ -36,6 +39,12 @@ def _error_text(exc: BaseException) -> str:
 
 def classify(exc: BaseException, task: Task[Any, Any], env: Envelope) -> Finished:
     """Turn an exception raised by (or around) a run into a Finished."""
+    fin = _classified(exc, task, env)
+    fin.exc = exc
+    return fin
+
+
+def _classified(exc: BaseException, task: Task[Any, Any], env: Envelope) -> Finished:
     tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     error = _error_text(exc)
     if isinstance(exc, Retry):
@@ -75,6 +84,9 @@ def succeeded(value: Any) -> Finished:
 
 
 def info_for(env: Envelope, queue: str, attempt: int, report: Callable[[str], None] | None = None) -> JobInfo:
+    if env.headers:
+        headers = MappingProxyType(env.headers)
+        return JobInfo(env.id, env.task, queue, attempt, env.enqueued_at, report, headers)
     return JobInfo(env.id, env.task, queue, attempt, env.enqueued_at, report)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
@@ -19,6 +19,28 @@ if TYPE_CHECKING:
 
 R = TypeVar("R")
 
+
+class _NoHeaders(Mapping[str, Any]):
+    """The headers of a job enqueued without any: empty, read-only, shared."""
+
+    def __getitem__(self, key: str) -> Any:
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+    def __hash__(self) -> int:
+        return 0
+
+    def __repr__(self) -> str:
+        return "{}"
+
+
+NO_HEADERS: Mapping[str, Any] = _NoHeaders()
+
 STATES = tuple(JobStatus)
 
 
@@ -32,6 +54,7 @@ class JobInfo:
     attempt: int
     enqueued_at: float
     report: Callable[[str], None] | None = field(default=None, repr=False, compare=False)
+    headers: Mapping[str, Any] = NO_HEADERS  # read-only; see enqueue(headers=...)
 
     def set_progress(self, fraction: float, message: str = "") -> None:
         """Report how far this job has got (0..1); never blocks: the worker writes it to

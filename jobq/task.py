@@ -15,6 +15,7 @@ from jobq.envelope import Envelope, encode
 from jobq.errors import ConfigError
 from jobq.flow import Expiry, expires_at, expiry_seconds
 from jobq.job import Job, JobOwner
+from jobq.middleware import Chain, EnqueueInfo
 from jobq.protocol import NewJob
 from jobq.retry import Policy
 from jobq.workflow.signature import Signature
@@ -91,7 +92,11 @@ class TaskOwner(JobOwner, Protocol):
         job_id: str | None = None,
         queue: str | None = None,
         expires: Expiry | None = None,
+        headers: dict[str, Any] | None = None,
     ) -> Job[Any]: ...
+
+    @property
+    def middleware(self) -> Chain: ...
 
 
 class Task(Generic[P, R]):
@@ -180,9 +185,11 @@ class Task(Generic[P, R]):
         job_id: str | None = None,
         queue: str | None = None,
         expires: Expiry | None = None,
+        headers: dict[str, Any] | None = None,
     ) -> Job[R]:
         """Enqueue with full control; a second enqueue of an unfinished job_id is a no-op.
-        `expires`: seconds, timedelta or aware datetime after which it must not start."""
+        `expires`: seconds, timedelta or aware datetime after which it must not start;
+        `headers` (JSON values) travel with the job: `jobq.current_job().headers`."""
         kwargs = kwargs or {}
         self.check_arguments(args, kwargs)
         return self.app.submit(
@@ -194,6 +201,7 @@ class Task(Generic[P, R]):
             job_id=job_id,
             queue=self.options.queue if queue is None else queue,
             expires=expires,
+            headers=headers,
         )
 
     @overload
@@ -212,6 +220,8 @@ class Task(Generic[P, R]):
 
     def delay_many(self, calls: Iterable[Sequence[Any]]) -> list[Job[R]]:
         """Enqueue many calls (each a tuple of positional args) in pipelined batches."""
+        if self.app.middleware.enqueues:
+            return self._delay_many_through_middleware(calls)
         now = time.time()
         expires = expires_at(None, self.options.expires, now, self.name)
         limit = self.app.config.max_payload_bytes
@@ -226,6 +236,34 @@ class Task(Generic[P, R]):
         if new:
             self.app.broker.enqueue(queue, new)
         return [Job(self.app, job.id, queue) for job in new]
+
+    def _delay_many_through_middleware(self, calls: Iterable[Sequence[Any]]) -> list[Job[R]]:
+        """delay_many with the app's enqueue hooks run for each job, still one write."""
+        queue, config = self.options.queue, self.app.config
+        now = time.time()
+        expires = expires_at(None, self.options.expires, now, self.name)
+        out: list[EnqueueInfo] = []
+        for args in calls:
+            self.check_arguments(args, {})
+            out.append(EnqueueInfo(new_job_id(), self.name, queue, tuple(args), {}))
+
+        def write() -> None:
+            new = [
+                NewJob(
+                    o.id,
+                    encode(
+                        Envelope(o.id, o.task, o.args, o.kwargs, now, 0, expires, o.headers or None),
+                        config.max_payload_bytes,
+                        config.signing_key,
+                    ),
+                )
+                for o in out
+            ]
+            if new:
+                self.app.broker.enqueue(queue, new)
+
+        self.app.middleware.enqueue(out, write)
+        return [Job(self.app, o.id, queue) for o in out]
 
 
 class SyncTask(Task[P, R]):

@@ -140,6 +140,23 @@ CASES = [
         [r"of the first 300 jobs started: critical (1[6-9]\d|200), default ([7-9]\d|1[01]\d), bulk [1-4]\d$"],
         ["-q", "critical:6", "-q", "default:3", "-q", "bulk:1"],
     ),
+    Example(
+        "request_ids",
+        6,
+        [rf"A-{i}: request req-\w+; place_order saw req-\w+, send_receipt saw req-\w+" for i in (1, 2, 3)]
+        + [rf"A-{i}: one id end to end: True" for i in (1, 2, 3)],
+        ["--log-format", "json"],
+    ),
+    Example(
+        "error_reporting",
+        14,
+        [
+            r"job failed: ValueError: ledger for acct-42 is out of balance",
+            r"reported: error_reporting.sync_ledger attempt 1 \(attempt failed\): ValueError",
+            r"reported: error_reporting.sync_ledger attempt 2 \(attempt failed\): ValueError",
+            r"reported: error_reporting.sync_ledger attempt 2 \(retries exhausted after 2 attempts",
+        ],
+    ),
 ]
 
 
@@ -247,3 +264,18 @@ def test_testing_example_suite_passes_against_a_real_redis(redis_server: RedisSe
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "4 passed" in proc.stdout
+
+
+def test_request_ids_reach_the_worker_log_lines_of_every_job_they_caused(
+    redis_server: RedisServer, jobq_cli: Callable[..., JobqProcess]
+) -> None:
+    url = db_url(redis_server, 6)  # the request_ids example's database: run after it
+    worker = start_worker(jobq_cli, "request_ids", url, ["--log-format", "json"])
+    proc = run_script("request_ids.py", url)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    stop_worker(worker)
+    rids = re.findall(r"request (req-\w+);", proc.stdout)
+    assert len(set(rids)) == 3
+    lines = [json.loads(line) for line in worker.output().splitlines() if line.startswith("{")]
+    for event in ("order.placed", "receipt.sent"):
+        assert sorted(e.get("request_id") for e in lines if e["event"] == event) == sorted(rids), event

@@ -42,6 +42,7 @@ LAYERS: list[tuple[str, ...]] = [
         "jobq.cron",
         "jobq.hooks",
         "jobq.workflow",
+        "jobq.middleware",
     ),
     # the processes that run jobs and fire ticks
     ("jobq.worker", "jobq.scheduler"),

@@ -23,6 +23,7 @@ from jobq.execute import Finished
 from jobq.worker.admission import Refusal, admit, refusal_settlement
 from jobq.worker.flow import Gate
 from jobq.worker.held import Held, running_since
+from jobq.worker.hooked import RunHooks
 from jobq.worker.latency import LatencyWindow
 from jobq.worker.lifecycle import EXIT_START_FAILED, Lifecycle
 from jobq.worker.maintenance import Maintenance
@@ -77,7 +78,10 @@ class Worker:
         self.done = 0
         self.exit_code = EXIT_OK
         self.started_at = time.time()
-        self.runner = Runner(self.concurrency, self.latency, self._finished, self.taint, self._progress)
+        hooks = RunHooks.of(app.middleware)
+        self.runner = Runner(
+            self.concurrency, self.latency, self._finished, self.taint, self._progress, hooks
+        )
         self.origin = Origin(self.id, self.host)
         self.outage = Outage()
         self.notices = Notices()

@@ -13,9 +13,10 @@ from typing import Any
 import structlog
 
 from jobq.errors import JobCancelled, JobTimeout
-from jobq.execute import Finished, classify, info_for, run_async
+from jobq.execute import Finished, classify, info_for, run_async, run_sync
 from jobq.job import JobInfo
 from jobq.worker.held import Held
+from jobq.worker.hooked import RunHooks
 from jobq.worker.latency import LatencyWindow
 from jobq.worker.threads import RunSlot, ThreadRunner
 
@@ -32,8 +33,10 @@ class Runner:
         on_finished: Callable[[Held, Finished], None],
         on_stuck: Callable[[str], None],
         on_progress: Callable[[Held, str], None] | None = None,
+        hooks: RunHooks | None = None,
     ) -> None:
         self.concurrency = concurrency
+        self.hooks = hooks  # the app's middleware; None when it has no worker-side hook
         self.latency = latency
         self.on_finished = on_finished
         self.on_stuck = on_stuck
@@ -55,7 +58,8 @@ class Runner:
     def threads(self) -> ThreadRunner:
         if self._threads is None:
             assert self._loop is not None
-            self._threads = ThreadRunner(self.concurrency, self._loop, self._thread_done)
+            run = run_sync if self.hooks is None else self.hooks.run_sync
+            self._threads = ThreadRunner(self.concurrency, self._loop, self._thread_done, run)
         return self._threads
 
     @property
@@ -81,7 +85,8 @@ class Runner:
         self.latency.add(h.queue, h.stream_id, h.started)
         info = info_for(h.env, h.queue, h.attempt, self._reporter(h) if self.on_progress else None)
         if h.task.is_async:
-            h.atask = loop.create_task(self._run_async(h, info))
+            run = self._run_async(h, info) if self.hooks is None else self._run_hooked(h, info, self.hooks)
+            h.atask = loop.create_task(run)
         else:
             h.slot = RunSlot()
             self.threads.submit(h, h.slot, h.task, h.env, info)
@@ -111,6 +116,9 @@ class Runner:
         except asyncio.CancelledError:
             fin = self._stopped(h)
         self._complete(h, fin)
+
+    async def _run_hooked(self, h: Held, info: JobInfo, hooks: RunHooks) -> None:
+        self._complete(h, await hooks.run_async(h.task, h.env, info, lambda: self._stopped(h)))
 
     def _thread_done(self, h: Any, fin: Finished) -> None:
         if h.finished:  # failed already by its timeout; the thread has now come back

@@ -176,7 +176,7 @@ class Settler:
                 _log_decision(h, fin, decision)
             total: str | None = PROCESSED
         else:
-            decision = decide(fin.outcome, h.attempt, h.task.policy, self.rng)
+            decision = fin.decision or decide(fin.outcome, h.attempt, h.task.policy, self.rng)
             if h.stop_reason == "cancelled" and not isinstance(decision, Ack):
                 decision = Cancel()
             _log_decision(h, fin, decision)

@@ -61,9 +61,14 @@ class ThreadRunner:
     """
 
     def __init__(
-        self, size: int, loop: asyncio.AbstractEventLoop, on_done: Callable[[Any, Finished], None]
+        self,
+        size: int,
+        loop: asyncio.AbstractEventLoop,
+        on_done: Callable[[Any, Finished], None],
+        run: Callable[[Task[Any, Any], Envelope, JobInfo], Finished] = run_sync,
     ) -> None:
         self.size = size
+        self.run = run  # execute.run_sync, or the same through the app's middleware
         self.loop = loop
         self.on_done = on_done
         self.inbox: queue.SimpleQueue[Work | None] = queue.SimpleQueue()
@@ -142,13 +147,12 @@ class ThreadRunner:
                 self.signalled = True
                 self.loop.call_soon_threadsafe(self._deliver)
 
-    @staticmethod
-    def _run(slot: RunSlot, task: Task[Any, Any], env: Envelope, info: JobInfo) -> Finished:
+    def _run(self, slot: RunSlot, task: Task[Any, Any], env: Envelope, info: JobInfo) -> Finished:
         try:
             with slot.lock:
                 slot.thread_id = threading.get_ident()
             try:
-                return run_sync(task, env, info)
+                return self.run(task, env, info)
             finally:
                 with slot.lock:
                     slot.thread_id = None
