@@ -157,6 +157,18 @@ CASES = [
             r"reported: error_reporting.sync_ledger attempt 2 \(retries exhausted after 2 attempts",
         ],
     ),
+    Example(
+        "tracing",
+        14,
+        [
+            r"result: thumb-cat\.jpg",
+            r"web request +SpanKind\.INTERNAL",
+            r"send default +SpanKind\.PRODUCER",
+            r"process default +SpanKind\.CONSUMER",
+            r"resize +SpanKind\.INTERNAL",
+            r"one trace: True",
+        ],
+    ),
 ]
 
 

@@ -43,6 +43,7 @@ LAYERS: list[tuple[str, ...]] = [
         "jobq.hooks",
         "jobq.workflow",
         "jobq.middleware",
+        "jobq.otel",
     ),
     # the processes that run jobs and fire ticks
     ("jobq.worker", "jobq.scheduler"),
