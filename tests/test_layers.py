@@ -50,7 +50,7 @@ LAYERS: list[tuple[str, ...]] = [
     # reads of what happened
     ("jobq.stats", "jobq.explain", "jobq.dlq", "jobq.metrics"),
     # what a person runs
-    ("jobq.cli", "jobq.__main__", "jobq.dashboard", "jobq.demo", "jobq.testing"),
+    ("jobq.cli", "jobq.__main__", "jobq.dashboard", "jobq.demo", "jobq.testing", "jobq.reload"),
 ]
 
 

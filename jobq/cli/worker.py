@@ -12,6 +12,7 @@ from jobq.cli.common import app_for, connection_options
 from jobq.cli.guards import usable_queue
 from jobq.errors import ConfigError
 from jobq.flow import queue_weight
+from jobq.reload import Reloader, app_directory
 from jobq.worker.pool import Pool, WorkerSettings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -100,6 +101,12 @@ def logging_options(fn: F) -> F:
     metavar="N",
     help="Serve Prometheus metrics of this pool's queues on port N (from an extra child process).",
 )
+@click.option(
+    "--reload",
+    is_flag=True,
+    help="Development: restart the worker processes when a Python file under APP's directory "
+    "changes (needs jobq[reload]).",
+)
 @logging_options
 def worker_command(
     app_spec: str,
@@ -114,12 +121,17 @@ def worker_command(
     burst: bool,
     max_memory_per_child: int | None,
     metrics_port: int | None,
+    reload: bool,
     log_format: str,
     log_level: str,
 ) -> None:
     """Run a supervised pool of worker processes for APP."""
     log.configure(log_format, log_level)
-    app = app_for(app_spec, redis_url, namespace)
+    reloader = Reloader() if reload else None
+    if reloader is None:
+        app = app_for(app_spec, redis_url, namespace)
+    else:
+        app = reloader.load(app_spec, lambda: app_for(app_spec, redis_url, namespace))
     weights = dict(weighted(q) for q in queues)
     settings = WorkerSettings(
         queues=list(weights) or app.queues(),
@@ -142,7 +154,7 @@ def worker_command(
         server = bind_metrics(app, "0.0.0.0", metrics_port, settings.queues)
         extra["metrics"] = lambda: serve(server)
     pool = Pool(app, settings, processes, extra, on_child_start=lambda: log.configure(log_format, log_level))
-    raise SystemExit(pool.run())
+    raise SystemExit(pool.run() if reloader is None else reloader.run(pool, app_directory(app_spec)))
 
 
 def weighted(spec: str) -> tuple[str, int]:

@@ -1,0 +1,111 @@
+"""`jobq worker APP --reload`: a development pool that restarts on code changes.
+
+A thread watches the Python files under the app's directory (the directory of APP's
+top-level package or module) with watchfiles, the optional extra ``jobq[reload]``. On a
+change the pool drains like on SIGTERM (in-flight jobs finish, up to --shutdown-timeout),
+then the supervisor execs itself with the same command line: same pid, fresh imports.
+If APP cannot be imported (a typo mid-edit), the error is shown and the next change is
+awaited instead of exiting.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import structlog
+
+from jobq.worker.pool import Pool
+
+log = structlog.get_logger("jobq.pool")
+
+T = TypeVar("T")
+
+
+def _watchfiles() -> Any:
+    try:
+        return importlib.import_module("watchfiles")
+    except ImportError:
+        raise click.UsageError("--reload needs watchfiles: pip install 'jobq[reload]'") from None
+
+
+def app_directory(spec: str) -> Path:
+    """The directory of APP's top-level package (or of its module, if it is not in one)."""
+    top = spec.partition(":")[0].split(".")[0]
+    where = getattr(sys.modules.get(top), "__file__", None)
+    if where is None:  # it failed to import: find its file without running it
+        try:
+            found = importlib.util.find_spec(top)
+        except (ImportError, ValueError):
+            found = None
+        where = found.origin if found is not None else None
+    return Path(where).resolve().parent if where else Path.cwd()
+
+
+class Reloader:
+    """Watches one directory; `changed` once a Python file in it changed."""
+
+    def __init__(self) -> None:
+        self.watchfiles = _watchfiles()  # fail now, before anything starts
+        self.changed = False
+        self._stop = threading.Event()
+
+    def load(self, spec: str, load_app: Callable[[], T]) -> T:
+        """load_app(); on an import error: say so, wait for a change, start again."""
+        try:
+            return load_app()
+        except click.ClickException as exc:
+            click.echo(f"error: {exc.format_message()}", err=True)
+            log.warning("pool.reload_waiting", note="fix the error; the worker restarts on the next change")
+            self.wait(app_directory(spec))
+            self.restart()
+            raise  # not reached: restart() replaces this process
+
+    def wait(self, root: Path) -> list[str]:
+        """Block until a Python file under `root` changes; the names of the changed files."""
+        for changes in self.watchfiles.watch(
+            root, watch_filter=self.watchfiles.PythonFilter(), stop_event=self._stop, raise_interrupt=False
+        ):
+            return sorted({os.path.relpath(path, root) for _, path in changes})
+        return []
+
+    def watch(self, root: Path, on_change: Callable[[], None]) -> None:
+        """In a daemon thread: on the first change, set `changed` and call `on_change()`."""
+
+        def run() -> None:
+            files = self.wait(root)
+            if files:
+                log.info(
+                    "pool.reloading", changed=files[:10], note="restarting once the jobs in flight finish"
+                )
+                self.changed = True
+                on_change()
+
+        log.info("pool.watching", directory=str(root))
+        threading.Thread(target=run, name="jobq-reload", daemon=True).start()
+
+    def run(self, pool: Pool, root: Path) -> int:
+        """Run the pool until a signal (its exit code) or a change (then restart)."""
+
+        def drain() -> None:
+            pool.stopping = True  # drains as on SIGTERM, without a signal: so we restart
+
+        self.watch(root, drain)
+        code = pool.run()
+        if self.changed and not pool.received:
+            self.restart()
+        self._stop.set()
+        return code
+
+    def restart(self) -> None:
+        """Replace this process with a fresh run of the same command (same pid)."""
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execv(sys.executable, [sys.executable, "-m", "jobq", *sys.argv[1:]])
