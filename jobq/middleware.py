@@ -55,7 +55,7 @@ class EnqueueInfo:
     headers: dict[str, Any] = field(default_factory=dict)  # add to it in before_enqueue
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: made for every attempt, and a frozen __init__ costs more
 class RunOutcome:
     """How one attempt ended, for `after_run`.
 

@@ -81,7 +81,10 @@ class RunHooks:
             outcome = self._failed(task, info, fin, duration)
             fin.exc = None  # do not keep the frames alive until the settle
         for hook in self.after_run:
-            guarded(hook, info.id, info, outcome)
+            try:
+                hook(info, outcome)
+            except Exception as exc:  # as in middleware.guarded, without a call per job
+                log.error("middleware.failed", hook=hook.__qualname__, job_id=info.id, error=repr(exc))
         return fin
 
     def _failed(self, task: Task[Any, Any], info: JobInfo, fin: Finished, duration: float) -> RunOutcome:
