@@ -157,3 +157,28 @@ def test_a_start_failure_record_parses_and_shows_on_the_dashboard() -> None:
     assert failure == StartFailure("h:7", "h", 7, "app.open_pool", "E: x", 3, 4.0)
     lines = worker_lines([], 200, [failure])
     assert any("pool h:7 failing to start: app.open_pool raised E: x (3 failed starts" in ln for ln in lines)
+
+
+def test_the_testing_helpers_run_the_hooks_too(app: jobq.App) -> None:
+    """drain() steps a Worker: its tasks can read the state the hooks made."""
+    from jobq.testing import drain
+
+    events: list[str] = []
+
+    @app.on_worker_start
+    def start() -> None:
+        jobq.current_worker().state.greeting = "hello"
+        events.append("start")
+
+    @app.on_worker_stop
+    async def stop() -> None:
+        events.append("stop")
+
+    @app.task(name="greet")
+    def greet(name: str) -> str:
+        return f"{jobq.current_worker().state.greeting} {name}"
+
+    job = greet.delay("ada")
+    drain(app)
+    assert job.result(timeout=5) == "hello ada"
+    assert events == ["start", "stop"]

@@ -18,7 +18,7 @@ import structlog
 from jobq import records
 from jobq.app import App
 from jobq.broker import AsyncBroker
-from jobq.errors import BrokerError, BrokerRefused
+from jobq.errors import BrokerError, BrokerRefused, JobqError
 from jobq.execute import Finished
 from jobq.worker.admission import Refusal, admit, refusal_settlement
 from jobq.worker.flow import Gate
@@ -198,6 +198,8 @@ class Worker:
         """One read / run / settle cycle, for tests and embedding; returns jobs settled."""
         if self._wake is None:
             await self.setup()
+            if not await self.lifecycle.start():
+                raise JobqError("an on_worker_start hook failed: see worker.start_failed in the log")
         before = self.done
         await self.maintenance.promote()
         entries = await self._read(self.concurrency, block_ms)
@@ -226,6 +228,7 @@ class Worker:
 
     async def close(self) -> None:
         """Leave the worker registry and release connections and threads."""
+        await self.lifecycle.stop(time.monotonic() + self.shutdown_timeout)  # if step() started them
         with contextlib.suppress(BrokerError, asyncio.TimeoutError):
             await asyncio.wait_for(self.broker.deregister(self.id, self.queues), 2.0)
         await self.broker.close()

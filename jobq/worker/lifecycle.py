@@ -92,6 +92,7 @@ class Lifecycle:
         """Run the stop hooks (if the start hooks all ran), each within what is left."""
         if not self.started:
             return
+        self.started = False  # once, whoever asks first (run, or close after step)
         for hook in self.app.stop_hooks:
             budget = max(STOP_GRACE_S, deadline - time.monotonic())
             try:
