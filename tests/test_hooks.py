@@ -116,6 +116,14 @@ def test_a_failing_start_hook_stops_the_process_backs_off_and_shows_in_stats(
     assert entry["hook"] == "hooks_app.open_pool"
     assert entry["error"] == "RuntimeError: database is down"
     assert entry["pid"] == pool.pid and entry["failures"] >= 3
+    text = subprocess.run(
+        [*jobq_executable(), "stats", "--namespace", namespace],
+        env=env_for(redis_server.url),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    ).stdout
+    assert f"pool {entry['pool']} failing to start: hooks_app.open_pool raised RuntimeError" in text
 
     pool.signal(signal.SIGTERM)
     assert pool.wait(30) == 0

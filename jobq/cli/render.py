@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from jobq import stats
+from jobq import startfail, stats
 from jobq.explain import span, when
 
 
@@ -60,6 +60,7 @@ def stats_text(snap: stats.Snapshot, namespace: str) -> str:
         out.extend(f"warning: {note}" for note in stats.stalled_notes(snap.workers))
     else:
         out.append("no live workers")
+    out += [f"✖ {startfail.describe(f)}" for f in snap.start_failures]
     return "\n".join(out)
 
 
