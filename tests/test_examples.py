@@ -159,7 +159,7 @@ CASES = [
     ),
     Example(
         "tracing",
-        14,
+        15,
         [
             r"result: thumb-cat\.jpg",
             r"web request +SpanKind\.INTERNAL",
