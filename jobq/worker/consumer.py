@@ -18,7 +18,7 @@ import structlog
 from jobq import records
 from jobq.app import App
 from jobq.broker import AsyncBroker
-from jobq.errors import BrokerError, BrokerRefused, JobqError
+from jobq.errors import BrokerError, BrokerRefused
 from jobq.execute import Finished
 from jobq.worker.admission import Refusal, admit, refusal_settlement
 from jobq.worker.flow import Gate
@@ -78,10 +78,8 @@ class Worker:
         self.done = 0
         self.exit_code = EXIT_OK
         self.started_at = time.time()
-        hooks = RunHooks.of(app.middleware)
-        self.runner = Runner(
-            self.concurrency, self.latency, self._finished, self.taint, self._progress, hooks
-        )
+        self.runner = Runner(self.concurrency, self.latency, self._finished, self.taint, self._progress)
+        self.runner.hooks = RunHooks.of(app.middleware)
         self.origin = Origin(self.id, self.host)
         self.outage = Outage()
         self.notices = Notices()
@@ -198,8 +196,7 @@ class Worker:
         """One read / run / settle cycle, for tests and embedding; returns jobs settled."""
         if self._wake is None:
             await self.setup()
-            if not await self.lifecycle.start():
-                raise JobqError("an on_worker_start hook failed: see worker.start_failed in the log")
+            await self.lifecycle.start_or_raise()
         before = self.done
         await self.maintenance.promote()
         entries = await self._read(self.concurrency, block_ms)

@@ -24,7 +24,7 @@ import structlog
 
 from jobq.app import App
 from jobq.broker import AsyncBroker
-from jobq.errors import BrokerError
+from jobq.errors import BrokerError, JobqError
 from jobq.hooks import WorkerContext, enter_worker, hook_name
 
 log = structlog.get_logger("jobq.worker")
@@ -76,6 +76,11 @@ class Lifecycle:
         if self.app.start_hooks:
             await self._guard_redis(self.broker.clear_start_failure(self.pool))
         return True
+
+    async def start_or_raise(self) -> None:
+        """start(), for Worker.step (tests, embedding): JobqError if a start hook raised."""
+        if not await self.start():
+            raise JobqError("an on_worker_start hook failed: see worker.start_failed in the log")
 
     async def _start_failed(self, hook: Callable[..., Any], exc: BaseException) -> None:
         name, error = hook_name(hook), error_text(exc)
