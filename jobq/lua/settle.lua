@@ -19,6 +19,9 @@
 -- Returns {stream ids not settled because they were not owned, {job id, number of
 -- callers blocked in Job.result()}... of finished jobs someone waits for}: the caller wakes
 -- those (their notify keys are not named here; a missed wake costs a waiter one poll).
+--#include now_ms
+--#include queue_entry
+--#include schedule_job
 local group, consumer = ARGV[1], ARGV[2]
 local counters, batch = cjson.decode(ARGV[3]), cjson.decode(ARGV[4])
 for c = 1, #counters, 2 do
@@ -30,14 +33,6 @@ local held = redis.call('XPENDING', KEYS[1], group, '-', '+', 1000000, consumer)
 for _, p in ipairs(held) do mine[p[1]] = true end
 local anyone_waiting = redis.call('HLEN', KEYS[7]) > 0
 
-local now_ms
-local function now()
-  if not now_ms then
-    local t = redis.call('TIME')
-    now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-  end
-  return now_ms
-end
 local finished, woken = {}, {}
 local function finish(id, result_key, ttl, blob)
   finished[#finished + 1] = id
@@ -64,22 +59,18 @@ for j = 1, #batch, 7 do
     settled[#settled + 1] = sid
     if op == 'retry' then
       local rec = redis.call('HGET', KEYS[2], id)
-      if rec and string.sub(rec, 1, 1) == 'X' then
+      if rec and string.sub(rec, 1, 1) == {{JOB_CANCEL_ASKED}} then
         finish(id, result_key, ttl, x3)
       else
         local delay = tonumber(x2)
         if delay > 0 then
-          local due = now() + delay
-          redis.call('ZADD', KEYS[3], due, id)
-          redis.call('HSET', KEYS[4], id, x1)
-          redis.call('HSET', KEYS[2], id, 'S' .. due)
+          schedule_job(KEYS[3], KEYS[4], KEYS[2], id, x1, now_ms() + delay)
         else
-          local nsid = redis.call('XADD', KEYS[1], '*', 'j', x1)
-          redis.call('HSET', KEYS[2], id, 'Q' .. nsid)
+          queue_entry(KEYS[1], KEYS[2], id, x1)
         end
       end
     elseif op == 'dead' then
-      local did = redis.call('XADD', KEYS[5], '*', 'j', x1, 'd', x2)
+      local did = redis.call('XADD', KEYS[5], '*', {{ENTRY_ENVELOPE}}, x1, {{ENTRY_DEAD_DETAILS}}, x2)
       -- Close the job's record only if it points at this entry: a forged or stray entry
       -- claiming someone else's id must not end that job.
       local rec = id ~= '' and redis.call('HGET', KEYS[2], id)
