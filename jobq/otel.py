@@ -23,7 +23,7 @@ from __future__ import annotations
 from contextvars import ContextVar, Token
 from typing import Any
 
-from jobq.errors import ConfigError, JobTimeout
+from jobq.errors import JobTimeout
 from jobq.job import JobInfo
 from jobq.middleware import EnqueueInfo, Middleware, RunOutcome
 
@@ -33,7 +33,7 @@ try:
     from opentelemetry.context import Context
     from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 except ImportError as missing:  # pragma: no cover - exercised without the extra only
-    raise ConfigError("jobq.otel needs OpenTelemetry: pip install 'jobq[otel]'") from missing
+    raise ImportError("jobq.otel needs OpenTelemetry: pip install 'jobq[otel]'") from missing
 
 SYSTEM = "jobq"
 Running = tuple[Span, Token[Context]]  # the attempt's consumer span, and how to detach it

@@ -126,3 +126,20 @@ def test_one_trace_from_the_producer_to_a_real_worker_process(
     (timed_out,) = by_job[slow.id]
     assert events_of(timed_out) == ["exception", "jobq.timeout", "jobq.dead_letter"]
     assert "timed out after 0.3s" in timed_out["status"]["description"]
+
+
+def test_without_opentelemetry_the_import_says_what_to_install(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "opentelemetry").mkdir()
+    (tmp_path / "opentelemetry" / "__init__.py").write_text("raise ImportError('not installed')\n")
+    proc = subprocess.run(
+        [sys.executable, "-c", "import jobq.otel"],
+        env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 1
+    assert "ImportError: jobq.otel needs OpenTelemetry: pip install 'jobq[otel]'" in proc.stderr
