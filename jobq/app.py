@@ -124,6 +124,10 @@ class App:
         timeout: float | None = None,
         result_ttl: int = 86400,
         expires: float | timedelta | None = None,
+        rate_limit: str | None = None,
+        rate_limit_key: Callable[..., str] | None = None,
+        concurrency: int | None = None,
+        concurrency_key: Callable[..., str] | None = None,
     ) -> TaskDecorator: ...
 
     def task(
@@ -140,6 +144,10 @@ class App:
         timeout: float | None = None,
         result_ttl: int = 86400,
         expires: float | timedelta | None = None,
+        rate_limit: str | None = None,
+        rate_limit_key: Callable[..., str] | None = None,
+        concurrency: int | None = None,
+        concurrency_key: Callable[..., str] | None = None,
     ) -> Any:
         """Register a function as a task: ``@app.task`` or ``@app.task(name=..., ...)``."""
 
@@ -154,6 +162,10 @@ class App:
                 timeout=timeout,
                 result_ttl=int(result_ttl),
                 expires=expiry_seconds(expires, f"task {name or func.__qualname__}"),
+                rate_limit=rate_limit,
+                rate_limit_key=rate_limit_key,
+                concurrency=concurrency,
+                concurrency_key=concurrency_key,
             )
             return self.register(make_task(self, func, options))
 
@@ -233,15 +245,16 @@ class App:
         target = self.queue_of(task_name) if queue is None else check_queue_name(queue)
         unique = job_id is not None
         jid = job_id if job_id is not None else new_job_id()
+        keys = task.options.limit_keys(args, kwargs or {}) if task and task.options.limited else ("", "")
         if headers is None and not self.middleware.enqueues:
-            env = Envelope(jid, task_name, tuple(args), kwargs or {}, now, 0, expiry)
+            env = Envelope(jid, task_name, tuple(args), kwargs or {}, now, 0, expiry, None, *keys)
             text = encode(env, self.config.max_payload_bytes, self.config.signing_key)
             self.broker.enqueue(target, [NewJob(jid, text, delay_ms, at_ms, unique)])
             return Job(self, jid, target)
         out = EnqueueInfo(jid, task_name, target, tuple(args), kwargs or {}, headers_of(headers))
 
         def write() -> None:
-            env = Envelope(jid, task_name, out.args, out.kwargs, now, 0, expiry, out.headers or None)
+            env = Envelope(jid, task_name, out.args, out.kwargs, now, 0, expiry, out.headers or None, *keys)
             text = encode(env, self.config.max_payload_bytes, self.config.signing_key)
             self.broker.enqueue(target, [NewJob(jid, text, delay_ms, at_ms, unique)])
 

@@ -9,6 +9,8 @@ Wire form (JSON object, short keys because a million queued jobs pay for every b
     e   enqueued at, Unix seconds (float)
     x   expires at, Unix seconds (float, omitted when the job never expires): a worker
         that gets it later settles it as "expired" instead of running it
+    rk  rate limit key, ck concurrency cap key: what the task's rate_limit_key /
+        concurrency_key gave for this call (omitted: the task's one limit)
     m   HMAC-SHA256 of the rest, first member, only when the App has a signing key
         (see jobq.signing: the MAC covers the exact JSON text spliced in after it)
 
@@ -20,7 +22,7 @@ Without a key, signed and unsigned entries both decode and nothing is verified.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from jobq.errors import SerializationError
@@ -44,11 +46,11 @@ class Envelope:
     prior_attempts: int = 0
     expires: float | None = None
     headers: dict[str, Any] | None = None
+    rate_key: str = ""
+    cap_key: str = ""
 
     def with_prior_attempts(self, prior: int) -> Envelope:
-        return Envelope(
-            self.id, self.task, self.args, self.kwargs, self.enqueued_at, prior, self.expires, self.headers
-        )
+        return replace(self, prior_attempts=prior)
 
 
 def encode(env: Envelope, max_bytes: int, key: str | bytes | None = None) -> str:
@@ -63,6 +65,10 @@ def encode(env: Envelope, max_bytes: int, key: str | bytes | None = None) -> str
         body["x"] = env.expires
     if env.headers:
         body["h"] = env.headers
+    if env.rate_key:
+        body["rk"] = env.rate_key
+    if env.cap_key:
+        body["ck"] = env.cap_key
     try:
         text = _encode(body)
     except (TypeError, ValueError, RecursionError) as exc:
@@ -131,6 +137,7 @@ def _parse(text: str) -> Envelope:
         expires = body.get("x")
         expires = None if expires is None else float(expires)
         headers = body.get("h")
+        limit_keys = (str(body.get("rk", "")), str(body.get("ck", "")))
     except (KeyError, TypeError, ValueError) as exc:
         raise DecodeError(f"undecodable payload: missing or bad field {exc}") from None
     if not (isinstance(job_id, str) and isinstance(task, str)):
@@ -139,7 +146,9 @@ def _parse(text: str) -> Envelope:
         raise DecodeError("undecodable payload: args must be a list and kwargs an object")
     if headers is not None and not isinstance(headers, dict):
         raise DecodeError("undecodable payload: headers must be an object")
-    return Envelope(job_id, task, tuple(args), kwargs, enqueued_at, prior, expires, headers or None)
+    return Envelope(
+        job_id, task, tuple(args), kwargs, enqueued_at, prior, expires, headers or None, *limit_keys
+    )
 
 
 def encode_value(value: Any) -> str:

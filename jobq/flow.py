@@ -5,7 +5,10 @@ A bad value raises `ConfigError` (a `JobqError`) before anything is enqueued.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from jobq.errors import ConfigError
 
@@ -55,3 +58,57 @@ def queue_weight(spec: str) -> tuple[str, int]:
     if not weight.isdigit() or int(weight) < 1:
         raise ConfigError(f"queue weight in {spec!r} must be a whole number >= 1 (NAME:WEIGHT)")
     return name, int(weight)
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    """A rate limit: at most `count` starts in any `period_ms` (a sliding window)."""
+
+    count: int
+    period_ms: int
+
+    def __str__(self) -> str:
+        unit = {1000: "s", 60_000: "m", 3_600_000: "h"}[self.period_ms]
+        return f"{self.count}/{unit}"
+
+
+_PERIODS_MS = {"s": 1000, "m": 60_000, "h": 3_600_000}
+
+
+def parse_rate(text: str | None, where: str) -> Rate | None:
+    """ "20/s", "100/m" or "1000/h" as a Rate; None for None; ConfigError otherwise."""
+    if text is None:
+        return None
+    count, sep, unit = str(text).strip().partition("/")
+    if not sep or not count.isdigit() or int(count) < 1 or unit not in _PERIODS_MS:
+        raise ConfigError(f'{where}: rate_limit must be "N/s", "N/m" or "N/h" with N >= 1, not {text!r}')
+    return Rate(int(count), _PERIODS_MS[unit])
+
+
+def check_concurrency(value: int | None, where: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{where}: concurrency must be a whole number >= 1, not {value!r}")
+    return value
+
+
+def check_key_function(fn: Callable[..., Any] | None, option: str, where: str) -> None:
+    if fn is not None and not callable(fn):
+        raise ConfigError(f"{where}: {option} must be a function of the job's arguments")
+
+
+def limit_key(
+    fn: Callable[..., Any] | None, option: str, where: str, args: Sequence[Any], kwargs: Mapping[str, Any]
+) -> str:
+    """The limiter key of one call: `fn(*args, **kwargs)` as a non-empty str ("" without a
+    key function: one limit for the whole task). A function that raises is a ConfigError."""
+    if fn is None:
+        return ""
+    try:
+        key = fn(*args, **kwargs)
+    except Exception as exc:
+        raise ConfigError(f"{where}: {option} raised {type(exc).__name__}: {exc}") from exc
+    if not isinstance(key, str) or not key:
+        raise ConfigError(f"{where}: {option} must return a non-empty str, not {key!r}")
+    return key

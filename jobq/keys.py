@@ -19,6 +19,11 @@ key of one queue lives in one slot and every Lua step stays inside it)::
                                  duration histogram (dcount, dsum_us, dle:<task>:<bound>)
     ns:{q}:cron:<name>     hash  a cron entry's state: mark, tick, job, fired, skipped...
     ns:{q}:paused          string Redis time (ms) the queue was paused at; absent: running
+    ns:{q}:rate:<limiter>  zset  a rate limit (limiter = task:key): job id -> its start (ms,
+                                 Redis clock) in the last period (the sliding window), or
+                                 the slot a deferred job reserved (a later time)
+    ns:{q}:slots:<limiter> zset  a concurrency cap: stream id of each holder -> its lease
+                                 expiry (ms, Redis clock), renewed with the lease
     ns:queues              set   every queue name ever used in this namespace
     ns:workers             zset  worker id -> last heartbeat (ms, Redis clock)
     ns:worker:<id>         hash  (TTL) a worker's host, pid, queues, busy, concurrency,
@@ -38,6 +43,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 GROUP = "jobq"
+
+
+def limiter_id(task: str, key: str) -> str:
+    """The part of a limit's key names that says whose limit it is: task, then the key its
+    rate_limit_key / concurrency_key function gave ("" : one limit for the whole task)."""
+    return f"{task}:{key}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +97,14 @@ class QueueKeys:
     @property
     def paused(self) -> str:
         return self.prefix + "paused"
+
+    def rate(self, limiter: str) -> str:
+        """A rate limit's window; `limiter` is `limiter_id(task, key)`."""
+        return f"{self.prefix}rate:{limiter}"
+
+    def slots(self, limiter: str) -> str:
+        """A concurrency cap's holders; `limiter` is `limiter_id(task, key)`."""
+        return f"{self.prefix}slots:{limiter}"
 
     def result(self, job_id: str) -> str:
         return f"{self.prefix}result:{job_id}"

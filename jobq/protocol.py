@@ -27,6 +27,7 @@ SCRIPT_NAMES = (
     "purge",
     "cron_fire",
     "cron_trigger",
+    "flow_acquire",
 )
 
 
@@ -217,3 +218,43 @@ def parse_cron_fire(reply: Any) -> tuple[str, int]:
 
 def cron_trigger(k: QueueKeys, name: str, job_id: str, envelope: str) -> Call:
     return [k.stream, k.jobs, k.cron(name)], [job_id, envelope]
+
+
+# flow control ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Limited:
+    """One entry about to start under a rate limit and/or a concurrency cap (flow_acquire)."""
+
+    stream_id: str
+    job_id: str
+    limiter: str  # keys.limiter_id(task, key)
+    rate_count: int = 0  # 0: no rate limit
+    rate_period_ms: int = 0
+    cap: int = 0  # 0: no concurrency cap
+    cap_limiter: str = ""
+
+
+def flow_acquire(k: QueueKeys, entries: Sequence[Limited], lease_ms: int, lead_ms: int) -> Call:
+    keys: list[str] = []
+    index: dict[str, int] = {}
+
+    def at(key: str) -> int:
+        if key not in index:
+            keys.append(key)
+            index[key] = len(keys)
+        return index[key]
+
+    args: list[Any] = [lease_ms, lead_ms]
+    for e in entries:
+        rate = at(k.rate(e.limiter)) if e.rate_count else 0
+        slots = at(k.slots(e.cap_limiter)) if e.cap else 0
+        args += [e.stream_id, rate, e.job_id, e.rate_count, e.rate_period_ms, slots, e.cap]
+    return keys, args
+
+
+def parse_flow_acquire(reply: Any) -> list[tuple[str, int]]:
+    """(why, ms) per entry: ("", 0) start it, ("w", ms) ask again then, ("r" | "c", ms) defer
+    it that long (rate limit | concurrency cap)."""
+    return [(str(reply[i]), int(reply[i + 1])) for i in range(0, len(reply), 2)]

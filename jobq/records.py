@@ -54,6 +54,8 @@ OUTCOME_MEMBERS: Final = (
 PROCESSED: Final = "processed"  # runs that succeeded; also per task, as processed:<task>
 FAILED: Final = "failed"  # runs that raised, asked to retry or rejected; failed:<task>
 EXPIRED: Final = "expired"  # jobs closed unrun because their expiry passed; expired:<task>
+THROTTLED: Final = "throttled"  # starts deferred by a rate limit; throttled:<task>
+CAPPED: Final = "capped"  # starts deferred by a concurrency cap; capped:<task>
 DURATION_COUNT: Final = "dcount"  # dcount:<task>: runs timed
 DURATION_SUM_US: Final = "dsum_us"  # dsum_us:<task>: their total time, microseconds
 DURATION_BUCKET: Final = "dle"  # dle:<task>:<bound>: runs that took <= bound (and > the one before)

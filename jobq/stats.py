@@ -46,6 +46,8 @@ class QueueStats:
     tasks: tuple[TaskStats, ...] = ()
     paused_since: float | None = None  # Unix s the queue was paused at; None: it runs
     expired: int = 0  # jobs not started before their `expires` (never run)
+    throttled: int = 0  # starts deferred by a rate limit
+    capped: int = 0  # starts deferred by a concurrency cap
 
     @property
     def paused(self) -> bool:
@@ -128,6 +130,8 @@ def queue_stats(row: QueueRow, now: float) -> QueueStats:
         tasks=task_stats(row.counters),
         paused_since=row.paused_since,
         expired=_int(row.counters.get(records.EXPIRED)),
+        throttled=_int(row.counters.get(records.THROTTLED)),
+        capped=_int(row.counters.get(records.CAPPED)),
     )
 
 
@@ -234,6 +238,8 @@ def queue_json(q: QueueStats) -> dict[str, Any]:
         "paused": q.paused,
         "paused_since": q.paused_since,
         "expired": q.expired,
+        "throttled": q.throttled,
+        "capped": q.capped,
     }
 
 

@@ -6,14 +6,23 @@ import inspect
 import os
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Concatenate, Generic, ParamSpec, Protocol, TypeVar, overload
 
 from jobq.config import check_queue_name
 from jobq.envelope import Envelope, encode
 from jobq.errors import ConfigError
-from jobq.flow import Expiry, expires_at, expiry_seconds
+from jobq.flow import (
+    Expiry,
+    Rate,
+    check_concurrency,
+    check_key_function,
+    expires_at,
+    expiry_seconds,
+    limit_key,
+    parse_rate,
+)
 from jobq.job import Job, JobOwner
 from jobq.middleware import Chain, EnqueueInfo
 from jobq.protocol import NewJob
@@ -39,10 +48,35 @@ class TaskOptions:
     timeout: float | None = None
     result_ttl: int = 86400
     expires: float | None = None  # seconds after enqueue a job may still start (checked)
+    rate_limit: str | None = None  # "N/s", "N/m" or "N/h", fleet-wide
+    rate_limit_key: Callable[..., str] | None = None
+    concurrency: int | None = None  # runs at once, fleet-wide
+    concurrency_key: Callable[..., str] | None = None
+    rate: Rate | None = field(default=None, init=False)  # rate_limit, parsed
 
     def __post_init__(self) -> None:
         check_queue_name(self.queue)
-        expiry_seconds(self.expires, f"task {self.name}")
+        where = f"task {self.name}"
+        expiry_seconds(self.expires, where)
+        object.__setattr__(self, "rate", parse_rate(self.rate_limit, where))
+        check_concurrency(self.concurrency, where)
+        check_key_function(self.rate_limit_key, "rate_limit_key", where)
+        check_key_function(self.concurrency_key, "concurrency_key", where)
+        if self.rate_limit_key is not None and self.rate is None:
+            raise ConfigError(f"{where}: rate_limit_key needs a rate_limit")
+        if self.concurrency_key is not None and self.concurrency is None:
+            raise ConfigError(f"{where}: concurrency_key needs a concurrency")
+
+    @property
+    def limited(self) -> bool:
+        """A rate limit or a concurrency cap: a worker asks Redis before starting a job."""
+        return self.rate is not None or self.concurrency is not None
+
+    def limit_keys(self, args: Sequence[Any], kwargs: dict[str, Any]) -> tuple[str, str]:
+        """(rate key, cap key) of one call, from the key functions (ConfigError if one raises)."""
+        where = f"task {self.name}"
+        rate_key = limit_key(self.rate_limit_key, "rate_limit_key", where, args, kwargs)
+        return rate_key, limit_key(self.concurrency_key, "concurrency_key", where, args, kwargs)
         if self.retries < 0:
             raise ConfigError(f"task {self.name}: retries must be >= 0")
         if self.timeout is not None and self.timeout <= 0:
@@ -231,7 +265,8 @@ class Task(Generic[P, R]):
         for args in calls:
             self.check_arguments(args, {})
             jid = new_job_id()
-            env = Envelope(jid, self.name, tuple(args), {}, now, 0, expires)
+            keys = self.options.limit_keys(args, {}) if self.options.limited else ("", "")
+            env = Envelope(jid, self.name, tuple(args), {}, now, 0, expires, *keys)
             new.append(NewJob(jid, encode(env, limit, key)))
         if new:
             self.app.broker.enqueue(queue, new)

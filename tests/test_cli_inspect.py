@@ -102,6 +102,8 @@ def test_stats_json_is_the_contract_schema(app: jobq.App, tasks: dict[str, Any])
         "paused": False,
         "paused_since": None,
         "expired": 0,
+        "throttled": 0,
+        "capped": 0,
     }
     assert queues["default"]["oldest_age_s"] >= 0.0 and queues["mail"]["backlog"] == 1
     (worker,) = data["workers"]

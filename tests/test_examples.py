@@ -169,6 +169,18 @@ CASES = [
             r"one trace: True",
         ],
     ),
+    Example(
+        "rate_limits",
+        0,
+        [r"acme: 15 calls in [2-9]\.\d s, at most [1-5] in any second", r"globex: 15 calls in [2-9]\.\d s"],
+        ["-p", "2"],
+    ),
+    Example(
+        "concurrency_caps",
+        0,
+        [r"acme: 6 exports, at most 2 at once", r"globex: 6 exports, at most 2 at once"],
+        ["-p", "2", "-c", "8"],
+    ),
 ]
 
 

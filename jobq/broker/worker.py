@@ -226,6 +226,27 @@ class AsyncBroker:
             replies = await pipe.execute()
         return {q for q, flag in zip(queues, replies, strict=True) if flag}
 
+    async def acquire(
+        self, queue: str, entries: Sequence[protocol.Limited], lease_ms: int, lead_ms: int
+    ) -> list[tuple[str, int]]:
+        """Run flow_acquire.lua: which entries may start now under their limits (see there)."""
+        with self._errors:
+            call = protocol.flow_acquire(self.ns.queue(queue), entries, lease_ms, lead_ms)
+            return protocol.parse_flow_acquire(await self._run("flow_acquire", call))
+
+    async def hold_slots(self, holders: Sequence[tuple[str, str, str]], until_ms: int | None) -> None:
+        """(queue, limiter, stream id) holders: renew their concurrency slots until
+        `until_ms` (only those still held), or free them (None). One round trip."""
+        with self._errors:
+            pipe = self.client.pipeline(transaction=False)
+            for queue, limiter, stream_id in holders:
+                key = self.ns.queue(queue).slots(limiter)
+                if until_ms is None:
+                    pipe.zrem(key, stream_id)
+                else:
+                    pipe.zadd(key, {stream_id: until_ms}, xx=True)
+            await pipe.execute()
+
     async def server_time_ms(self) -> int:
         with self._errors:
             sec, usec = await self.client.time()

@@ -26,6 +26,7 @@ from jobq.worker.held import Held, running_since
 from jobq.worker.hooked import RunHooks
 from jobq.worker.latency import LatencyWindow
 from jobq.worker.lifecycle import EXIT_START_FAILED, Lifecycle
+from jobq.worker.limits import Limiter
 from jobq.worker.maintenance import Maintenance
 from jobq.worker.outage import Notices, Outage, answer_refusal
 from jobq.worker.running import Runner
@@ -86,6 +87,7 @@ class Worker:
         self.settler = Settler(self.broker, self.origin, self._settled, self.outage, rng)
         self.gate = Gate(self.settler.add, release, self.redis_time, self.fetcher)
         self.runner.may_start = self.gate.may_start
+        self.limiter = Limiter(self, self.vt)
         self.maintenance = Maintenance(
             self,
             self.broker,
@@ -176,7 +178,7 @@ class Worker:
             await self.close()
             return EXIT_START_FAILED
         log.info("worker.started", worker=self.id, queues=self.queues, concurrency=self.concurrency)
-        background = [loop.create_task(self.settler.run()), loop.create_task(self.maintenance.run())]
+        background = [loop.create_task(d.run()) for d in (self.settler, self.maintenance, self.limiter)]
         stop_by = None
         try:
             await self._fetch_loop()
@@ -215,7 +217,7 @@ class Worker:
             await self._rest(0.2)
 
     async def _stop_background(self, tasks: list[asyncio.Task[None]]) -> None:
-        self.maintenance.closing = self.settler.closing = True
+        self.maintenance.closing = self.settler.closing = self.limiter.closing = True
         self.settler.wake.set()
         _, pending = await asyncio.wait(tasks, timeout=3.0)
         for t in pending:
@@ -245,18 +247,14 @@ class Worker:
                 self.start_ready()
                 continue
             if self.fetcher.paused and not self.fetcher.active():
-                await self._rest(0.25)  # every queue paused: wait for a resume
+                self._wake.clear()  # every queue paused: wait for a resume
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), 0.25)
                 continue
             entries = await self._read(free, self.block_ms)
             if not entries and self.burst and self._idle():
                 self.stop("burst: queues are empty")
             self._admit(entries)
-
-    async def _rest(self, seconds: float) -> None:
-        assert self._wake is not None
-        self._wake.clear()
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), seconds)
 
     def paused_now(self, queues: set[str]) -> None:
         """The queues paused now (from maintenance); a resume wakes the fetch loop."""
@@ -300,11 +298,18 @@ class Worker:
             self.settler.add(queue, refusal_settlement(queue, stream_id, verdict, self.origin), counters)
             return
         self.held[stream_id] = verdict
-        self.runner.ready.append(verdict)
+        if verdict.task.options.limited:
+            self.limiter.add(verdict)  # starts once Redis says it may
+        else:
+            self.runner.ready.append(verdict)
 
     # running -----------------------------------------------------------------------
 
     def start_ready(self) -> None:
+        self.runner.start_ready()
+
+    def start_limited(self, h: Held) -> None:
+        self.runner.ready.append(h)
         self.runner.start_ready()
 
     def _finished(self, h: Held, fin: Finished) -> None:
@@ -339,6 +344,7 @@ class Worker:
         }
 
     def _settled(self, stream_ids: list[str]) -> None:
+        self.limiter.settled(stream_ids)
         for sid in stream_ids:
             if self.held.pop(sid, None) is not None:
                 self.done += 1

@@ -111,7 +111,8 @@ class Maintenance:
                 self.check_wedged()
             if os.getppid() != self.parent:
                 self.w.stop("the pool supervisor is gone")
-            await asyncio.sleep(TICK_S)
+            promote_in = self._next["promote"] - time.monotonic()
+            await asyncio.sleep(min(TICK_S, max(0.005, promote_in)))
 
     async def guarded(self, duty: Callable[[], Awaitable[None]]) -> None:
         """Run one duty; a refusal or an outage is logged (once) and waited out, never fatal."""
@@ -167,8 +168,14 @@ class Maintenance:
         self.runner.start_ready()
 
     async def promote(self) -> None:
+        """Move due jobs; come back sooner than PROMOTE_EVERY_S when one is due sooner (a job
+        a rate limit deferred should start on time, not up to a period late)."""
+        soonest = PROMOTE_EVERY_S
         for queue in self.w.queues:
-            await self.broker.promote(queue, PROMOTE_LIMIT)
+            _, wait_ms = await self.broker.promote(queue, PROMOTE_LIMIT)
+            if 0 <= wait_ms < soonest * 1000:
+                soonest = wait_ms / 1000
+        self._next["promote"] = min(self._next["promote"], time.monotonic() + soonest)
 
     async def pauses(self) -> None:
         self.w.paused_now(await self.broker.paused(self.w.queues))

@@ -61,14 +61,15 @@ def drain_note(in_flight: int, timeout: float) -> str:
     return f"finishing {jobs}, up to {timeout:g} s; press Ctrl-C again to stop now"
 
 
-def release(h: Held) -> Settlement:
-    """Put the entry back as a new one whose next run is this same attempt (delay 0)."""
+def release(h: Held, delay_ms: int = 0) -> Settlement:
+    """Put the entry back as a new one whose next run is this same attempt (after
+    `delay_ms`: a job deferred by a rate limit or concurrency cap)."""
     prior = h.attempt - 1
     raw = h.raw
     if prior != h.env.prior_attempts:  # delivered more than once: keep the crashes counted
         raw = encode(h.env.with_prior_attempts(prior), NO_LIMIT, h.task.app.config.signing_key)
     ttl = h.task.options.result_ttl
-    return Settlement(SettleOp.RETRY, h.stream_id, h.env.id, ttl, raw, "0", CANCELLED_BLOB)
+    return Settlement(SettleOp.RETRY, h.stream_id, h.env.id, ttl, raw, str(delay_ms), CANCELLED_BLOB)
 
 
 def abandon_unfinished(runner: Runner, held: dict[str, Held], settler: Settler, why: str) -> int:
