@@ -266,7 +266,7 @@ class Task(Generic[P, R]):
             self.check_arguments(args, {})
             jid = new_job_id()
             keys = self.options.limit_keys(args, {}) if self.options.limited else ("", "")
-            env = Envelope(jid, self.name, tuple(args), {}, now, 0, expires, *keys)
+            env = Envelope(jid, self.name, tuple(args), {}, now, 0, expires, None, *keys)
             new.append(NewJob(jid, encode(env, limit, key)))
         if new:
             self.app.broker.enqueue(queue, new)
@@ -287,7 +287,14 @@ class Task(Generic[P, R]):
                 NewJob(
                     o.id,
                     encode(
-                        Envelope(o.id, o.task, o.args, o.kwargs, now, 0, expires, o.headers or None),
+                        Envelope(
+                            *(o.id, o.task, o.args, o.kwargs, now, 0, expires, o.headers or None),
+                            *(
+                                self.options.limit_keys(o.args, o.kwargs)
+                                if self.options.limited
+                                else ("", "")
+                            ),
+                        ),
                         config.max_payload_bytes,
                         config.signing_key,
                     ),

@@ -216,6 +216,13 @@ class Worker:
             self.start_ready()
             await self._rest(0.2)
 
+    async def _rest(self, seconds: float) -> None:
+        """Wait until woken (a job finished, a queue resumed), at most `seconds`."""
+        assert self._wake is not None
+        self._wake.clear()
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)
+
     async def _stop_background(self, tasks: list[asyncio.Task[None]]) -> None:
         self.maintenance.closing = self.settler.closing = self.limiter.closing = True
         self.settler.wake.set()
@@ -247,9 +254,7 @@ class Worker:
                 self.start_ready()
                 continue
             if self.fetcher.paused and not self.fetcher.active():
-                self._wake.clear()  # every queue paused: wait for a resume
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), 0.25)
+                await self._rest(0.25)  # every queue paused: wait for a resume
                 continue
             entries = await self._read(free, self.block_ms)
             if not entries and self.burst and self._idle():
