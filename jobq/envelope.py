@@ -125,6 +125,12 @@ def _parse(text: str) -> Envelope:
         raise DecodeError(f"undecodable payload: {exc}") from None
     except RecursionError:
         raise DecodeError("undecodable payload: JSON nested too deeply") from None
+    return from_object(body)
+
+
+def from_object(body: Any) -> Envelope:
+    """The envelope in an already parsed JSON value (as kept inside a stored outcome);
+    DecodeError if it is not one."""
     if not isinstance(body, dict):
         raise DecodeError("undecodable payload: not a JSON object")
     try:

@@ -9,14 +9,14 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
 from jobq.app import App
 from jobq.broker.rows import JobRow
-from jobq.envelope import DecodeError, Envelope, decode
+from jobq.envelope import DecodeError, Envelope, decode, from_object
 from jobq.errors import JobNotFound
 from jobq.job import parse_outcome
+from jobq.jobtext import call_text, span, took, when
 from jobq.progress import Progress, parse_progress
 from jobq.stats import snapshot, stream_id_ms
 
@@ -40,8 +40,11 @@ class JobFacts:
     worker_host: str = ""
     worker_pid: int = 0
     idle_s: float = 0.0  # running: since its lease was last renewed
-    started_at: float = 0.0  # running: when the run began (from the worker's heartbeat)
     stalled: int = 0  # running: its worker holds this job without running it, with this many in all
+    started_at: float = 0.0  # running: when the run began (from the worker's heartbeat);
+    # finished: when its last attempt began (from the stored outcome)
+    finished_at: float = 0.0  # finished: when its last attempt ended
+    args_cut: int = 0  # finished: size of an envelope kept without its arguments (kept_text)
     deliveries: int = 0
     outcome: dict[str, Any] | None = None
     result_ttl_s: int = -1
@@ -59,6 +62,9 @@ class JobFacts:
     @property
     def attempts(self) -> int | None:
         """Attempts made so far (including a running one), when Redis can tell."""
+        made = (self.outcome or {}).get("n")
+        if isinstance(made, int):  # a finished job's outcome counts them
+            return made
         if self.state == "dead":
             return int((self.outcome or {}).get("n") or (self.dead or {}).get("attempts") or 0)
         if self.envelope is None:
@@ -74,6 +80,28 @@ def _envelope(raw: Any) -> Envelope | None:
         return decode(raw)
     except DecodeError:
         return None
+
+
+def _kept_envelope(body: Any) -> Envelope | None:
+    """The envelope a stored outcome keeps (member j), already parsed with the outcome."""
+    try:
+        return from_object(body) if body is not None else None
+    except DecodeError:
+        return None
+
+
+def _cut(kept: Any) -> int:
+    cut = kept.get("cut") if isinstance(kept, dict) else None
+    return cut if isinstance(cut, int) else 0
+
+
+def _ran(outcome: dict[str, Any]) -> tuple[float, float]:
+    """(start, end) of a finished job's last attempt, Unix s, from its outcome's t1 (end,
+    ms) and d (duration, µs); (0, 0) when the outcome does not say."""
+    end, took = outcome.get("t1"), outcome.get("d")
+    if not isinstance(end, int | float) or not isinstance(took, int | float):
+        return 0.0, 0.0
+    return end / 1e3 - took / 1e6, end / 1e3
 
 
 def _json(raw: Any) -> dict[str, Any]:
@@ -122,11 +150,16 @@ def facts_from(job_id: str, queue: str, row: JobRow) -> JobFacts:
         return _stream_facts(kind, rest, row, base)
     if row.outcome is not None:
         outcome = parse_outcome(row.outcome)
-        env = _envelope(dead_fields.get("j")) if dead_fields else None
+        env = _kept_envelope(outcome.get("j"))
+        if env is None and dead_fields:  # an outcome stored before outcomes kept the envelope
+            env = _envelope(dead_fields.get("j"))
         return JobFacts(
             state=str(outcome.get("s", "succeeded")),
             envelope=env,
             outcome=outcome,
+            started_at=_ran(outcome)[0],
+            finished_at=_ran(outcome)[1],
+            args_cut=_cut(outcome.get("j")),
             result_ttl_s=row.result_ttl,
             **base,
         )
@@ -160,23 +193,6 @@ def _stream_facts(kind: str, stream_id: str, row: JobRow, base: dict[str, Any]) 
 # explaining (pure) --------------------------------------------------------------------
 
 
-def when(ts: float) -> str:
-    """A UTC timestamp a human reads at a glance: 2026-01-02 03:04:05Z."""
-    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
-
-
-def span(seconds: float) -> str:
-    """2.5s, 4m10s, 3h02m, 2d04h: short, and precise where it matters."""
-    s = max(0.0, seconds)
-    if s < 60:
-        return f"{s:.1f}s"
-    if s < 3600:
-        return f"{int(s // 60)}m{int(s % 60):02d}s"
-    if s < 86400:
-        return f"{int(s // 3600)}h{int(s % 3600 // 60):02d}m"
-    return f"{int(s // 86400)}d{int(s % 86400 // 3600):02d}h"
-
-
 def _of(n: int, max_attempts: int | None) -> str:
     return f"{n} of {max_attempts}" if max_attempts else f"{n}"
 
@@ -187,16 +203,26 @@ def explain(
     """Sentences saying where the job is and what it waits for. `max_attempts` (retries + 1)
     and `visibility_timeout` come from the app when known."""
     head = f"job {f.id} ({f.task or 'task unknown'}) in queue {f.queue}:"
+    call = call_text(f.envelope, f.args_cut)
     lines = [head, *_why(f, max_attempts, visibility_timeout)]
     if f.progress is not None:
         lines.append(f"progress: {progress_text(f.progress)}")
-    return lines
+    return lines + ([f"called as {call}"] if call else [])
 
 
 def progress_text(p: Progress) -> str:
     """`40% resized 4 of 10`: how `job show`, `explain` and the dashboard print progress."""
     percent = f"{p.fraction * 100:.0f}%"
     return f"{percent} {p.message}" if p.message else percent
+
+
+def _last_run(f: JobFacts) -> list[str]:
+    """When a finished job's last attempt ran, from its stored outcome."""
+    if not f.finished_at:
+        return []
+    which = f"attempt {f.attempts}" if f.attempts else "the last attempt"
+    ran = f"{which} ran from {when(f.started_at)} to {when(f.finished_at)}"
+    return [f"{ran} (took {took(f.finished_at - f.started_at)})"]
 
 
 def _why(f: JobFacts, max_attempts: int | None, vt: float | None) -> list[str]:
@@ -214,11 +240,11 @@ def _why(f: JobFacts, max_attempts: int | None, vt: float | None) -> list[str]:
     if f.state == "dead":
         return _dead(f)
     if f.state == "cancelled":
-        return ["cancelled: it will not run (again)"]
+        return ["cancelled: it will not run (again)", *_last_run(f)]
     if f.state == "expired":
         return ["expired: it was not started before its `expires`, so it never ran (and never will)"]
     kept = f" (result kept {span(f.result_ttl_s)} more)" if f.result_ttl_s > 0 else ""
-    return [f"{f.state}: finished{kept}"]
+    return [f"{f.state}: finished{kept}", *_last_run(f)]
 
 
 def _queued(f: JobFacts, prior: int, max_attempts: int | None) -> list[str]:
@@ -285,6 +311,7 @@ def _dead(f: JobFacts) -> list[str]:
     lines = [f"dead because {reason}"]
     if f.attempts:
         lines.append(f"attempts made: {f.attempts}")
+    lines += _last_run(f)
     if error.strip() and error.strip() not in reason:
         lines.append(f"last error: {error.strip().splitlines()[0]}")
     if d.get("time"):
@@ -309,10 +336,15 @@ def summary(f: JobFacts, status: str) -> dict[str, Any]:
         "attempts": f.attempts,
         "last_error": str(error) if error else None,
         "enqueued_at": f.envelope.enqueued_at if f.envelope else None,
+        "started_at": f.started_at or None,
+        "finished_at": f.finished_at or None,
+        "duration_s": round(f.finished_at - f.started_at, 6) if f.finished_at and f.started_at else None,
     }
     if f.envelope is not None:
-        out["args"] = list(f.envelope.args)
-        out["kwargs"] = dict(f.envelope.kwargs)
+        out["args"] = None if f.args_cut else list(f.envelope.args)
+        out["kwargs"] = None if f.args_cut else dict(f.envelope.kwargs)
+    if f.args_cut:
+        out["args_not_kept"] = f"a {f.args_cut}-character payload is not kept once the job finished"
     if status == "scheduled":
         out["due_at"] = f.due_at
     if status in ("running", "cancelling"):

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from jobq.errors import JobCancelled, JobExpired, JobFailed, JobNotFound, JobqError
 from jobq.progress import Progress, encode_progress, parse_progress
+from jobq.records import OUTCOME_ENVELOPE
 from jobq.states import CancelReply, JobStatus
 
 if TYPE_CHECKING:
@@ -79,9 +80,16 @@ def current_job_or_none() -> JobInfo | None:
     return _current.get()
 
 
-def outcome_blob(state: JobStatus, **fields: Any) -> str:
-    """The stored outcome of a finished job (kept under its result key for result_ttl)."""
-    return json.dumps({"s": state, **fields}, separators=(",", ":"), default=str)
+def outcome_blob(state: JobStatus, envelope: str | None = None, **fields: Any) -> str:
+    """The stored outcome of a finished job (kept under its result key for result_ttl).
+
+    Members: s state, r result, e error, tb traceback, why reason, n attempts made, t1 end
+    of the last attempt (Unix ms), d its duration (us), j the envelope it ran with.
+    `envelope` is that envelope's text as kept (jobq.envelope.kept_text, a JSON object):
+    spliced in as it is, so task and arguments stay readable without re-encoding them.
+    """
+    text = json.dumps({"s": state, **fields}, separators=(",", ":"), default=str)
+    return text if envelope is None else f'{text[:-1]},"{OUTCOME_ENVELOPE}":{envelope}}}'
 
 
 def parse_outcome(blob: str) -> dict[str, Any]:

@@ -8,10 +8,12 @@ or member name is never typed twice (tests/test_record_formats.py checks). Pure.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Final
 
+from jobq.envelope import Envelope, encode
 from jobq.states import JobStatus
 
 # The jobs hash (ns:{q}:jobs): job id -> one marker letter, then the detail ----------------
@@ -109,6 +111,22 @@ def task_counter(field: str) -> tuple[str, str, float | None] | None:
     return (kind, task, bound) if task else None
 
 
+OUTCOME_ENVELOPE_MAX: Final = 1024  # longest envelope kept whole; past it, no arguments
+OUTCOME_CUT: Final = "cut"  # member of a kept envelope whose arguments were left out: its size
+ENVELOPE_ARGS: Final = ("a", "k")  # the envelope members a summary leaves out (jobq.envelope)
+
+
+def kept_text(raw: str, env: Envelope) -> str:
+    """The envelope a finished job's outcome keeps (for result_ttl): `raw` itself up to
+    OUTCOME_ENVELOPE_MAX characters; past that the envelope without its arguments and with
+    their size as member `cut`, so large payloads do not hold Redis memory after their job
+    finished (store_outcome.lua does the same for outcomes written by scripts)."""
+    if len(raw) <= OUTCOME_ENVELOPE_MAX:
+        return raw
+    bare = encode(dataclasses.replace(env, args=(), kwargs={}), len(raw))
+    return f'{bare[:-1]},"{OUTCOME_CUT}":{len(raw)}}}'
+
+
 LUA_VALUES: Final[dict[str, str | int]] = {
     "JOB_QUEUED": QUEUED,
     "JOB_SCHEDULED": SCHEDULED,
@@ -118,5 +136,9 @@ LUA_VALUES: Final[dict[str, str | int]] = {
     "OUTCOME_STATE": OUTCOME_STATE,
     "OUTCOME_ENVELOPE_MEMBER": f',"{OUTCOME_ENVELOPE}":',  # spliced in before the closing brace
     "STATUS_DEAD": JobStatus.DEAD.value,
+    "OUTCOME_ENVELOPE_MAX": OUTCOME_ENVELOPE_MAX,
+    "OUTCOME_CUT": OUTCOME_CUT,
+    "ENVELOPE_ARGS": ENVELOPE_ARGS[0],
+    "ENVELOPE_KWARGS": ENVELOPE_ARGS[1],
 }
 """The values Lua scripts name as {{NAME}}."""

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 import jobq
-from jobq import explain
+from jobq import explain, jobtext
 from jobq.envelope import Envelope
 from jobq.errors import JobNotFound
 from tests.apps.inspect_app import register
@@ -95,7 +95,7 @@ def test_running_on_a_silent_worker_names_the_visibility_timeout() -> None:
     [(0.04, "0.0s"), (59.9, "59.9s"), (61, "1m01s"), (3 * 3600 + 120, "3h02m"), (2 * 86400 + 7200, "2d02h")],
 )
 def test_span(seconds: float, text: str) -> None:
-    assert explain.span(seconds) == text
+    assert jobtext.span(seconds) == text
 
 
 # facts from a real Redis ----------------------------------------------------------------

@@ -27,6 +27,7 @@ LAYERS: list[tuple[str, ...]] = [
         "jobq.startfail",
         "jobq.flow",
         "jobq.progress",
+        "jobq.jobtext",
     ),
     # the Redis boundary: key names, script arguments, connections, error translation,
     # typed reads (jobq.broker is the only package that imports redis: tests/test_boundary.py)

@@ -83,7 +83,8 @@ def test_a_reused_id_starts_from_a_clean_slate(app: jobq.App, tasks: dict[str, A
 
     work_until(app, lambda: job.status() == "succeeded")
     shown = show(app, job.id)
-    assert (shown["state"], shown["last_error"], shown["result"]) == ("succeeded", None, 2)
+    assert (shown["state"], shown["last_error"], shown["attempts"]) == ("succeeded", None, 1)
+    assert shown["result"] == 2
     code, _, err = jobq_cmd(app, "dlq", "requeue", "default", job.id)
     assert code == 1 and "not in the dead-letter stream" in err
     assert (job.status(), job.result(timeout=1)) == ("succeeded", 2)

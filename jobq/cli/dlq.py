@@ -8,7 +8,7 @@ from jobq import dlq, stats
 from jobq.cli.common import app_for, connection_options
 from jobq.cli.guards import confirm_or_fail, known_queue
 from jobq.cli.render import dumps, one_line, table
-from jobq.explain import when
+from jobq.jobtext import when
 
 
 @click.group("dlq")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 from wsgiref.simple_server import WSGIServer
 
 import click
@@ -17,6 +18,8 @@ from jobq.cli.guards import confirm_or_fail, known_queue
 from jobq.cli.render import dumps, stats_text
 from jobq.errors import JobqError
 from jobq.job import Job, outcome_blob
+from jobq.jobtext import took, when
+from jobq.progress import Progress
 from jobq.states import CancelReply, JobStatus
 
 METRICS_PORT = 9808
@@ -88,19 +91,33 @@ def job_show_command(job_id: str, redis_url: str | None, namespace: str | None, 
     facts = explaining.gather(app, job_id)
     state = Job(app, job_id, facts.queue).status()
     data = explaining.summary(facts, state)
-    if as_json:
-        click.echo(dumps(data))
-        return
+    click.echo(dumps(data) if as_json else "\n".join(job_text(data)))
+
+
+def job_text(data: dict[str, Any]) -> list[str]:
+    """The lines of `jobq job show`: what --json holds, arguments and times included."""
+    lines = []
     for key in ("id", "queue", "task", "state", "attempts", "last_error", "result", "worker"):
         if key in data:
             value = "-" if data[key] is None else data[key]
-            click.echo(f"{key.replace('_', ' ') + ':':<12} {value}")
-    if facts.progress is not None:
-        click.echo(f"{'progress:':<12} {explaining.progress_text(facts.progress)}")
-    if data.get("enqueued_at"):
-        click.echo(f"{'enqueued:':<12} {explaining.when(data['enqueued_at'])}")
+            lines.append(f"{key.replace('_', ' ') + ':':<12} {value}")
+    if data.get("progress") is not None:
+        progress = Progress(data["progress"]["fraction"], data["progress"]["message"])
+        lines.append(f"{'progress:':<12} {explaining.progress_text(progress)}")
+    if data.get("args_not_kept"):
+        lines.append(f"{'args:':<12} ({data['args_not_kept']})")
+    elif "args" in data:
+        lines.append(f"{'args:':<12} {dumps(data['args'])}")
+    if data.get("kwargs"):
+        lines.append(f"{'kwargs:':<12} {dumps(data['kwargs'])}")
+    for key, label in (("enqueued_at", "enqueued"), ("started_at", "started"), ("finished_at", "finished")):
+        if data.get(key):
+            lines.append(f"{label + ':':<12} {when(data[key])}")
+    if data.get("duration_s") is not None:
+        lines.append(f"{'took:':<12} {took(data['duration_s'])}")
     if data.get("traceback"):
-        click.echo("traceback:\n  " + str(data["traceback"]).rstrip().replace("\n", "\n  "))
+        lines.append("traceback:\n  " + str(data["traceback"]).rstrip().replace("\n", "\n  "))
+    return lines
 
 
 @job_group.command("cancel")

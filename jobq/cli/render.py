@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from jobq import startfail, stats
-from jobq.explain import span, when
+from jobq.jobtext import span, when
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], numeric: Sequence[int] = ()) -> str:

@@ -21,7 +21,7 @@ from jobq.protocol import Settlement
 from jobq.states import SettleOp
 from jobq.worker.held import Held
 from jobq.worker.running import Runner
-from jobq.worker.settler import CANCELLED_BLOB, NO_LIMIT, Settler
+from jobq.worker.settler import NO_LIMIT, Settler, cancelled_outcome
 
 log = structlog.get_logger("jobq.worker")
 
@@ -69,7 +69,8 @@ def release(h: Held, delay_ms: int = 0) -> Settlement:
     if prior != h.env.prior_attempts:  # delivered more than once: keep the crashes counted
         raw = encode(h.env.with_prior_attempts(prior), NO_LIMIT, h.task.app.config.signing_key)
     ttl = h.task.options.result_ttl
-    return Settlement(SettleOp.RETRY, h.stream_id, h.env.id, ttl, raw, str(delay_ms), CANCELLED_BLOB)
+    cancelled = cancelled_outcome(h, prior)
+    return Settlement(SettleOp.RETRY, h.stream_id, h.env.id, ttl, raw, str(delay_ms), cancelled)
 
 
 def abandon_unfinished(runner: Runner, held: dict[str, Held], settler: Settler, why: str) -> int:
