@@ -13,8 +13,9 @@ import pytest
 import redis
 
 import jobq
-from jobq import stats
+from jobq import explain, stats
 from jobq.keys import NamespaceKeys, limiter_id
+from jobq.testing import BackgroundWorker
 from tests.apps import flow_app
 from tests.support import runlog
 from tests.support.processes import JobqProcess
@@ -147,3 +148,24 @@ def test_bad_limits_are_refused_and_nothing_is_enqueued(app: jobq.App) -> None:
     with pytest.raises(jobq.ConfigError, match="rate_limit_key raised KeyError"):
         charge.delay_many([("c-1",)])
     assert app.broker.known_queues() == []
+
+
+def test_explain_says_which_limit_holds_a_job_back(app: jobq.App) -> None:
+    @app.task(name="sms", rate_limit="1/m")
+    def sms(to: str) -> None: ...
+
+    @app.task(name="export", concurrency=1, concurrency_key=lambda tenant: tenant)
+    def export(tenant: str) -> None:
+        time.sleep(3)
+
+    sent, held = sms.delay("+1"), sms.delay("+2")
+    running, waiting = export.delay("acme"), export.delay("acme")
+    with BackgroundWorker(app, concurrency=4):
+        wait_for(lambda: sent.status() == "succeeded" and held.status() == "scheduled", 15, "a deferral")
+        wait_for(lambda: running.status() == "running" and waiting.status() == "scheduled", 15, "a cap")
+        deferred = explain.explain(explain.gather(app, held.id))
+        capped = explain.explain(explain.gather(app, waiting.id))
+    assert deferred[1].startswith("deferred: rate limit 1/m on sms reached; its slot is reserved for "), (
+        deferred
+    )
+    assert capped[1] == "waiting: 1 of 1 slots for export acme in use", capped
