@@ -51,12 +51,7 @@ class JobFacts:
     result_ttl_s: int = -1
     dead: dict[str, Any] | None = None  # the dead-letter details (d field)
     live_queues: tuple[str, ...] | None = None  # queued: what live workers consume (None: unknown)
-    paused_since: float | None = None  # queued: when its queue was paused (None: not paused)
-    reserved_at: float | None = None  # scheduled: the rate-limit slot it reserved (deferred)
-    holders: int = 0  # scheduled: runs holding its concurrency cap's slots now
-    rate: str = ""  # its task's rate_limit, when the app knows the task
-    cap: int = 0  # its task's concurrency cap, when the app knows the task
-    cap_key: str = ""  # whose cap: its concurrency_key's answer ("" : the task's own)
+    flow: tuple[str, ...] = ()  # what flow control says: queue paused, or a limit deferred it
     progress: Progress | None = None  # the job's last progress report
 
     @property
@@ -136,10 +131,11 @@ def gather(app: App, job_id: str) -> JobFacts:
     if facts.state == "queued":  # is anyone there to take it?
         workers = snapshot(app.broker, [queue]).workers
         consumed = dict.fromkeys(q for w in workers for q in w.queues)
-        paused = app.broker.paused([queue])[queue]
-        facts = dataclasses.replace(facts, live_queues=tuple(consumed), paused_since=paused)
+        paused = flow_facts.paused(queue, app.broker.paused([queue])[queue], when)
+        facts = dataclasses.replace(facts, live_queues=tuple(consumed), flow=paused)
     if facts.state == "scheduled" and facts.envelope is not None:
-        facts = dataclasses.replace(facts, **flow_facts.limits(app, facts.queue, facts.id, facts.envelope))
+        held = flow_facts.held_back(app, facts.queue, facts.id, facts.envelope, when)
+        facts = dataclasses.replace(facts, flow=held)
     return facts
 
 
@@ -241,9 +237,10 @@ def _why(f: JobFacts, max_attempts: int | None, vt: float | None) -> list[str]:
         return _running(f, max_attempts, vt)
     if f.state == "scheduled":
         wait = f"in {span(f.due_at - f.now)}" if f.due_at > f.now else "due now, about to be queued"
-        reserved = when(f.reserved_at) if f.reserved_at is not None else None
-        held = flow_facts.held_back(f.task, reserved, f.holders, f.rate, f.cap, f.cap_key)
-        return [*held, *_scheduled(f, prior, max_attempts, wait)]
+        if prior:
+            attempt = _of(prior + 1, max_attempts)
+            return [*f.flow, f"waiting to retry: attempt {attempt} due at {when(f.due_at)} ({wait})"]
+        return [*f.flow, f"scheduled: may run at {when(f.due_at)} ({wait})"]
     if f.state == "dead":
         return _dead(f)
     if f.state == "cancelled":
@@ -252,13 +249,6 @@ def _why(f: JobFacts, max_attempts: int | None, vt: float | None) -> list[str]:
         return ["expired: it was not started before its `expires`, so it never ran (and never will)"]
     kept = f" (result kept {span(f.result_ttl_s)} more)" if f.result_ttl_s > 0 else ""
     return [f"{f.state}: finished{kept}", *_last_run(f)]
-
-
-def _scheduled(f: JobFacts, prior: int, max_attempts: int | None, wait: str) -> list[str]:
-    if prior:
-        attempt = _of(prior + 1, max_attempts)
-        return [f"waiting to retry: attempt {attempt} due at {when(f.due_at)} ({wait})"]
-    return [f"scheduled: may run at {when(f.due_at)} ({wait})"]
 
 
 def _queued(f: JobFacts, prior: int, max_attempts: int | None) -> list[str]:
@@ -270,10 +260,7 @@ def _queued(f: JobFacts, prior: int, max_attempts: int | None) -> list[str]:
         where = "next in line: queued behind no other job"
     else:
         where = f"queued behind {f.ahead} other job{'s' if f.ahead != 1 else ''}"
-    lines = [f"{where}; {_waiting_for(f)}"]
-    if f.paused_since is not None:
-        since = f" since {when(f.paused_since)}" if f.paused_since else ""
-        lines.insert(0, f"queue paused{since}: no worker starts its jobs (jobq queue resume {f.queue})")
+    lines = [*f.flow, f"{where}; {_waiting_for(f)}"]
     if f.stream_id:
         entered = stream_id_ms(f.stream_id) / 1000
         lines.append(f"in the queue since {when(entered)} ({span(f.now - entered)} ago)")
