@@ -56,4 +56,11 @@ def sleep_sync(i: int, t: float) -> None:
     record(i, t, started)
 
 
-TASKS = {t.name: t for t in (noop, noop_async, sleep_async, sleep_sync)}
+@app.task(name="bench.album")
+def album(results: list[None]) -> int:
+    """A chord's callback (benchmarks.workflows): one record when the members are done."""
+    record(len(results), 0.0, time.time())
+    return len(results)
+
+
+TASKS = {t.name: t for t in (noop, noop_async, sleep_async, sleep_sync, album)}

@@ -1,12 +1,12 @@
-"""Task chaining by hand: each step enqueues the next and returns its job id, until jobq
-has chains of its own.
+"""A chain: each step's result is the first argument of the next.
 
     fetch_order -> price_order -> email_receipt
 
-Delivery is at least once, so a step may run twice (its worker died after enqueuing the
-next step but before acking). Each step therefore enqueues the next with a job id derived
-from its own: a second enqueue of the same id while that step is unfinished returns the
-same job instead of starting a second chain.
+`jobq.chain(a.s(...), b.s(), c.s()).delay()` enqueues the first step; the others wait
+(status "waiting") and are enqueued, exactly once, when the step before them succeeds.
+The handle's `result()` is the last step's. A step spelled `task.si(...)` is immutable:
+it takes no previous result, only its own arguments. If a step fails for good, the steps
+after it end "cancelled" with the reason "dependency <id> failed".
 
 Run it from this folder, with Redis on localhost (or JOBQ_REDIS_URL set):
 
@@ -16,8 +16,6 @@ Run it from this folder, with Redis on localhost (or JOBQ_REDIS_URL set):
 
 from __future__ import annotations
 
-from typing import Any
-
 import jobq
 
 app = jobq.App()
@@ -25,45 +23,39 @@ app = jobq.App()
 PRICES = {"tea": 350, "scone": 275, "jam": 120}
 
 
-def then(task: jobq.Task[..., Any], *args: Any) -> dict[str, str]:
-    """Enqueue the next step, idempotently keyed on this job's id; the value a step returns."""
-    this = jobq.current_job()
-    step = task.enqueue(args=args, job_id=f"{this.id}>{task.name}")
-    return {"next": step.id}
-
-
 @app.task(name="chaining.fetch_order")
-def fetch_order(order_id: str) -> dict[str, str]:
-    items = ["tea", "scone", "jam", "tea"]  # stands in for a database read
-    return then(price_order, order_id, items)
+def fetch_order(order_id: str) -> list[str]:
+    return ["tea", "scone", "jam", "tea"]  # stands in for a database read
 
 
 @app.task(name="chaining.price_order")
-def price_order(order_id: str, items: list[str]) -> dict[str, str]:
-    total = sum(PRICES[item] for item in items)
-    return then(email_receipt, order_id, total)
+def price_order(items: list[str], order_id: str) -> int:
+    return sum(PRICES[item] for item in items)
 
 
 @app.task(name="chaining.email_receipt")
-def email_receipt(order_id: str, cents: int) -> str:
+def email_receipt(cents: int, order_id: str) -> str:
     return f"receipt for {order_id}: {cents / 100:.2f} EUR"
 
 
-def follow(job: jobq.Job[Any], timeout: float = 10.0) -> Any:
-    """Wait for each step in turn; the last step's result."""
-    step = 1
-    while True:
-        result = job.result(timeout=timeout)
-        print(f"  step {step}: {result}")
-        if not (isinstance(result, dict) and "next" in result):
-            return result
-        job, step = app.job(result["next"]), step + 1
+@app.task(name="chaining.log_done")
+def log_done(order_id: str) -> str:
+    return f"{order_id} done"
 
 
 def main() -> None:
-    print("chain:")
-    final = follow(fetch_order.delay("order-7"))
-    print("final result:", final)
+    order = "order-7"
+    receipt = jobq.chain(
+        fetch_order.s(order),
+        price_order.s(order),  # gets fetch_order's result first: price_order(items, order)
+        email_receipt.s(order),
+    ).delay()
+    print("steps:", len(receipt.jobs))
+    for n, job in enumerate(receipt.jobs, start=1):
+        print(f"  step {n}: {job.result(timeout=10)}")
+    print("final result:", receipt.result(timeout=10))
+    done = jobq.chain(email_receipt.s(1095, order), log_done.si(order)).delay()
+    print("immutable step:", done.result(timeout=10))
 
 
 if __name__ == "__main__":

@@ -101,3 +101,23 @@ class Reject(JobqError):
     def __init__(self, reason: str = "rejected") -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class WorkflowError(JobqError):
+    """A chain, group, chord or `after=` that cannot be enqueued; nothing of it was."""
+
+
+class BadStep(WorkflowError, TypeError):
+    """A workflow step whose task cannot take the arguments it would get."""
+
+
+class EmptyWorkflow(WorkflowError, ValueError):
+    """A chain or group with no steps."""
+
+
+class DependencyCycle(WorkflowError, ValueError):
+    """`after=` would make a job wait for itself."""
+
+
+class UnknownParent(WorkflowError, JobNotFound):
+    """`after=` names a job that does not exist (or whose record expired)."""

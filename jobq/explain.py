@@ -53,6 +53,7 @@ class JobFacts:
     live_queues: tuple[str, ...] | None = None  # queued: what live workers consume (None: unknown)
     flow: tuple[str, ...] = ()  # what flow control says: queue paused, or a limit deferred it
     progress: Progress | None = None  # the job's last progress report
+    workflow: str = ""  # waiting: the workflow whose jobs it waits for
 
     @property
     def task(self) -> str:
@@ -147,6 +148,8 @@ def facts_from(job_id: str, queue: str, row: JobRow) -> JobFacts:
     base: dict[str, Any] = {"id": job_id, "queue": queue, "now": row.time, "dead": dead}
     base["progress"] = parse_progress(row.progress)
     kind, rest = record[:1], record[1:]
+    if kind == "W":
+        return JobFacts(state="waiting", workflow=rest, **base)
     if kind == "S":
         env = _envelope(row.delayed)
         return JobFacts(state="scheduled", envelope=env, due_at=int(rest) / 1000, **base)
@@ -244,7 +247,11 @@ def _why(f: JobFacts, max_attempts: int | None, vt: float | None) -> list[str]:
     if f.state == "dead":
         return _dead(f)
     if f.state == "cancelled":
-        return ["cancelled: it will not run (again)", *_last_run(f)]
+        why = (f.outcome or {}).get("why")
+        said = f"cancelled ({why}): it will not run" if why else "cancelled: it will not run (again)"
+        return [said, *_last_run(f)]
+    if f.state == "waiting":
+        return [f"waiting: it is enqueued once the jobs it waits for in workflow {f.workflow} succeed"]
     if f.state == "expired":
         return ["expired: it was not started before its `expires`, so it never ran (and never will)"]
     kept = f" (result kept {span(f.result_ttl_s)} more)" if f.result_ttl_s > 0 else ""
@@ -348,6 +355,8 @@ def summary(f: JobFacts, status: str) -> dict[str, Any]:
         out["args_not_kept"] = f"a {f.args_cut}-character payload is not kept once the job finished"
     if status == "scheduled":
         out["due_at"] = f.due_at
+    if f.workflow:
+        out["workflow"] = f.workflow
     if status in ("running", "cancelling"):
         out["worker"] = f.worker
     if f.progress is not None:

@@ -167,7 +167,8 @@ class Job(Generic[R]):
         if state == JobStatus.SUCCEEDED:
             return outcome.get("r")  # type: ignore[return-value]
         if state == JobStatus.CANCELLED:
-            raise JobCancelled(job_id=self.id)
+            why = outcome.get("why")
+            raise JobCancelled(f"job {self.id} was cancelled: {why}" if why else "", job_id=self.id)
         if state == JobStatus.EXPIRED:
             raise JobExpired(self.id)
         raise JobFailed(

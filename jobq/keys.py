@@ -15,6 +15,13 @@ key of one queue lives in one slot and every Lua step stays inside it)::
     ns:{q}:waiters         hash  job id -> number of callers blocked in Job.result()
     ns:{q}:notify:<id>     list  (short TTL) wakes those callers
     ns:{q}:progress:<id>   string (TTL) the job's last progress report (jobq.progress)
+    ns:{q}:links           hash  job id -> the workflows it belongs to or is a parent in
+                                 (space-separated ids); removed when the job finishes
+    ns:{q}:outbox          stream "member finished" records (id, w = workflow ids,
+                                 o = outcome blob) written by the finishing script itself
+                                 and moved to the workflows by jobq.workflow.drain
+    ns:{wf:<w>}:state      hash  a workflow's state, in its own slot (see wf_apply.lua);
+                                 expires with the results once it has finished
     ns:{q}:counters        hash  running totals: processed, failed, per task, and the
                                  duration histogram (dcount, dsum_us, dle:<task>:<bound>)
     ns:{q}:cron:<name>     hash  a cron entry's state: mark, tick, job, fired, skipped...
@@ -115,6 +122,14 @@ class QueueKeys:
     def progress(self, job_id: str) -> str:
         return f"{self.prefix}progress:{job_id}"
 
+    @property
+    def links(self) -> str:
+        return self.prefix + "links"
+
+    @property
+    def outbox(self) -> str:
+        return self.prefix + "outbox"
+
     def cron(self, name: str) -> str:
         """The state hash of cron entry `name`: in the queue's slot, so deciding a tick and
         enqueueing its job is one script."""
@@ -147,3 +162,7 @@ class NamespaceKeys:
 
     def queue(self, name: str) -> QueueKeys:
         return QueueKeys(self.namespace, name)
+
+    def workflow(self, workflow_id: str) -> str:
+        """A workflow's state hash, tagged with its own id: any slot, none of its members'."""
+        return f"{self.namespace}:{{wf:{workflow_id}}}:state"

@@ -28,6 +28,8 @@ SCRIPT_NAMES = (
     "cron_fire",
     "cron_trigger",
     "flow_acquire",
+    "wf_admit",
+    "wf_apply",
 )
 
 
@@ -91,13 +93,26 @@ def settle(k: QueueKeys, consumer: str, batch: Iterable[Settlement], counters: d
     for s in batch:
         flat_jobs += (s.op, s.stream_id, s.job_id, s.ttl, s.x1, s.x2, s.x3)
         keys.append(result(s.job_id))
+    keys += (k.links, k.outbox)
     return keys, [GROUP, consumer, _json_array(flat_counters), _json_array(flat_jobs)]
 
 
-def parse_settle(reply: Any) -> tuple[list[str], list[tuple[str, int]]]:
-    """(stream ids not settled: not owned, [(job id, callers waiting for it)...])."""
-    lost, woken = reply
-    return list(lost), [(str(job_id), int(n)) for job_id, n in woken]
+@dataclass(frozen=True, slots=True)
+class Outboxed:
+    """A "member finished" record in a queue's outbox (see settle.lua, jobq.workflow)."""
+
+    entry_id: str
+    job_id: str
+    workflows: str  # space-separated workflow ids
+    outcome: str  # the job's outcome blob
+
+
+def parse_settle(reply: Any) -> tuple[list[str], list[tuple[str, int]], list[tuple[str, str, str]]]:
+    """(stream ids not settled: not owned, [(job id, callers waiting for it)...],
+    [(outbox entry id, job id, workflow ids)...] of finished workflow members)."""
+    lost, woken, outboxed = reply
+    members = [(str(e), str(j), str(w)) for e, j, w in outboxed]
+    return list(lost), [(str(job_id), int(n)) for job_id, n in woken], members
 
 
 _json_array = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -138,7 +153,7 @@ def status(k: QueueKeys, job_id: str) -> Call:
 
 def cancel(k: QueueKeys, job_id: str, ttl: int, blob: str) -> Call:
     keys = [k.jobs, k.stream, k.scheduled, k.delayed, k.result(job_id), k.waiters, k.notify(job_id)]
-    return keys, [GROUP, job_id, ttl, blob]
+    return [*keys, k.links, k.outbox], [GROUP, job_id, ttl, blob]
 
 
 def requeue_dead(k: QueueKeys, items: Sequence[tuple[str, str, str]]) -> Call:
@@ -258,3 +273,48 @@ def parse_flow_acquire(reply: Any) -> list[tuple[str, int]]:
     """(why, ms) per entry: ("", 0) start it, ("w", ms) ask again then, ("r" | "c", ms) defer
     it that long (rate limit | concurrency cap)."""
     return [(str(reply[i]), int(reply[i + 1])) for i in range(0, len(reply), 2)]
+
+
+# workflows -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Admit:
+    """One item for wf_admit.lua: op new / wait / run / cancel (see its header)."""
+
+    op: str
+    job_id: str
+    workflow_id: str
+    x: str = ""
+
+
+def wf_admit(k: QueueKeys, items: Sequence[Admit], ttl: int) -> Call:
+    keys = [k.stream, k.jobs, k.links, k.outbox]
+    args: list[Any] = []
+    for item in items:
+        args += [item.op, item.job_id, item.workflow_id, item.x]
+        if item.op == "cancel":
+            keys.append(k.result(item.job_id))
+    return keys, [*args, ttl]
+
+
+def wf_apply(state_key: str, records: Sequence[tuple[str, str, str]]) -> Call:
+    flat: list[Any] = []
+    for record in records:
+        flat += record
+    return [state_key], [_json_array(flat)]
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """What wf_apply.lua answered: the counts, and (op, spec JSON, input) actions."""
+
+    members: int
+    succeeded: int
+    failed: int
+    actions: list[tuple[str, str, str]]
+
+
+def parse_wf_apply(reply: Any) -> Applied:
+    n, ok, failed, actions = reply
+    return Applied(int(n), int(ok), int(failed), [(str(a), str(b), str(c)) for a, b, c in actions])

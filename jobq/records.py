@@ -21,6 +21,7 @@ from jobq.states import JobStatus
 QUEUED: Final = "Q"  # Q<stream id>: its entry is in the work stream (waiting or running)
 SCHEDULED: Final = "S"  # S<due ms>: waiting in the scheduled set until that time
 CANCEL_ASKED: Final = "X"  # X<stream id>: running, and its worker was asked to stop it
+WAITING: Final = "W"  # W<workflow id>: waiting for the jobs before it (jobq.workflow)
 
 
 def job_record(record: str) -> tuple[str, str]:
@@ -131,6 +132,7 @@ LUA_VALUES: Final[dict[str, str | int]] = {
     "JOB_QUEUED": QUEUED,
     "JOB_SCHEDULED": SCHEDULED,
     "JOB_CANCEL_ASKED": CANCEL_ASKED,
+    "JOB_WAITING": WAITING,
     "ENTRY_ENVELOPE": ENTRY_ENVELOPE,
     "ENTRY_DEAD_DETAILS": ENTRY_DEAD_DETAILS,
     "OUTCOME_STATE": OUTCOME_STATE,

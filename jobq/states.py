@@ -35,6 +35,7 @@ class JobStatus(Named):
     DEAD = "dead"
     CANCELLED = "cancelled"
     EXPIRED = "expired"  # never started: its `expires` passed first
+    WAITING = "waiting"  # a workflow job waiting for the jobs before it (jobq.workflow)
 
 
 class OutcomeKind(Named):

@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -201,11 +202,45 @@ def test_one_worker_reads_every_queue_across_shards(capp: jobq.App, cluster: Red
     assert idle == []
 
 
+def test_chords_and_chains_across_queues_on_different_shards(
+    capp: jobq.App, cluster: RedisClusterSet
+) -> None:
+    """Members on three queues, the callback on a fourth, the workflow's state in its own
+    slot: no script sees two of them, and the callback still runs once, with every result."""
+
+    @capp.task(name="cl.square")
+    def square(x: int) -> int:
+        return x * x
+
+    @capp.task(name="cl.total", queue="delta")
+    def total(xs: list[int]) -> int:
+        record.append(xs)
+        return sum(xs)
+
+    record: list[list[int]] = []
+    members = [jobq.Signature(_on_queue(square, FLEET_QUEUES[i % 3]), (i,)) for i in range(9)]
+    with BackgroundWorker(capp, list(FLEET_QUEUES), concurrency=4):
+        job = jobq.chord(members, total.s()).delay()
+        assert job.result(30) == sum(i * i for i in range(9))
+        steps = jobq.chain(members[1], total.si([5]), jobq.Signature(_on_queue(square, "gamma"))).delay()
+        assert steps.result(30) == 25
+    assert record == [[i * i for i in range(9)], [5]]
+    shards = {cluster.port_of(capp.broker.queue_keys(q).stream) for q in FLEET_QUEUES}
+    assert len(shards) >= 2
+    assert capp.broker.client.exists(capp.broker.ns.workflow(job.workflow_id))  # kept for the TTL
+
+
+def _on_queue(task: jobq.Task[..., int], queue: str) -> Any:
+    """`task` as if registered on `queue` (a Signature enqueues on its task's queue)."""
+    return task.app.task(name=f"{task.name}.{queue}", queue=queue)(task.fn)
+
+
 def test_every_lua_script_ran_on_the_cluster() -> None:
     """The scenarios above run each script; a new script must get a cluster scenario too."""
     covered = {"enqueue", "promote", "settle", "renew", "reclaim", "status", "cancel", "requeue_dead"}
     covered |= {"purge", "cron_fire", "cron_trigger"}
     covered |= {"flow_acquire"}  # tests/test_cluster_flow.py
+    covered |= {"wf_admit", "wf_apply"}
     missing = set(protocol.SCRIPT_NAMES) - covered
     assert not missing, f"add a Redis Cluster scenario to tests/test_cluster.py for {sorted(missing)}"
 

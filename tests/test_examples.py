@@ -103,10 +103,25 @@ CASES = [
         "chaining",
         5,
         [
-            r"step 1: \{'next': '[0-9a-f]+>chaining\.price_order'\}",
+            r"steps: 3",
+            r"step 1: \['tea', 'scone', 'jam', 'tea'\]",
+            r"step 2: 1095",
             r"step 3: receipt for order-7: 10\.95 EUR",
             r"final result: receipt for order-7: 10\.95 EUR",
+            r"immutable step: order-7 done",
         ],
+    ),
+    Example(
+        "photo_album",
+        13,
+        [
+            r"album job: waiting",
+            r"members: 10 of 10 finished, 0 failed",
+            r"first member's progress: 100% \(IMG_0001\.jpg: pass 4 of 4\)",
+            r"album: Holiday 2026: 10 photos, first IMG_0001-800\.jpg, last IMG_0010-800\.jpg",
+            r"album progress: Progress\(fraction=1\.0, message='10 photos laid out'\)",
+        ],
+        ["-c", "8"],
     ),
     Example(
         "db_pool",

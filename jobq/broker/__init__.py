@@ -20,9 +20,10 @@ from jobq.broker.flow import FlowCalls
 from jobq.broker.producer import ENQUEUE_CHUNK, Producer
 from jobq.broker.reads import Reads
 from jobq.broker.worker import CLUSTER_BLOCK_SLICE_MS, AsyncBroker
+from jobq.broker.workflows import WorkflowCalls
 
 
-class Broker(Producer, CronCalls, Reads, JobReads, Admin, FlowCalls):
+class Broker(WorkflowCalls, Producer, CronCalls, Reads, JobReads, Admin, FlowCalls):
     """Synchronous Redis access for one App (producers, Job handles, CLI)."""
 
 

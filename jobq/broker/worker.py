@@ -17,6 +17,7 @@ import redis.asyncio as aioredis
 from jobq import protocol, startfail
 from jobq.broker.connection import connect_async, connect_checked, register_scripts
 from jobq.broker.errors import Translating
+from jobq.broker.workflows import AsyncWorkflowCalls
 from jobq.config import Config
 from jobq.errors import BrokerRefused
 from jobq.keys import GROUP, NamespaceKeys, QueueKeys
@@ -24,7 +25,7 @@ from jobq.keys import GROUP, NamespaceKeys, QueueKeys
 CLUSTER_BLOCK_SLICE_MS = 100
 
 
-class AsyncBroker:
+class AsyncBroker(AsyncWorkflowCalls):
     """The worker's Redis access: read, settle, renew, reclaim, promote, heartbeat."""
 
     def __init__(self, config: Config, consumer: str) -> None:
@@ -137,15 +138,16 @@ class AsyncBroker:
 
     async def settle(
         self, queue: str, batch: Sequence[protocol.Settlement], counters: dict[str, int]
-    ) -> list[str]:
-        """Run settle.lua; returns the stream ids it did not settle (not owned)."""
+    ) -> tuple[list[str], list[tuple[str, str, str]]]:
+        """Run settle.lua; returns the stream ids it did not settle (not owned), and the
+        outbox records it wrote for workflow members (entry id, job id, workflow ids)."""
         k = self.ns.queue(queue)
-        lost, woken = protocol.parse_settle(
+        lost, woken, members = protocol.parse_settle(
             await self._run("settle", protocol.settle(k, self.consumer, batch, counters))
         )
         if woken:
             await self._wake(k, woken)
-        return lost
+        return lost, members
 
     async def _wake(self, k: QueueKeys, woken: Sequence[tuple[str, int]]) -> None:
         """Wake callers blocked in Job.result() on jobs just settled. Best effort: the outcome

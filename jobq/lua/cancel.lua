@@ -2,7 +2,7 @@
 -- Cancel one job: a queued or scheduled job is removed at once; a running one is flagged
 -- so its worker stops it at the next lease renewal.
 -- KEYS[1] jobs   KEYS[2] stream   KEYS[3] scheduled   KEYS[4] delayed   KEYS[5] result key
--- KEYS[6] waiters   KEYS[7] notify key
+-- KEYS[6] waiters   KEYS[7] notify key   KEYS[8] links   KEYS[9] outbox (workflows)
 -- ARGV[1] group   ARGV[2] job id   ARGV[3] result ttl s   ARGV[4] outcome blob (a JSON
 -- object; the job's envelope is added to it as member "j", so what was cancelled stays
 -- readable for as long as the outcome is kept)
@@ -34,4 +34,10 @@ end
 redis.call('HDEL', KEYS[1], id)
 store_outcome(KEYS[5], ARGV[4], env, tonumber(ARGV[3]))
 wake_waiters(KEYS[6], KEYS[7], id)
+-- workflows: a cancelled member tells its workflow through the outbox (see settle.lua)
+local wf = redis.call('HGET', KEYS[8], id)
+if wf then
+  redis.call('XADD', KEYS[9], '*', 'id', id, 'w', wf, 'o', ARGV[4])
+  redis.call('HDEL', KEYS[8], id)
+end
 return 1

@@ -3,7 +3,7 @@
 -- the entries, all in one step so a crash leaves either the old state or the new one.
 -- KEYS[1] stream   KEYS[2] jobs   KEYS[3] scheduled   KEYS[4] delayed   KEYS[5] dead
 -- KEYS[6] deadidx  KEYS[7] waiters  KEYS[8] counters, then the result key of each job of
--- the batch, in order
+-- the batch, in order, then links and outbox (workflows)
 -- ARGV[1] group   ARGV[2] consumer
 -- ARGV[3] JSON array of counter (field, increment) pairs, flattened
 -- ARGV[4] JSON array of 7 values per job, flattened: op, stream id, job id, result ttl s,
@@ -18,7 +18,8 @@
 -- Per batch, not per job: one XPENDING of this consumer's entries, one XACK, one XDEL.
 -- Returns {stream ids not settled because they were not owned, {job id, number of
 -- callers blocked in Job.result()}... of finished jobs someone waits for}: the caller wakes
--- those (their notify keys are not named here; a missed wake costs a waiter one poll).
+-- those (their notify keys are not named here; a missed wake costs a waiter one poll),
+-- then {outbox entry id, job id, workflow ids}... of finished workflow members.
 --#include now_ms
 --#include queue_entry
 --#include schedule_job
@@ -34,8 +35,24 @@ for _, p in ipairs(held) do mine[p[1]] = true end
 local anyone_waiting = redis.call('HLEN', KEYS[7]) > 0
 
 local finished, woken = {}, {}
+-- workflows (begin) ------------------------------------------------------------------
+-- A finished job linked to a workflow leaves a "member finished" record in the queue's
+-- outbox in this same step; jobq.workflow.drain moves it to the workflow's own slot.
+local links_key, outbox_key = KEYS[#KEYS - 1], KEYS[#KEYS]
+local any_linked = redis.call('HLEN', links_key) > 0
+local outboxed = {}
+local function to_outbox(id, blob)
+  local wf = redis.call('HGET', links_key, id)
+  if wf then
+    local eid = redis.call('XADD', outbox_key, '*', 'id', id, 'w', wf, 'o', blob)
+    redis.call('HDEL', links_key, id)
+    outboxed[#outboxed + 1] = {eid, id, wf}
+  end
+end
+-- workflows (end) --------------------------------------------------------------------
 local function finish(id, result_key, ttl, blob)
   finished[#finished + 1] = id
+  if any_linked then to_outbox(id, blob) end
   if ttl > 0 then
     redis.call('SET', result_key, blob, 'EX', ttl)
   end
@@ -93,4 +110,4 @@ end
 for c = 1, #finished, CHUNK do
   redis.call('HDEL', KEYS[2], unpack(finished, c, math.min(c + CHUNK - 1, #finished)))
 end
-return {lost, woken}
+return {lost, woken, outboxed}

@@ -96,7 +96,9 @@ class Worker:
             self.latency,
             vt=self.vt,
             max_memory_mb=max_memory_mb,
+            config=app.config,
         )
+        self.settler.drainer = self.maintenance.drainer
         self.lifecycle = Lifecycle(app, self.id, self.host, self.queues, self.broker)
         self._stopping = False
         self.hurried = ""  # why it stops now rather than drains, once it does
@@ -205,6 +207,7 @@ class Worker:
         self._admit(entries)
         await self._drain(None)
         await self.settler.flush()
+        await self.settler.drained(5.0)
         return self.done - before
 
     async def _drain(self, timeout: float | None) -> None:

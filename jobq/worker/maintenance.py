@@ -13,6 +13,7 @@ from typing import Any, Protocol
 import structlog
 
 from jobq.broker import AsyncBroker
+from jobq.config import Config
 from jobq.errors import BrokerError, BrokerRefused
 from jobq.flow import PAUSE_CHECK_S
 from jobq.worker.held import Held
@@ -20,12 +21,14 @@ from jobq.worker.latency import LatencyWindow
 from jobq.worker.outage import Outage
 from jobq.worker.running import Runner
 from jobq.worker.watchdog import Stalls, Watchdog, census, renewable
+from jobq.workflow.drain import Drainer
 
 log = structlog.get_logger("jobq.worker")
 
 TICK_S = 0.1
 PROMOTE_EVERY_S = 0.25
 HEARTBEAT_EVERY_S = 2.0
+OUTBOX_SWEEP_S = 1.0
 HEARTBEAT_TTL_S = 15
 PROMOTE_LIMIT = 1000
 WATCH_EVERY_S = 1.0
@@ -71,6 +74,7 @@ class Maintenance:
         *,
         vt: float,
         max_memory_mb: int | None,
+        config: Config,
     ) -> None:
         self.w = host
         self.broker = broker
@@ -86,6 +90,7 @@ class Maintenance:
         self._next: dict[str, float] = defaultdict(float)
         self.closing = False
         self.watchdog = Watchdog(host.id, vt)
+        self.drainer = Drainer(broker, config)
 
     def _due(self, duty: str, every: float, now: float) -> bool:
         if now >= self._next[duty]:
@@ -100,6 +105,7 @@ class Maintenance:
             ("pauses", PAUSE_CHECK_S, self.pauses),
             ("reclaim", self.reclaim_every, self.reclaim),
             ("heartbeat", HEARTBEAT_EVERY_S, self.heartbeat),
+            ("outbox", OUTBOX_SWEEP_S, self.sweep_outbox),
         )
         while not self.closing:
             now = time.monotonic()
@@ -166,6 +172,10 @@ class Maintenance:
             for e in entries:
                 self.w.accept(queue, e.stream_id, e.envelope, e.deliveries, now)
         self.runner.start_ready()
+
+    async def sweep_outbox(self) -> None:
+        """Finish workflow updates a dead worker left in the outboxes (jobq.workflow.drain)."""
+        await self.drainer.sweep(self.w.queues)
 
     async def promote(self) -> None:
         """Move due jobs; come back sooner than PROMOTE_EVERY_S when one is due sooner (a job

@@ -20,12 +20,13 @@ from jobq.envelope import Envelope, encode
 from jobq.errors import BrokerError
 from jobq.execute import Finished
 from jobq.job import outcome_blob
-from jobq.protocol import Settlement
+from jobq.protocol import Outboxed, Settlement
 from jobq.records import DURATION_BOUNDS, FAILED, PROCESSED, TaskCounters, kept_text
 from jobq.retry import Ack, Cancel, DeadLetter, Decision, RetryIn, decide
 from jobq.states import JobStatus, OutcomeKind, SettleOp
 from jobq.worker.held import Held
 from jobq.worker.outage import Outage
+from jobq.workflow.drain import Drainer
 
 log = structlog.get_logger("jobq.worker")
 
@@ -177,6 +178,8 @@ class Settler:
         self.rng = rng or random.Random()
         self.pending: list[tuple[str, Settlement]] = []
         self.progress: dict[tuple[str, str], tuple[str, int]] = {}
+        self.drainer: Drainer | None = None  # the worker sets it: workflow outbox records
+        self.drains: set[asyncio.Task[None]] = set()
         self.counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self.task_keys: dict[str, TaskCounters] = {}
         self.wake = asyncio.Event()
@@ -242,7 +245,7 @@ class Settler:
                 by_queue[queue].append(settlement)
             for queue, settlements in list(by_queue.items()):
                 try:
-                    lost = await self.broker.settle(queue, settlements, dict(counts.get(queue, {})))
+                    lost, members = await self.broker.settle(queue, settlements, dict(counts.get(queue, {})))
                 except BrokerError as exc:
                     self._keep_unwritten(by_queue, counts)
                     await asyncio.sleep(self.outage.failed(exc))
@@ -251,9 +254,27 @@ class Settler:
                 counts.pop(queue, None)
                 if lost:
                     log.warning("job.settle_skipped_not_owner", queue=queue, stream_ids=lost)
+                if members:
+                    self._drain(queue, members, settlements)
                 self.on_settled([s.stream_id for s in settlements])
             self.outage.ok()
         return True
+
+    def _drain(self, queue: str, members: list[tuple[str, str, str]], settled: list[Settlement]) -> None:
+        """Hand the outbox records this settle wrote to the drainer, which runs beside the
+        settles (a crash before it finishes is repaired by a sweep of the outbox)."""
+        if self.drainer is None:
+            return
+        blobs = {s.job_id: s.x3 if s.op in (SettleOp.DEAD, SettleOp.RETRY) else s.x1 for s in settled}
+        records = [Outboxed(e, j, w, blobs.get(j, "{}")) for e, j, w in members]
+        task = asyncio.get_running_loop().create_task(self.drainer.after_settle(queue, records))
+        self.drains.add(task)
+        task.add_done_callback(self.drains.discard)
+
+    async def drained(self, timeout: float) -> None:
+        """Wait (up to `timeout`) for the workflow drains under way."""
+        if self.drains:
+            await asyncio.wait(set(self.drains), timeout=timeout)
 
     async def _flush_progress(self) -> bool:
         """Progress first: a job's last report lands before its outcome."""
@@ -271,6 +292,7 @@ class Settler:
         deadline = time.monotonic() + seconds
         while self.pending and time.monotonic() < deadline:
             await self.flush()
+        await self.drained(max(0.1, deadline - time.monotonic()))
 
     def _keep_unwritten(
         self, by_queue: dict[str, list[Settlement]], counts: dict[str, dict[str, int]]

@@ -35,3 +35,4 @@ add.s("x", 2)  # E: call-overload
 add.s(1, 2, 3)  # E: call-overload
 add.si(1)  # E: call-arg
 send.si(42)  # E: arg-type
+bad_chain: str = jobq.chain(add.s(1, 2), add.s(3)).delay().result()  # E: assignment

@@ -80,3 +80,15 @@ def long_one(n: int) -> None:
 
 
 progress = assert_type(add.delay(1, 2).progress(), jobq.Progress | None)
+
+
+# Workflows: a chain's handle is typed by its last step, a chord's by its callback.
+@app.task
+def total(xs: list[int]) -> str:
+    return str(sum(xs))
+
+
+assert_type(jobq.chain(add.s(1, 2), add.s(3), total.si([1])).delay(), jobq.WorkflowJob[str])
+assert_type(jobq.chain(add.s(1, 2), add.s(3)).delay().result(), int)
+assert_type(jobq.group(add.s(i, i) for i in range(3)).delay().results(1.0), list[int])
+assert_type(jobq.chord([add.s(1, 2)], total.s()).delay().result(), str)

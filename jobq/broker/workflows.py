@@ -1,0 +1,85 @@
+"""Workflow calls (jobq.workflow): create a workflow's state, admit its jobs to their
+queues, apply finished members to it and clear the outbox records applied.
+
+Each call touches one slot: a queue's (admit, outbox) or a workflow's own (state), so
+every step works on Redis Cluster, and each is idempotent, so a drain interrupted between
+two of them is completed by replaying the outbox.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from jobq import protocol
+from jobq.broker.producer import Producer
+
+ADMIT_CHUNK = 1000
+
+
+class WorkflowCalls(Producer):
+    """The producer's side: create workflows, admit their first jobs, read their state."""
+
+    def wf_create(self, workflow_id: str, fields: Mapping[str, str]) -> None:
+        """Write a new workflow's state (before any of its jobs exists)."""
+        key = self.ns.workflow(workflow_id)
+        items = list(fields.items())
+        with self._errors():
+            pipe = self.client.pipeline(transaction=False)
+            for start in range(0, len(items), 1000):
+                pipe.hset(key, mapping=dict(items[start : start + 1000]))
+            pipe.execute()
+
+    def wf_admit(self, queue: str, items: Sequence[protocol.Admit], ttl: int) -> list[int]:
+        """Run wf_admit.lua on one queue, in chunks (each chunk is atomic)."""
+        k = self.ns.queue(queue)
+        done: list[int] = []
+        with self._errors():
+            if queue not in self._known_queues:
+                self._register_queue(queue)
+            for start in range(0, len(items), ADMIT_CHUNK):
+                chunk = items[start : start + ADMIT_CHUNK]
+                done += [int(x) for x in self._run("wf_admit", protocol.wf_admit(k, chunk, ttl))]
+        return done
+
+    def wf_state(self, workflow_id: str, fields: Sequence[str]) -> list[str | None]:
+        with self._errors():
+            found: Any = self.client.hmget(self.ns.workflow(workflow_id), list(fields))
+        return [None if v is None else str(v) for v in found]
+
+    def wf_delete(self, workflow_id: str) -> None:
+        """Drop a workflow whose jobs could not all be admitted (nothing of it runs)."""
+        with self._errors():
+            self.client.delete(self.ns.workflow(workflow_id))
+
+
+class AsyncWorkflowCalls:
+    """The worker's side (mixed into AsyncBroker): apply members, release what follows."""
+
+    ns: Any
+    client: Any
+
+    async def _run(self, name: str, call: protocol.Call) -> Any:
+        raise NotImplementedError
+
+    async def wf_apply(self, workflow_id: str, records: Sequence[tuple[str, str, str]]) -> protocol.Applied:
+        call = protocol.wf_apply(self.ns.workflow(workflow_id), records)
+        return protocol.parse_wf_apply(await self._run("wf_apply", call))
+
+    async def wf_admit(self, queue: str, items: Sequence[protocol.Admit], ttl: int) -> list[int]:
+        reply = await self._run("wf_admit", protocol.wf_admit(self.ns.queue(queue), items, ttl))
+        return [int(x) for x in reply]
+
+    async def outbox_read(self, queue: str, before_ms: int, count: int) -> list[protocol.Outboxed]:
+        """Outbox records older than `before_ms` (Redis ms): left by a drain that did not
+        finish (its worker died); younger ones are still being drained by their writer."""
+        with self._errors:  # type: ignore[attr-defined]
+            found = await self.client.xrange(self.ns.queue(queue).outbox, "-", before_ms, count=count)
+        return [
+            protocol.Outboxed(str(eid), str(f.get("id", "")), str(f.get("w", "")), str(f.get("o", "")))
+            for eid, f in found
+        ]
+
+    async def outbox_delete(self, queue: str, entry_ids: Sequence[str]) -> None:
+        with self._errors:  # type: ignore[attr-defined]
+            await self.client.xdel(self.ns.queue(queue).outbox, *entry_ids)

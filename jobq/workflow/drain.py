@@ -1,0 +1,85 @@
+"""Move "member finished" records from a queue's outbox to their workflows.
+
+Every step is idempotent, so the drain is a replay: apply the records to each workflow
+(wf_apply.lua counts a member once), release or cancel what follows (wf_admit.lua runs a
+waiting job only while it still waits), then delete the records. A worker that dies
+anywhere in between leaves the records in the outbox, and any worker's sweep
+(`sweep`, records older than SWEEP_AGE_MS) does the same steps again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+import structlog
+
+from jobq.broker import AsyncBroker
+from jobq.config import Config
+from jobq.envelope import decode_value
+from jobq.errors import BrokerError
+from jobq.job import parse_outcome
+from jobq.protocol import Admit, Outboxed
+from jobq.workflow.steps import Step, dependency_failed, member_value
+
+log = structlog.get_logger("jobq.worker")
+
+SWEEP_AGE_MS = 3000  # an outbox record this old was left by a drain that did not finish
+SWEEP_COUNT = 1000
+FAULT_ENV = "JOBQ_TEST_FAULT"  # tests only: "kill-before-drain", "slow-drain" (after_settle)
+
+
+class Drainer:
+    """Drains outbox records into workflows, for one worker."""
+
+    def __init__(self, broker: AsyncBroker, config: Config) -> None:
+        self.broker = broker
+        self.config = config
+        self.fault = os.environ.get(FAULT_ENV, "")
+
+    async def drain(self, queue: str, records: Sequence[Outboxed]) -> None:
+        """Apply, release, delete: raises BrokerError and leaves the records to a sweep."""
+        by_workflow: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+        for rec in records:
+            state, value = member_value(rec.job_id, parse_outcome(rec.outcome))
+            for workflow_id in rec.workflows.split():
+                by_workflow[workflow_id].append((rec.job_id, state, value))
+        admits: dict[tuple[str, int], list[Admit]] = defaultdict(list)
+        for workflow_id, members in by_workflow.items():
+            applied = await self.broker.wf_apply(workflow_id, members)
+            for op, spec, given in applied.actions:
+                step = Step.from_json(spec)
+                admits[(step.queue, step.ttl)].append(self._admit(op, step, given, workflow_id))
+        for (target, ttl), items in admits.items():
+            await self.broker.wf_admit(target, items, ttl)
+        await self.broker.outbox_delete(queue, [rec.entry_id for rec in records])
+
+    def _admit(self, op: str, step: Step, given: str, workflow_id: str) -> Admit:
+        if op == "cancel":
+            return Admit("cancel", step.id, "", dependency_failed(given))
+        previous: tuple[Any, ...] = (decode_value(given),) if given else ()
+        return Admit("run", step.id, step.workflow, step.envelope(self.config, previous))
+
+    async def sweep(self, queues: Sequence[str]) -> None:
+        """Finish drains that a dead worker left behind (records older than SWEEP_AGE_MS)."""
+        now_ms = await self.broker.server_time_ms()
+        for queue in queues:
+            records = await self.broker.outbox_read(queue, now_ms - SWEEP_AGE_MS, SWEEP_COUNT)
+            if records:
+                log.info("workflow.outbox_replayed", queue=queue, records=len(records))
+                await self.drain(queue, records)
+
+    async def after_settle(self, queue: str, records: Sequence[Outboxed]) -> None:
+        """Drain what a settle just wrote; a failure is left to a sweep."""
+        if self.fault == "kill-before-drain":  # a crash between the settle and the workflow
+            os.kill(os.getpid(), signal.SIGKILL)
+        if self.fault == "slow-drain":  # sweeps of other workers replay the same records
+            await asyncio.sleep(SWEEP_AGE_MS / 1000 + 1.5)
+        try:
+            await self.drain(queue, records)
+        except BrokerError as exc:
+            log.warning("workflow.drain_failed", queue=queue, error=str(exc), note="a sweep retries it")

@@ -1,0 +1,95 @@
+"""Check and enqueue a workflow: everything is checked and encoded before the first write,
+so bad input enqueues nothing; then the state is written first, the waiting jobs next and
+the jobs that run now last (a member cannot finish before what it releases is waiting)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from jobq.errors import BadStep, EmptyWorkflow
+from jobq.job import JobOwner
+from jobq.protocol import Admit
+from jobq.task import new_job_id
+from jobq.workflow.signature import Signature
+from jobq.workflow.steps import Step
+
+MIN_STATE_TTL = 60  # s: a workflow's state outlives its members' results by at least this
+
+
+def checked(sig: Signature[Any], gets_result: bool) -> None:
+    """BadStep (a TypeError) if the step's task cannot take what it would be given."""
+    try:
+        sig.check(gets_result)
+    except TypeError as exc:
+        role = "a step given the previous result" if gets_result and not sig.immutable else "a step"
+        raise BadStep(f"{sig!r} does not fit as {role}: {exc}") from None
+
+
+def state_ttl(steps: Sequence[Step]) -> int:
+    return max([MIN_STATE_TTL, *(s.ttl for s in steps)])
+
+
+def admit_by_queue(app: JobOwner, items: Sequence[tuple[Step, Admit]]) -> None:
+    by_queue: dict[str, list[Admit]] = defaultdict(list)
+    for step, admit in items:
+        by_queue[step.queue].append(admit)
+    for queue, admits in by_queue.items():
+        app.broker.wf_admit(queue, admits, 0)
+
+
+def start_chain(app: JobOwner, sigs: Sequence[Signature[Any]]) -> tuple[str, list[Step]]:
+    """Enqueue a chain's first step; the others wait (status "waiting") for the drainer."""
+    if not sigs:
+        raise EmptyWorkflow("a chain needs at least one step")
+    for i, sig in enumerate(sigs):
+        checked(sig, gets_result=i > 0)
+    workflow = new_job_id()
+    steps = [Step.of(sig, new_job_id(), workflow) for sig in sigs]
+    first = steps[0].envelope(app.config)
+    for step in steps[1:]:
+        step.envelope(app.config, (None,))  # SerializationError now, not when it is due
+    fields = {"kind": "chain", "n": str(len(steps)), "ttl": str(state_ttl(steps))}
+    for k, step in enumerate(steps, start=1):
+        fields[f"i.{step.id}"] = str(k)
+        fields[f"s.{k}"] = step.to_json()
+    app.broker.wf_create(workflow, fields)
+    admit_by_queue(app, [(s, Admit("wait", s.id, workflow)) for s in steps[1:]])
+    admit_by_queue(app, [(steps[0], Admit("new", steps[0].id, workflow, first))])
+    return workflow, steps
+
+
+def start_group(
+    app: JobOwner,
+    sigs: Sequence[Signature[Any]],
+    callback: Signature[Any] | None = None,
+    include_failures: bool = False,
+) -> tuple[str, list[Step], Step | None]:
+    """Enqueue a group's members (a chord's callback waits for them all)."""
+    if not sigs:
+        raise EmptyWorkflow("a group needs at least one member")
+    for sig in sigs:
+        checked(sig, gets_result=False)
+    if callback is not None:
+        checked(callback, gets_result=True)
+    workflow = new_job_id()
+    members = [Step.of(sig, new_job_id(), workflow) for sig in sigs]
+    envelopes = [m.envelope(app.config) for m in members]
+    after = Step.of(callback, new_job_id()) if callback is not None else None
+    if after is not None:
+        after.envelope(app.config, ([],))
+    fields = {"kind": "chord" if after else "group", "n": str(len(members))}
+    fields["ttl"] = str(state_ttl([*members, *([after] if after else [])]))
+    fields["inc"] = "1" if include_failures else "0"
+    if after is not None:
+        fields["next"] = after.to_json()
+    for k, m in enumerate(members, start=1):
+        fields[f"i.{m.id}"] = str(k)
+    app.broker.wf_create(workflow, fields)
+    if after is not None:
+        admit_by_queue(app, [(after, Admit("wait", after.id, workflow))])
+    admit_by_queue(
+        app, [(m, Admit("new", m.id, workflow, e)) for m, e in zip(members, envelopes, strict=True)]
+    )
+    return workflow, members, after

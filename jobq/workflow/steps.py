@@ -1,0 +1,71 @@
+"""A workflow job's spec as stored in the workflow's state, and the envelope or outcome
+it becomes when the drainer releases or cancels it."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from jobq.config import Config
+from jobq.envelope import Envelope, encode
+from jobq.job import outcome_blob
+from jobq.states import JobStatus
+from jobq.workflow.signature import Signature
+
+_compact = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One job of a workflow: its id, call and queue; `workflow`: the workflow it is a
+    member of ("" for a callback or a dependent job, which only wait on one)."""
+
+    id: str
+    task: str
+    queue: str
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    immutable: bool
+    ttl: int
+    workflow: str = ""
+
+    @classmethod
+    def of(cls, sig: Signature[Any], job_id: str, workflow: str = "") -> Step:
+        ttl = int(sig.task.options.result_ttl)
+        return cls(job_id, sig.task.name, sig.queue, sig.args, sig.kwargs, sig.immutable, ttl, workflow)
+
+    def to_json(self) -> str:
+        """SerializationError (from encode) is raised by `envelope` first, at creation."""
+        body = {"id": self.id, "t": self.task, "q": self.queue, "a": list(self.args), "k": self.kwargs}
+        return _compact({**body, "im": self.immutable, "ttl": self.ttl, "w": self.workflow})
+
+    @classmethod
+    def from_json(cls, text: str) -> Step:
+        d = json.loads(text)
+        return cls(
+            str(d["id"]), str(d["t"]), str(d["q"]), tuple(d.get("a") or ()), dict(d.get("k") or {}),
+            bool(d.get("im")), int(d.get("ttl", 86400)), str(d.get("w", "")),
+        )  # fmt: skip
+
+    def envelope(self, config: Config, previous: tuple[Any, ...] = ()) -> str:
+        """The signed envelope of a run of this step, given the previous result(s)."""
+        args = self.args if self.immutable else (*previous, *self.args)
+        env = Envelope(self.id, self.task, args, self.kwargs, time.time())
+        return encode(env, config.max_payload_bytes, config.signing_key)
+
+
+def dependency_failed(member: str) -> str:
+    """The stored outcome of a job cancelled because a job it waited for failed."""
+    why = f"dependency {member} failed"
+    return outcome_blob(JobStatus.CANCELLED, why=why, e=why)
+
+
+def member_value(job_id: str, outcome: dict[str, Any]) -> tuple[str, str]:
+    """(state, value JSON) of a finished member: its result, or what a callback that takes
+    failures gets in its place: {"job": id, "state": "dead"/"cancelled", "error": text}."""
+    state = str(outcome.get("s", JobStatus.SUCCEEDED))
+    if state == JobStatus.SUCCEEDED:
+        return state, _compact(outcome.get("r"))
+    return state, _compact({"job": job_id, "state": state, "error": str(outcome.get("e") or state)})

@@ -1,0 +1,137 @@
+"""A chord's callback runs exactly once, whatever crashes between a member's settle and the
+workflow's update: real worker processes, every callback run counted in the run log."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import jobq
+from tests.apps.workflow_app import register
+from tests.support import runlog
+from tests.support.processes import JobqProcess
+from tests.support.redis_server import RedisServer
+from tests.support.waiting import wait_for
+
+Start = Callable[..., JobqProcess]
+VT = 3.0
+
+
+@pytest.fixture
+def wf_app(redis_server: RedisServer, namespace: str) -> jobq.App:
+    return jobq.App(redis_server.url, namespace=namespace, visibility_timeout=VT)
+
+
+@pytest.fixture
+def tasks(wf_app: jobq.App) -> dict[str, Any]:
+    return register(wf_app)
+
+
+def pool(jobq_cli: Start, url: str, namespace: str, runs: Path, *args: str, **env: str) -> JobqProcess:
+    return jobq_cli(
+        ["worker", "workflow_app", *args],
+        url,
+        JOBQ_NAMESPACE=namespace,
+        JOBQ_RUN_LOG=str(runs),
+        JOBQ_VT=str(VT),
+        **env,
+    )
+
+
+def callbacks(runs: Path) -> int:
+    return sum(1 for r in runlog.read(runs) if r.kind == "C")
+
+
+def test_a_worker_killed_after_every_members_settle_and_before_the_update(
+    jobq_cli: Start,
+    redis_server: RedisServer,
+    namespace: str,
+    runs: Path,
+    wf_app: jobq.App,
+    tasks: dict[str, Any],
+) -> None:
+    """Each member's worker dies (SIGKILL) right after its settle wrote the outbox record:
+    the replacement workers' sweeps complete every update, and the callback runs once."""
+    job = jobq.chord([tasks["member"].s(i) for i in range(4)], tasks["collect"].s()).delay()
+    pool(
+        jobq_cli, redis_server.url, namespace, runs, "-p", "1", "-c", "1", JOBQ_TEST_FAULT="kill-before-drain"
+    )
+    assert job.result(30) == 6
+    members = {j.id for j in job.group.jobs}
+    ended = runlog.ended(runs)
+    assert members <= set(ended)
+    assert len({r.pid for r in runlog.read(runs) if r.kind == "E"}) >= 2, "no worker was killed"
+    wait_for(
+        lambda: not wf_app.broker.client.xlen(wf_app.broker.ns.queue("members").outbox), 20, "outbox empty"
+    )
+    assert callbacks(runs) == 1
+
+
+def test_two_last_members_finishing_at_once_enqueue_one_callback(
+    jobq_cli: Start,
+    redis_server: RedisServer,
+    namespace: str,
+    runs: Path,
+    tmp_path: Path,
+    wf_app: jobq.App,
+    tasks: dict[str, Any],
+) -> None:
+    """Two processes finish the last two members at the same instant; their drains are held
+    back past the sweep age, so both sweeps and both drains replay the same records."""
+    flags = tmp_path / "flags"
+    flags.mkdir()
+    for round_ in range(3):
+        round_flags = flags / str(round_)
+        round_flags.mkdir()
+        job = jobq.chord(
+            [tasks["together"].s(i, str(round_flags), 2) for i in range(2)], tasks["collect"].s()
+        ).delay()
+        if round_ == 0:
+            pool(
+                jobq_cli,
+                redis_server.url,
+                namespace,
+                runs,
+                "-p",
+                "2",
+                "-c",
+                "1",
+                JOBQ_TEST_FAULT="slow-drain",
+            )
+        assert job.result(60) == 1
+    starts = [r for r in runlog.read(runs) if r.kind == "S"]
+    assert len({r.pid for r in starts}) == 2, "the members did not run on two processes"
+    wait_for(lambda: callbacks(runs) >= 3, 10, "three callbacks")
+    assert callbacks(runs) == 3  # one per chord
+
+
+def test_a_member_redelivered_after_its_lease_lapsed_counts_once(
+    jobq_cli: Start,
+    redis_server: RedisServer,
+    namespace: str,
+    runs: Path,
+    wf_app: jobq.App,
+    tasks: dict[str, Any],
+) -> None:
+    """A member's worker is frozen past the visibility timeout: another runs the member
+    again; when the frozen one wakes, its settle is refused. One callback."""
+    job = jobq.chord([tasks["member"].s(0, 2.0), tasks["member"].s(1)], tasks["collect"].s()).delay()
+    pool(jobq_cli, redis_server.url, namespace, runs, "-p", "2", "-c", "1")
+    slow = job.group.jobs[0].id
+    first = wait_for(lambda: next((r for r in runlog.read(runs) if r.job_id == slow), None), 30, "slow start")
+    os.kill(first.pid, signal.SIGSTOP)
+    try:
+        wait_for(lambda: runlog.started(runs)[slow] >= 2, 30, "the member to run again elsewhere")
+        assert job.result(30) == 1
+    finally:
+        os.kill(first.pid, signal.SIGCONT)
+    wait_for(lambda: runlog.ended(runs)[slow] >= 2, 30, "the woken worker to finish its run too")
+    wait_for(
+        lambda: not wf_app.broker.client.xlen(wf_app.broker.ns.queue("members").outbox), 20, "outbox empty"
+    )
+    assert callbacks(runs) == 1

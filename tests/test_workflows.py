@@ -1,0 +1,127 @@
+"""Chains, groups and chords on a real Redis: results, failures, bad input, operations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+import jobq
+from jobq.cli import cli
+from jobq.testing import BackgroundWorker, drain
+
+
+@pytest.fixture
+def t(app: jobq.App) -> dict[str, Any]:
+    @app.task(name="wf.add")
+    def add(x: int, y: int) -> int:
+        return x + y
+
+    @app.task(name="wf.total", queue="callbacks")
+    def total(xs: list[Any], bonus: int = 0) -> Any:
+        return sum(x if isinstance(x, int) else 1000 for x in xs) + bonus
+
+    @app.task(name="wf.boom", retries=0)
+    def boom(x: int) -> int:
+        raise jobq.Reject("no")
+
+    @app.task(name="wf.never", queue="other")
+    def never() -> int:
+        return 0
+
+    return {"add": add, "total": total, "boom": boom, "never": never}
+
+
+def test_a_chain_passes_each_result_on_and_si_takes_none(app: jobq.App, t: dict[str, Any]) -> None:
+    add = t["add"]
+    job = jobq.chain(add.s(1, 2), add.s(10), add.si(5, 5), add.s(100)).delay()
+    assert [j.status() for j in job.jobs[1:]] == ["waiting"] * 3
+    drain(app, ["default", "callbacks"])
+    assert job.result(5) == 110
+    assert [j.result(1) for j in job.jobs] == [3, 13, 10, 110]
+
+
+def test_a_group_gives_results_in_order_and_counts(app: jobq.App, t: dict[str, Any]) -> None:
+    add, boom = t["add"], t["boom"]
+    g = jobq.group(add.s(i, i) for i in range(20)).delay()
+    drain(app)
+    assert g.results(5) == [2 * i for i in range(20)]
+    assert g.counts() == jobq.GroupCounts(20, 20, 0)
+    bad = jobq.group([add.s(1, 1), boom.s(1)]).delay()
+    drain(app)
+    assert bad.counts() == jobq.GroupCounts(2, 2, 1)
+    with pytest.raises(jobq.JobFailed):
+        bad.results(5)
+
+
+def test_a_chord_calls_back_once_with_the_results(app: jobq.App, t: dict[str, Any]) -> None:
+    add, total = t["add"], t["total"]
+    job = jobq.chord([add.s(i, 1) for i in range(10)], total.s(bonus=1000)).delay()
+    assert job.status() == "waiting"
+    drain(app, ["default", "callbacks"])
+    assert job.result(5) == 55 + 1000
+    assert job.group.results(1) == [i + 1 for i in range(10)]
+
+
+def test_a_failed_member_cancels_the_callback_unless_failures_are_included(
+    app: jobq.App, t: dict[str, Any]
+) -> None:
+    add, total, boom = t["add"], t["total"], t["boom"]
+    job = jobq.chord([add.s(1, 1), boom.s(1)], total.s()).delay()
+    with_failures = jobq.chord([add.s(1, 1), boom.s(1)], total.s(), include_failures=True).delay()
+    drain(app, ["default", "callbacks"])
+    failed = job.group.jobs[1].id
+    with pytest.raises(jobq.JobCancelled, match=f"dependency {failed} failed"):
+        job.result(5)
+    assert job.status() == "cancelled"
+    assert with_failures.result(5) == 2 + 1000  # the failure is a dict in the list
+
+
+def test_a_failed_chain_step_cancels_the_steps_after_it(app: jobq.App, t: dict[str, Any]) -> None:
+    add, boom = t["add"], t["boom"]
+    job = jobq.chain(add.s(1, 2), boom.s(), add.s(1), add.s(1)).delay()
+    drain(app)
+    assert [j.status() for j in job.jobs] == ["succeeded", "dead", "cancelled", "cancelled"]
+    with pytest.raises(jobq.JobCancelled, match=f"dependency {job.jobs[1].id} failed"):
+        job.result(1)
+
+
+def test_bad_input_raises_and_enqueues_nothing(app: jobq.App, t: dict[str, Any]) -> None:
+    add, _total, never = t["add"], t["total"], t["never"]
+    with pytest.raises(jobq.BadStep, match=r"wf\.add"):
+        jobq.chain(add.s(1, 2), add.s(1, 2)).delay()  # the second gets 3 arguments
+    with pytest.raises(jobq.BadStep):
+        jobq.chord([add.s(1, 2)], never.s()).delay()  # never() cannot take the results
+    with pytest.raises(jobq.EmptyWorkflow):
+        jobq.group([]).delay()
+    with pytest.raises(jobq.EmptyWorkflow):
+        jobq.chain().delay()
+    with pytest.raises(jobq.SerializationError):
+        jobq.chain(add.s(1, 2), add.s(object())).delay()
+    assert isinstance(jobq.BadStep("x"), jobq.JobqError)
+    client = app.broker.client
+    assert not client.keys(f"{app.config.namespace}:*stream") or all(
+        client.xlen(k) == 0 for k in client.keys(f"{app.config.namespace}:*stream")
+    )
+    assert client.keys(f"{app.config.namespace}:{{wf:*") == []
+
+
+def test_cancelling_a_workflow_cancels_its_unfinished_jobs(app: jobq.App, t: dict[str, Any]) -> None:
+    add, total = t["add"], t["total"]
+    job = jobq.chord([add.s(i, 1) for i in range(3)], total.s()).delay()
+    assert job.cancel() is True
+    assert [j.status() for j in job.jobs] == ["cancelled"] * 4
+    with BackgroundWorker(app, ["default", "callbacks"]), pytest.raises(jobq.JobCancelled):
+        job.result(5)
+
+
+def test_job_show_and_explain_name_a_waiting_jobs_workflow(app: jobq.App, t: dict[str, Any]) -> None:
+    add = t["add"]
+    job = jobq.chain(add.s(1, 2), add.s(1)).delay()
+    base = ["--redis-url", app.config.redis_url, "--namespace", app.config.namespace]
+    shown = CliRunner().invoke(cli, ["job", "show", job.id, *base])
+    assert shown.exit_code == 0, shown.output
+    assert "state:       waiting" in shown.output
+    told = CliRunner().invoke(cli, ["explain", job.id, *base])
+    assert f"workflow {job.workflow_id}" in told.output, told.output
