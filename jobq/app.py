@@ -13,13 +13,15 @@ from jobq.broker import Broker, check_url
 from jobq.config import Config, check_queue_name, resolve_namespace, resolve_redis_url, resolve_signing_key
 from jobq.cron_entry import CronEntry, new_entry
 from jobq.envelope import Envelope, encode
-from jobq.errors import ConfigError, UnknownTask
+from jobq.errors import ConfigError, UnknownTask, WorkflowError
 from jobq.flow import PAUSE_SETTLE_S, Expiry, expires_at, expiry_seconds
 from jobq.hooks import check_hook
 from jobq.job import Job
 from jobq.middleware import Chain, EnqueueInfo, LogHeaders, Middleware, as_middleware, headers_of
 from jobq.protocol import NewJob
 from jobq.task import AsyncTask, SyncTask, Task, TaskOptions, make_task, new_job_id, to_delay_ms
+from jobq.workflow.deps import enqueue_after
+from jobq.workflow.steps import Step
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -236,8 +238,10 @@ class App:
         queue: str | None = None,
         expires: Expiry | None = None,
         headers: dict[str, Any] | None = None,
+        after: Sequence[Job[Any] | str] | None = None,
     ) -> Job[Any]:
-        """Enqueue a call of `task_name`; the one path every enqueue goes through."""
+        """Enqueue a call of `task_name`; the one path every enqueue goes through.
+        `after`: jobs (or ids) that must all succeed first (see jobq.workflow.deps)."""
         delay_ms, at_ms = to_delay_ms(delay, at)
         now = time.time()
         task = self.tasks.get(task_name)
@@ -248,18 +252,37 @@ class App:
         keys = task.options.limit_keys(args, kwargs or {}) if task and task.options.limited else ("", "")
         if headers is None and not self.middleware.enqueues:
             env = Envelope(jid, task_name, tuple(args), kwargs or {}, now, 0, expiry, None, *keys)
-            text = encode(env, self.config.max_payload_bytes, self.config.signing_key)
-            self.broker.enqueue(target, [NewJob(jid, text, delay_ms, at_ms, unique)])
+            self._write(target, env, (delay_ms, at_ms), unique, after)
             return Job(self, jid, target)
         out = EnqueueInfo(jid, task_name, target, tuple(args), kwargs or {}, headers_of(headers))
 
         def write() -> None:
             env = Envelope(jid, task_name, out.args, out.kwargs, now, 0, expiry, out.headers or None, *keys)
-            text = encode(env, self.config.max_payload_bytes, self.config.signing_key)
-            self.broker.enqueue(target, [NewJob(jid, text, delay_ms, at_ms, unique)])
+            self._write(target, env, (delay_ms, at_ms), unique, after)
 
         self.middleware.enqueue([out], write)
         return Job(self, jid, target)
+
+    def _write(
+        self,
+        target: str,
+        env: Envelope,
+        due: tuple[int, int],
+        unique: bool,
+        after: Sequence[Job[Any] | str] | None,
+    ) -> None:
+        """Encode and enqueue one job, or, with `after`, record it as waiting on its parents."""
+        text = encode(env, self.config.max_payload_bytes, self.config.signing_key)
+        if after is None:
+            self.broker.enqueue(target, [NewJob(env.id, text, *due, unique)])
+            return
+        if any(due):
+            raise WorkflowError("after= cannot be combined with delay or at")
+        task = self.tasks.get(env.task)
+        ttl = task.options.result_ttl if task else self.result_ttl_for(target)
+        enqueue_after(
+            self, Step(env.id, env.task, target, env.args, env.kwargs, True, ttl, ready=text), after, unique
+        )
 
     def enqueue(self, task_name: str, /, *args: Any, **kwargs: Any) -> Job[Any]:
         """Enqueue by task name, without importing the task's code."""

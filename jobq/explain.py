@@ -20,6 +20,7 @@ from jobq.job import parse_outcome
 from jobq.jobtext import call_text, span, took, when
 from jobq.progress import Progress, parse_progress
 from jobq.stats import snapshot, stream_id_ms
+from jobq.workflow.view import WorkflowView, workflows_of
 
 AHEAD_LIMIT = 1000
 
@@ -54,6 +55,7 @@ class JobFacts:
     flow: tuple[str, ...] = ()  # what flow control says: queue paused, or a limit deferred it
     progress: Progress | None = None  # the job's last progress report
     workflow: str = ""  # waiting: the workflow whose jobs it waits for
+    workflows: tuple[WorkflowView, ...] = ()  # those it waits on or is in (unfinished)
 
     @property
     def task(self) -> str:
@@ -129,6 +131,8 @@ def gather(app: App, job_id: str) -> JobFacts:
     if queue is None:
         raise JobNotFound(f"no job {job_id!r} in namespace {app.config.namespace!r}")
     facts = facts_from(job_id, queue, app.broker.job_facts(queue, job_id, AHEAD_LIMIT))
+    views = tuple(workflows_of(app, job_id, queue, facts.workflow))
+    facts = dataclasses.replace(facts, workflows=views) if views else facts
     if facts.state == "queued":  # is anyone there to take it?
         workers = snapshot(app.broker, [queue]).workers
         consumed = dict.fromkeys(q for w in workers for q in w.queues)
@@ -214,6 +218,7 @@ def explain(
     lines = [head, *_why(f, max_attempts, visibility_timeout)]
     if f.progress is not None:
         lines.append(f"progress: {progress_text(f.progress)}")
+    lines += [view.describe() for view in f.workflows]
     return lines + ([f"called as {call}"] if call else [])
 
 
@@ -355,8 +360,8 @@ def summary(f: JobFacts, status: str) -> dict[str, Any]:
         out["args_not_kept"] = f"a {f.args_cut}-character payload is not kept once the job finished"
     if status == "scheduled":
         out["due_at"] = f.due_at
-    if f.workflow:
-        out["workflow"] = f.workflow
+    if f.workflows:
+        out["workflows"] = [dataclasses.asdict(view) for view in f.workflows]
     if status in ("running", "cancelling"):
         out["worker"] = f.worker
     if f.progress is not None:

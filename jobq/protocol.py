@@ -293,7 +293,7 @@ def wf_admit(k: QueueKeys, items: Sequence[Admit], ttl: int) -> Call:
     args: list[Any] = []
     for item in items:
         args += [item.op, item.job_id, item.workflow_id, item.x]
-        if item.op == "cancel":
+        if item.op in ("cancel", "link"):
             keys.append(k.result(item.job_id))
     return keys, [*args, ttl]
 

@@ -127,6 +127,7 @@ class TaskOwner(JobOwner, Protocol):
         queue: str | None = None,
         expires: Expiry | None = None,
         headers: dict[str, Any] | None = None,
+        after: Sequence[Job[Any] | str] | None = None,
     ) -> Job[Any]: ...
 
     @property
@@ -220,10 +221,12 @@ class Task(Generic[P, R]):
         queue: str | None = None,
         expires: Expiry | None = None,
         headers: dict[str, Any] | None = None,
+        after: Sequence[Job[Any] | str] | None = None,
     ) -> Job[R]:
         """Enqueue with full control; a second enqueue of an unfinished job_id is a no-op.
         `expires`: seconds, timedelta or aware datetime after which it must not start;
-        `headers` (JSON values) travel with the job: `jobq.current_job().headers`."""
+        `headers` (JSON values) travel with the job: `jobq.current_job().headers`;
+        `after`: jobs or job ids that must all succeed before it runs (status "waiting")."""
         kwargs = kwargs or {}
         self.check_arguments(args, kwargs)
         return self.app.submit(
@@ -236,6 +239,7 @@ class Task(Generic[P, R]):
             queue=self.options.queue if queue is None else queue,
             expires=expires,
             headers=headers,
+            after=after,
         )
 
     @overload

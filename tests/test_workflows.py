@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -116,12 +117,25 @@ def test_cancelling_a_workflow_cancels_its_unfinished_jobs(app: jobq.App, t: dic
         job.result(5)
 
 
-def test_job_show_and_explain_name_a_waiting_jobs_workflow(app: jobq.App, t: dict[str, Any]) -> None:
-    add = t["add"]
+def test_job_show_and_explain_name_workflow_parents_and_children(app: jobq.App, t: dict[str, Any]) -> None:
+    add, total = t["add"], t["total"]
     job = jobq.chain(add.s(1, 2), add.s(1)).delay()
+    first, last = job.jobs
     base = ["--redis-url", app.config.redis_url, "--namespace", app.config.namespace]
-    shown = CliRunner().invoke(cli, ["job", "show", job.id, *base])
-    assert shown.exit_code == 0, shown.output
-    assert "state:       waiting" in shown.output
-    told = CliRunner().invoke(cli, ["explain", job.id, *base])
-    assert f"workflow {job.workflow_id}" in told.output, told.output
+
+    def show(*args: str) -> str:
+        done = CliRunner().invoke(cli, [*args, *base])
+        assert done.exit_code == 0, done.output
+        return done.output
+
+    waiting = show("job", "show", last.id)
+    assert "state:       waiting" in waiting
+    assert f"waits on chain workflow {job.workflow_id} (0 of 2 succeeded, 0 failed)" in waiting
+    assert f"parents: {first.id}\n" in waiting
+    member = show("job", "show", first.id)
+    assert f"in chain workflow {job.workflow_id} (0 of 2 succeeded, 0 failed); then job {last.id}" in member
+    assert f"then job {last.id}" in show("explain", first.id)
+    chord = jobq.chord([add.s(1, 1)], total.s()).delay()
+    data = json.loads(show("job", "show", chord.group.jobs[0].id, "--json"))
+    assert data["workflows"][0]["next_job"] == chord.id
+    assert data["workflows"][0]["kind"] == "chord"

@@ -30,22 +30,43 @@ class WorkflowCalls(Producer):
                 pipe.hset(key, mapping=dict(items[start : start + 1000]))
             pipe.execute()
 
-    def wf_admit(self, queue: str, items: Sequence[protocol.Admit], ttl: int) -> list[int]:
+    def wf_admit(self, queue: str, items: Sequence[protocol.Admit], ttl: int) -> list[Any]:
         """Run wf_admit.lua on one queue, in chunks (each chunk is atomic)."""
         k = self.ns.queue(queue)
-        done: list[int] = []
+        done: list[Any] = []
         with self._errors():
             if queue not in self._known_queues:
                 self._register_queue(queue)
             for start in range(0, len(items), ADMIT_CHUNK):
                 chunk = items[start : start + ADMIT_CHUNK]
-                done += [int(x) for x in self._run("wf_admit", protocol.wf_admit(k, chunk, ttl))]
+                done += list(self._run("wf_admit", protocol.wf_admit(k, chunk, ttl)))
         return done
+
+    def wf_apply(self, workflow_id: str, records: Sequence[tuple[str, str, str]]) -> protocol.Applied:
+        with self._errors():
+            reply = self._run("wf_apply", protocol.wf_apply(self.ns.workflow(workflow_id), records))
+        return protocol.parse_wf_apply(reply)
 
     def wf_state(self, workflow_id: str, fields: Sequence[str]) -> list[str | None]:
         with self._errors():
             found: Any = self.client.hmget(self.ns.workflow(workflow_id), list(fields))
         return [None if v is None else str(v) for v in found]
+
+    def wf_members(self, workflow_id: str, limit: int) -> list[str]:
+        """Up to `limit` member job ids of a workflow (bounded: one HSCAN page at a time)."""
+        found: list[str] = []
+        with self._errors():
+            for field in self.client.hscan_iter(self.ns.workflow(workflow_id), match="i.*", count=100):
+                found.append(str(field[0])[2:])
+                if len(found) >= limit:
+                    break
+        return found
+
+    def links(self, queue: str, job_id: str) -> list[str]:
+        """The workflows an unfinished job is a member or a parent of."""
+        with self._errors():
+            found: Any = self.client.hget(self.ns.queue(queue).links, job_id)
+        return str(found).split() if found else []
 
     def wf_delete(self, workflow_id: str) -> None:
         """Drop a workflow whose jobs could not all be admitted (nothing of it runs)."""
@@ -66,20 +87,33 @@ class AsyncWorkflowCalls:
         call = protocol.wf_apply(self.ns.workflow(workflow_id), records)
         return protocol.parse_wf_apply(await self._run("wf_apply", call))
 
-    async def wf_admit(self, queue: str, items: Sequence[protocol.Admit], ttl: int) -> list[int]:
-        reply = await self._run("wf_admit", protocol.wf_admit(self.ns.queue(queue), items, ttl))
-        return [int(x) for x in reply]
+    async def wf_admit(self, queue: str, items: Sequence[protocol.Admit], ttl: int) -> list[Any]:
+        """One reply per item (see wf_admit.lua): 1 / 0, or an outbox entry id."""
+        return list(await self._run("wf_admit", protocol.wf_admit(self.ns.queue(queue), items, ttl)))
 
     async def outbox_read(self, queue: str, before_ms: int, count: int) -> list[protocol.Outboxed]:
         """Outbox records older than `before_ms` (Redis ms): left by a drain that did not
         finish (its worker died); younger ones are still being drained by their writer."""
         with self._errors:  # type: ignore[attr-defined]
             found = await self.client.xrange(self.ns.queue(queue).outbox, "-", before_ms, count=count)
-        return [
-            protocol.Outboxed(str(eid), str(f.get("id", "")), str(f.get("w", "")), str(f.get("o", "")))
-            for eid, f in found
-        ]
+        return [outboxed(eid, fields) for eid, fields in found]
+
+    async def outbox_entries(self, queue: str, entry_ids: Sequence[str]) -> list[protocol.Outboxed]:
+        """These outbox records (those still there)."""
+        outbox = self.ns.queue(queue).outbox
+        with self._errors:  # type: ignore[attr-defined]
+            pipe = self.client.pipeline(transaction=False)
+            for eid in entry_ids:
+                pipe.xrange(outbox, eid, eid, count=1)
+            replies = await pipe.execute()
+        return [outboxed(eid, fields) for reply in replies for eid, fields in reply]
 
     async def outbox_delete(self, queue: str, entry_ids: Sequence[str]) -> None:
         with self._errors:  # type: ignore[attr-defined]
             await self.client.xdel(self.ns.queue(queue).outbox, *entry_ids)
+
+
+def outboxed(entry_id: Any, fields: Mapping[str, Any]) -> protocol.Outboxed:
+    """An outbox stream entry as a record (see settle.lua)."""
+    get = fields.get
+    return protocol.Outboxed(str(entry_id), str(get("id", "")), str(get("w", "")), str(get("o", "")))

@@ -21,6 +21,7 @@ from jobq.job import Job, outcome_blob
 from jobq.jobtext import took, when
 from jobq.progress import Progress
 from jobq.states import CancelReply, JobStatus
+from jobq.workflow.view import WorkflowView
 
 METRICS_PORT = 9808
 PURGE_BATCH = 500
@@ -104,6 +105,8 @@ def job_text(data: dict[str, Any]) -> list[str]:
     if data.get("progress") is not None:
         progress = Progress(data["progress"]["fraction"], data["progress"]["message"])
         lines.append(f"{'progress:':<12} {explaining.progress_text(progress)}")
+    for view in data.get("workflows") or ():
+        lines.append(f"{'workflow:':<12} {WorkflowView(**view).describe()}")
     if data.get("args_not_kept"):
         lines.append(f"{'args:':<12} ({data['args_not_kept']})")
     elif "args" in data:

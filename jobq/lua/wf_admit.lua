@@ -1,26 +1,32 @@
 #!lua flags=allow-oom
 -- Workflows: put members and steps of workflows into one queue (jobq.workflow).
 -- KEYS[1] stream   KEYS[2] jobs   KEYS[3] links   KEYS[4] outbox, then the result key of
--- each cancel item, in order
+-- each cancel and link item, in order
 -- ARGV: 4 values per item: op, job id, workflow id, x
 --   new     enqueue now, linked to the workflow (x: envelope)
 --   wait    record the job as waiting on the workflow (W<workflow id>), unless known
 --   run     enqueue a waiting job, linked (x: envelope); a no-op unless it is still
 --           waiting, so replaying the same release never runs a step twice
 --   cancel  close a waiting job as cancelled (x: outcome blob); a job waiting on it in
---           turn learns it through the outbox
+--           turn learns it through the outbox: then the reply is that record's entry id
+--   link    make the workflow hear when this job finishes (it is a parent of the
+--           workflow's waiting job): returns 1 if it is unfinished, else its stored
+--           outcome blob (it finished already), or 0 if it is unknown
 -- ARGV[#ARGV] result ttl s of cancelled jobs. A links value is a space-separated list of
 -- workflow ids (a job may be a member of one and a parent in others).
--- Returns one integer per item: 1 done, 0 no-op.
+-- Returns one value per item: 1 done, 0 no-op (link: see above).
 local ttl = tonumber(ARGV[#ARGV])
-local out, cancels = {}, 4
+local out, result_keys = {}, 4
 local function waiting(id)
   local rec = redis.call('HGET', KEYS[2], id)
   return rec and string.sub(rec, 1, 1) == {{JOB_WAITING}}
 end
-local function enqueue(id, wf, env)
+local function link(id, wf)
   local linked = redis.call('HGET', KEYS[3], id)  -- dependents may have linked it already
   if wf ~= '' then redis.call('HSET', KEYS[3], id, linked and (linked .. ' ' .. wf) or wf) end
+end
+local function enqueue(id, wf, env)
+  link(id, wf)
   local sid = redis.call('XADD', KEYS[1], '*', 'j', env)
   redis.call('HSET', KEYS[2], id, {{JOB_QUEUED}} .. sid)
 end
@@ -37,17 +43,25 @@ for i = 1, #ARGV - 1, 4 do
       enqueue(id, wf, x)
       done = 1
     end
+  elseif op == 'link' then
+    result_keys = result_keys + 1
+    if redis.call('HEXISTS', KEYS[2], id) == 1 then
+      link(id, wf)
+      done = 1
+    else
+      done = redis.call('GET', KEYS[result_keys]) or 0
+    end
   elseif op == 'cancel' then
-    cancels = cancels + 1
+    result_keys = result_keys + 1
     if waiting(id) then
       redis.call('HDEL', KEYS[2], id)
-      if ttl > 0 then redis.call('SET', KEYS[cancels], x, 'EX', ttl) end
+      if ttl > 0 then redis.call('SET', KEYS[result_keys], x, 'EX', ttl) end
+      done = 1
       local next_wf = redis.call('HGET', KEYS[3], id)
       if next_wf then  -- it is itself a parent: its dependents learn it failed
-        redis.call('XADD', KEYS[4], '*', 'id', id, 'w', next_wf, 'o', x)
+        done = redis.call('XADD', KEYS[4], '*', 'id', id, 'w', next_wf, 'o', x)
         redis.call('HDEL', KEYS[3], id)
       end
-      done = 1
     end
   end
   out[#out + 1] = done

@@ -14,17 +14,15 @@ import os
 import signal
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
 
 import structlog
 
 from jobq.broker import AsyncBroker
 from jobq.config import Config
-from jobq.envelope import decode_value
 from jobq.errors import BrokerError
 from jobq.job import parse_outcome
-from jobq.protocol import Admit, Outboxed
-from jobq.workflow.steps import Step, dependency_failed, member_value
+from jobq.protocol import Outboxed
+from jobq.workflow.steps import Admits, follow, member_value
 
 log = structlog.get_logger("jobq.worker")
 
@@ -48,21 +46,18 @@ class Drainer:
             state, value = member_value(rec.job_id, parse_outcome(rec.outcome))
             for workflow_id in rec.workflows.split():
                 by_workflow[workflow_id].append((rec.job_id, state, value))
-        admits: dict[tuple[str, int], list[Admit]] = defaultdict(list)
+        admits: Admits = defaultdict(list)
         for workflow_id, members in by_workflow.items():
             applied = await self.broker.wf_apply(workflow_id, members)
-            for op, spec, given in applied.actions:
-                step = Step.from_json(spec)
-                admits[(step.queue, step.ttl)].append(self._admit(op, step, given, workflow_id))
+            follow(admits, applied.actions, self.config)
+        cascades: dict[str, list[str]] = defaultdict(list)
         for (target, ttl), items in admits.items():
-            await self.broker.wf_admit(target, items, ttl)
+            replies = await self.broker.wf_admit(target, items, ttl)
+            cascades[target] += [str(r) for r in replies if isinstance(r, str) and "-" in r]
         await self.broker.outbox_delete(queue, [rec.entry_id for rec in records])
-
-    def _admit(self, op: str, step: Step, given: str, workflow_id: str) -> Admit:
-        if op == "cancel":
-            return Admit("cancel", step.id, "", dependency_failed(given))
-        previous: tuple[Any, ...] = (decode_value(given),) if given else ()
-        return Admit("run", step.id, step.workflow, step.envelope(self.config, previous))
+        for target, entry_ids in cascades.items():  # cancelled jobs that were parents too
+            if entry_ids:
+                await self.drain(target, await self.broker.outbox_entries(target, entry_ids))
 
     async def sweep(self, queues: Sequence[str]) -> None:
         """Finish drains that a dead worker left behind (records older than SWEEP_AGE_MS)."""

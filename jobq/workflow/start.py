@@ -15,7 +15,7 @@ from jobq.task import new_job_id
 from jobq.workflow.signature import Signature
 from jobq.workflow.steps import Step
 
-MIN_STATE_TTL = 60  # s: a workflow's state outlives its members' results by at least this
+MIN_STATE_TTL = 1  # s: a workflow whose jobs keep no result keeps its state this long
 
 
 def checked(sig: Signature[Any], gets_result: bool) -> None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from jobq.config import Config
-from jobq.envelope import Envelope, encode
+from jobq.envelope import Envelope, decode_value, encode
 from jobq.job import outcome_blob
+from jobq.protocol import Admit
 from jobq.states import JobStatus
 from jobq.workflow.signature import Signature
 
@@ -30,6 +32,7 @@ class Step:
     immutable: bool
     ttl: int
     workflow: str = ""
+    ready: str = ""  # an envelope made at enqueue (a job with after=): used as it is
 
     @classmethod
     def of(cls, sig: Signature[Any], job_id: str, workflow: str = "") -> Step:
@@ -39,21 +42,40 @@ class Step:
     def to_json(self) -> str:
         """SerializationError (from encode) is raised by `envelope` first, at creation."""
         body = {"id": self.id, "t": self.task, "q": self.queue, "a": list(self.args), "k": self.kwargs}
-        return _compact({**body, "im": self.immutable, "ttl": self.ttl, "w": self.workflow})
+        more = {"im": self.immutable, "ttl": self.ttl, "w": self.workflow, "env": self.ready}
+        return _compact({**body, **more})
 
     @classmethod
     def from_json(cls, text: str) -> Step:
         d = json.loads(text)
         return cls(
             str(d["id"]), str(d["t"]), str(d["q"]), tuple(d.get("a") or ()), dict(d.get("k") or {}),
-            bool(d.get("im")), int(d.get("ttl", 86400)), str(d.get("w", "")),
+            bool(d.get("im")), int(d.get("ttl", 86400)), str(d.get("w", "")), str(d.get("env", "")),
         )  # fmt: skip
 
     def envelope(self, config: Config, previous: tuple[Any, ...] = ()) -> str:
         """The signed envelope of a run of this step, given the previous result(s)."""
+        if self.ready:
+            return self.ready
         args = self.args if self.immutable else (*previous, *self.args)
         env = Envelope(self.id, self.task, args, self.kwargs, time.time())
         return encode(env, config.max_payload_bytes, config.signing_key)
+
+
+Admits = dict[tuple[str, int], list[Admit]]  # (queue, result ttl) -> what to admit there
+
+
+def follow(admits: Admits, actions: Sequence[tuple[str, str, str]], config: Config) -> None:
+    """Add to `admits` what wf_apply.lua said follows: release a step with its input, or
+    cancel it because a member failed."""
+    for op, spec, given in actions:
+        step = Step.from_json(spec)
+        if op == "cancel":
+            item = Admit("cancel", step.id, "", dependency_failed(given))
+        else:
+            previous: tuple[Any, ...] = (decode_value(given),) if given else ()
+            item = Admit("run", step.id, step.workflow, step.envelope(config, previous))
+        admits[(step.queue, step.ttl)].append(item)
 
 
 def dependency_failed(member: str) -> str:

@@ -1,0 +1,93 @@
+"""`enqueue(..., after=[...])`: a job waits ("waiting") until every parent succeeded; a
+parent that fails cancels it with "dependency <id> failed"; bad input enqueues nothing."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+import jobq
+from jobq.testing import BackgroundWorker, drain
+from tests.support.waiting import wait_for
+
+
+@pytest.fixture
+def t(app: jobq.App) -> dict[str, Any]:
+    gate = threading.Event()
+
+    @app.task(name="dep.add")
+    def add(x: int, y: int) -> int:
+        return x + y
+
+    @app.task(name="dep.slow", queue="slow")
+    def slow(x: int) -> int:
+        gate.wait(10)
+        return x
+
+    @app.task(name="dep.boom", retries=0)
+    def boom() -> None:
+        raise jobq.Reject("no")
+
+    return {"add": add, "slow": slow, "boom": boom, "gate": gate}
+
+
+def test_a_job_waits_for_all_its_parents_on_other_queues(app: jobq.App, t: dict[str, Any]) -> None:
+    add, slow, gate = t["add"], t["slow"], t["gate"]
+    with BackgroundWorker(app, ["default", "slow"]):
+        a = add.delay(1, 1)
+        b = slow.delay(5)
+        child = add.enqueue(args=(10, 20), after=[a, b.id])
+        a.result(5)
+        assert child.status() == "waiting"
+        gate.set()
+        assert child.result(10) == 30
+
+
+def test_a_parent_finished_already_counts_at_once(app: jobq.App, t: dict[str, Any]) -> None:
+    add = t["add"]
+    a = add.delay(1, 1)
+    drain(app)
+    child = add.enqueue(args=(1, 2), after=[a])
+    assert child.status() == "queued"
+    drain(app)
+    assert child.result(1) == 3
+
+
+def test_a_failed_parent_cancels_its_dependents_down_the_line(app: jobq.App, t: dict[str, Any]) -> None:
+    add, boom = t["add"], t["boom"]
+    bad = boom.delay()
+    child = add.enqueue(args=(1, 2), after=[bad])
+    grandchild = add.enqueue(args=(3, 4), after=[child])
+    drain(app)
+    assert child.status() == "cancelled"
+    with pytest.raises(jobq.JobCancelled, match=f"dependency {bad.id} failed"):
+        child.result(1)
+    assert grandchild.status() == "cancelled"
+    with pytest.raises(jobq.JobCancelled, match=f"dependency {child.id} failed"):
+        grandchild.result(1)
+
+
+def test_cancelling_a_parent_cancels_the_dependent(app: jobq.App, t: dict[str, Any]) -> None:
+    add = t["add"]
+    parent = add.enqueue(args=(1, 1), delay=60)
+    child = add.enqueue(args=(1, 2), after=[parent])
+    assert parent.cancel()
+    with BackgroundWorker(app):  # a worker's sweep applies the cancelled parent's record
+        wait_for(lambda: child.status() == "cancelled", 15, "the dependent to be cancelled")
+
+
+def test_bad_after_raises_and_enqueues_nothing(app: jobq.App, t: dict[str, Any]) -> None:
+    add = t["add"]
+    a = add.delay(1, 1)
+    with pytest.raises(jobq.DependencyCycle):
+        add.enqueue(args=(1, 2), job_id="me", after=[a, "me"])
+    with pytest.raises(jobq.UnknownParent):
+        add.enqueue(args=(1, 2), after=[a, "no-such-job"])
+    with pytest.raises(jobq.WorkflowError):
+        add.enqueue(args=(1, 2), after=[a], delay=5)
+    assert isinstance(jobq.UnknownParent("x"), jobq.JobqError)
+    client = app.broker.client
+    assert client.hlen(app.broker.queue_keys("default").jobs) == 1  # only a
+    assert client.keys(f"{app.config.namespace}:{{wf:*") == []
