@@ -193,6 +193,13 @@ SYNC_CALLS: dict[str, Callable[[Broker], object]] = {
     "start_failures": lambda b: b.start_failures(0.0),
     "status": lambda b: b.status("q", "id"),
     "wait_result": lambda b: b.wait_result("q", "id", 0.1),
+    "links": lambda b: b.links("q", "id"),
+    "wf_admit": lambda b: b.wf_admit("q", [protocol.Admit("wait", "id", "w")], 0),
+    "wf_apply": lambda b: b.wf_apply("w", [("id", "succeeded", "1")]),
+    "wf_create": lambda b: b.wf_create("w", {"kind": "group"}),
+    "wf_delete": lambda b: b.wf_delete("w"),
+    "wf_members": lambda b: b.wf_members("w", 10),
+    "wf_state": lambda b: b.wf_state("w", ["n"]),
 }
 SETTLEMENT = protocol.Settlement(SettleOp.OK, "1-0", "id", 60, "{}")
 ASYNC_CALLS: dict[str, Callable[[AsyncBroker], Awaitable[object]]] = {
@@ -212,6 +219,11 @@ ASYNC_CALLS: dict[str, Callable[[AsyncBroker], Awaitable[object]]] = {
     "server_time_ms": lambda b: b.server_time_ms(),
     "settle": lambda b: b.settle("q", [SETTLEMENT], {}),
     "write_progress": lambda b: b.write_progress({("q", "id"): ("{}", 60)}),
+    "outbox_delete": lambda b: b.outbox_delete("q", ["1-0"]),
+    "outbox_entries": lambda b: b.outbox_entries("q", ["1-0"]),
+    "outbox_read": lambda b: b.outbox_read("q", 0, 10),
+    "wf_admit": lambda b: b.wf_admit("q", [protocol.Admit("wait", "id", "w")], 0),
+    "wf_apply": lambda b: b.wf_apply("w", [("id", "succeeded", "1")]),
 }
 NO_REDIS = ("close", "queue_keys")  # local only: nothing to translate
 
