@@ -35,6 +35,13 @@ ENTRY_ENVELOPE: Final = "j"  # the job's envelope text (work and dead-letter ent
 ENTRY_DEAD_DETAILS: Final = "d"  # dead letters: JSON of reason, error, traceback, attempts...
 
 
+# A queue's outbox (ns:{q}:outbox): "member finished" records of workflow jobs ------------
+
+OUTBOX_JOB: Final = "id"  # the job that finished
+OUTBOX_WORKFLOWS: Final = "w"  # the workflows it is a member or parent of, space-separated
+OUTBOX_OUTCOME: Final = "o"  # its outcome blob
+
+
 # The stored outcome of a finished job (ns:{q}:result:<id>): one JSON object -------------
 
 OUTCOME_STATE: Final = "s"  # succeeded / dead / cancelled / expired
@@ -133,6 +140,9 @@ LUA_VALUES: Final[dict[str, str | int]] = {
     "JOB_SCHEDULED": SCHEDULED,
     "JOB_CANCEL_ASKED": CANCEL_ASKED,
     "JOB_WAITING": WAITING,
+    "OUTBOX_JOB": OUTBOX_JOB,
+    "OUTBOX_WORKFLOWS": OUTBOX_WORKFLOWS,
+    "OUTBOX_OUTCOME": OUTBOX_OUTCOME,
     "ENTRY_ENVELOPE": ENTRY_ENVELOPE,
     "ENTRY_DEAD_DETAILS": ENTRY_DEAD_DETAILS,
     "OUTCOME_STATE": OUTCOME_STATE,

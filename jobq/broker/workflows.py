@@ -13,6 +13,7 @@ from typing import Any
 
 from jobq import protocol
 from jobq.broker.producer import Producer
+from jobq.records import OUTBOX_JOB, OUTBOX_OUTCOME, OUTBOX_WORKFLOWS
 
 ADMIT_CHUNK = 1000
 
@@ -116,4 +117,5 @@ class AsyncWorkflowCalls:
 def outboxed(entry_id: Any, fields: Mapping[str, Any]) -> protocol.Outboxed:
     """An outbox stream entry as a record (see settle.lua)."""
     get = fields.get
-    return protocol.Outboxed(str(entry_id), str(get("id", "")), str(get("w", "")), str(get("o", "")))
+    job, workflows, outcome = get(OUTBOX_JOB, ""), get(OUTBOX_WORKFLOWS, ""), get(OUTBOX_OUTCOME, "")
+    return protocol.Outboxed(str(entry_id), str(job), str(workflows), str(outcome))

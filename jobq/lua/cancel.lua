@@ -11,6 +11,7 @@
 --#include entry_envelope
 --#include store_outcome
 --#include wake_waiters
+--#include tell_workflows
 local id = ARGV[2]
 local rec = redis.call('HGET', KEYS[1], id)
 if not rec then return 0 end
@@ -34,10 +35,5 @@ end
 redis.call('HDEL', KEYS[1], id)
 store_outcome(KEYS[5], ARGV[4], env, tonumber(ARGV[3]))
 wake_waiters(KEYS[6], KEYS[7], id)
--- workflows: a cancelled member tells its workflow through the outbox (see settle.lua)
-local wf = redis.call('HGET', KEYS[8], id)
-if wf then
-  redis.call('XADD', KEYS[9], '*', 'id', id, 'w', wf, 'o', ARGV[4])
-  redis.call('HDEL', KEYS[8], id)
-end
+tell_workflows(KEYS[8], KEYS[9], id, ARGV[4])  -- workflows: see settle.lua
 return 1

@@ -23,6 +23,7 @@
 --#include now_ms
 --#include queue_entry
 --#include schedule_job
+--#include tell_workflows
 local group, consumer = ARGV[1], ARGV[2]
 local counters, batch = cjson.decode(ARGV[3]), cjson.decode(ARGV[4])
 for c = 1, #counters, 2 do
@@ -42,12 +43,8 @@ local links_key, outbox_key = KEYS[#KEYS - 1], KEYS[#KEYS]
 local any_linked = redis.call('HLEN', links_key) > 0
 local outboxed = {}
 local function to_outbox(id, blob)
-  local wf = redis.call('HGET', links_key, id)
-  if wf then
-    local eid = redis.call('XADD', outbox_key, '*', 'id', id, 'w', wf, 'o', blob)
-    redis.call('HDEL', links_key, id)
-    outboxed[#outboxed + 1] = {eid, id, wf}
-  end
+  local eid, wf = tell_workflows(links_key, outbox_key, id, blob)
+  if eid then outboxed[#outboxed + 1] = {eid, id, wf} end
 end
 -- workflows (end) --------------------------------------------------------------------
 local function finish(id, result_key, ttl, blob)

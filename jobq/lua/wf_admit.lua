@@ -15,6 +15,8 @@
 -- ARGV[#ARGV] result ttl s of cancelled jobs. A links value is a space-separated list of
 -- workflow ids (a job may be a member of one and a parent in others).
 -- Returns one value per item: 1 done, 0 no-op (link: see above).
+--#include queue_entry
+--#include tell_workflows
 local ttl = tonumber(ARGV[#ARGV])
 local out, result_keys = {}, 4
 local function waiting(id)
@@ -27,8 +29,7 @@ local function link(id, wf)
 end
 local function enqueue(id, wf, env)
   link(id, wf)
-  local sid = redis.call('XADD', KEYS[1], '*', 'j', env)
-  redis.call('HSET', KEYS[2], id, {{JOB_QUEUED}} .. sid)
+  queue_entry(KEYS[1], KEYS[2], id, env)
 end
 for i = 1, #ARGV - 1, 4 do
   local op, id, wf, x = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
@@ -57,11 +58,7 @@ for i = 1, #ARGV - 1, 4 do
       redis.call('HDEL', KEYS[2], id)
       if ttl > 0 then redis.call('SET', KEYS[result_keys], x, 'EX', ttl) end
       done = 1
-      local next_wf = redis.call('HGET', KEYS[3], id)
-      if next_wf then  -- it is itself a parent: its dependents learn it failed
-        done = redis.call('XADD', KEYS[4], '*', 'id', id, 'w', next_wf, 'o', x)
-        redis.call('HDEL', KEYS[3], id)
-      end
+      done = tell_workflows(KEYS[3], KEYS[4], id, x) or 1  -- a parent too: tell its dependents
     end
   end
   out[#out + 1] = done
