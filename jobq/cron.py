@@ -17,7 +17,7 @@ from jobq import schedule
 from jobq.cron_entry import CronEntry
 from jobq.envelope import Envelope, encode
 from jobq.errors import ConfigError
-from jobq.job import parse_outcome
+from jobq.records import outcome_state, parse_outcome
 
 if TYPE_CHECKING:
     from jobq.app import App
@@ -93,5 +93,5 @@ def _job_state(app: App, queue: str, job_id: str) -> str:
         return "expired"
     state, detail = found
     if state == "final":
-        return str(parse_outcome(detail).get("s", "succeeded"))
+        return outcome_state(parse_outcome(detail))
     return state

@@ -33,6 +33,9 @@ _encode = _encoder.encode
 _decode = json.JSONDecoder().decode
 _raw_decode = json.JSONDecoder().raw_decode  # skips decode()'s whitespace regex: hot path
 
+ENVELOPE_ARGS = "a"  # the members holding the call's arguments: what jobq.records.kept_text
+ENVELOPE_KWARGS = "k"  # leaves out of a large envelope kept with a finished job's outcome
+
 
 @dataclass(frozen=True, slots=True)
 class Envelope:
@@ -56,9 +59,9 @@ class Envelope:
 def encode(env: Envelope, max_bytes: int, key: str | bytes | None = None) -> str:
     """JSON text of the envelope, signed when `key` is given; SerializationError if it
     cannot be encoded or is too big (the limit is on the JSON, not the 71 bytes the MAC adds)."""
-    body: dict[str, Any] = {"id": env.id, "t": env.task, "a": env.args, "e": env.enqueued_at}
+    body: dict[str, Any] = {"id": env.id, "t": env.task, ENVELOPE_ARGS: env.args, "e": env.enqueued_at}
     if env.kwargs:
-        body["k"] = env.kwargs
+        body[ENVELOPE_KWARGS] = env.kwargs
     if env.prior_attempts:
         body["n"] = env.prior_attempts
     if env.expires is not None:
@@ -136,8 +139,8 @@ def from_object(body: Any) -> Envelope:
     try:
         job_id = body["id"]
         task = body["t"]
-        args = body.get("a", ())
-        kwargs = body.get("k") or {}
+        args = body.get(ENVELOPE_ARGS, ())
+        kwargs = body.get(ENVELOPE_KWARGS) or {}
         enqueued_at = float(body.get("e", 0.0))
         prior = int(body.get("n", 0))
         expires = body.get("x")

@@ -1,204 +1,21 @@
-"""Why has this job not run or finished yet? Facts from Redis, then a pure explanation.
+"""Why has this job not run or finished yet? A pure explanation of the facts Redis holds.
 
-`gather` reads what Redis holds about one job (bounded reads, see `Broker.job_facts`);
-`explain` and `summary` turn those facts into sentences and a record, without I/O.
+`gather` (jobq.jobfacts) reads what Redis holds about one job; `explain` and `summary`
+turn those facts into sentences and a record, without I/O.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
-from dataclasses import dataclass
 from typing import Any
 
-from jobq import flow_facts
-from jobq.app import App
-from jobq.broker.rows import JobRow
-from jobq.envelope import DecodeError, Envelope, decode, from_object
-from jobq.errors import JobNotFound
-from jobq.job import parse_outcome
+from jobq.jobfacts import AHEAD_LIMIT, JobFacts, facts_from, gather
 from jobq.jobtext import call_text, span, took, when
-from jobq.progress import Progress, parse_progress
-from jobq.stats import snapshot, stream_id_ms
-from jobq.workflow.view import WorkflowView, workflows_of
+from jobq.progress import Progress
+from jobq.records import OUTCOME_ERROR, OUTCOME_REASON, OUTCOME_RESULT, OUTCOME_TRACEBACK
+from jobq.stats import stream_id_ms
 
-AHEAD_LIMIT = 1000
-
-
-@dataclass(frozen=True)
-class JobFacts:
-    """What Redis holds about one job at `now` (Redis time, Unix s)."""
-
-    id: str
-    queue: str
-    now: float
-    state: str  # queued, running, cancelling, scheduled, succeeded, dead, cancelled
-    envelope: Envelope | None = None
-    stream_id: str = ""
-    due_at: float = 0.0  # scheduled: when it may run
-    ahead: int | None = None  # queued: undelivered jobs in front of it (capped, see AHEAD_LIMIT)
-    worker: str = ""  # running: the consumer holding it
-    worker_alive: bool = False
-    worker_host: str = ""
-    worker_pid: int = 0
-    idle_s: float = 0.0  # running: since its lease was last renewed
-    stalled: int = 0  # running: its worker holds this job without running it, with this many in all
-    started_at: float = 0.0  # running: when the run began (from the worker's heartbeat);
-    # finished: when its last attempt began (from the stored outcome)
-    finished_at: float = 0.0  # finished: when its last attempt ended
-    args_cut: int = 0  # finished: size of an envelope kept without its arguments (kept_text)
-    deliveries: int = 0
-    outcome: dict[str, Any] | None = None
-    result_ttl_s: int = -1
-    dead: dict[str, Any] | None = None  # the dead-letter details (d field)
-    live_queues: tuple[str, ...] | None = None  # queued: what live workers consume (None: unknown)
-    flow: tuple[str, ...] = ()  # what flow control says: queue paused, or a limit deferred it
-    progress: Progress | None = None  # the job's last progress report
-    workflow: str = ""  # waiting: the workflow whose jobs it waits for
-    workflows: tuple[WorkflowView, ...] = ()  # those it waits on or is in (unfinished)
-
-    @property
-    def task(self) -> str:
-        if self.envelope is not None:
-            return self.envelope.task
-        return str((self.dead or {}).get("task", ""))
-
-    @property
-    def attempts(self) -> int | None:
-        """Attempts made so far (including a running one), when Redis can tell."""
-        made = (self.outcome or {}).get("n")
-        if isinstance(made, int):  # a finished job's outcome counts them
-            return made
-        if self.state == "dead":
-            return int((self.outcome or {}).get("n") or (self.dead or {}).get("attempts") or 0)
-        if self.envelope is None:
-            return None
-        running = self.deliveries if self.state in ("running", "cancelling") else 0
-        return self.envelope.prior_attempts + running
-
-
-def _envelope(raw: Any) -> Envelope | None:
-    if not isinstance(raw, str):
-        return None
-    try:
-        return decode(raw)
-    except DecodeError:
-        return None
-
-
-def _kept_envelope(body: Any) -> Envelope | None:
-    """The envelope a stored outcome keeps (member j), already parsed with the outcome."""
-    try:
-        return from_object(body) if body is not None else None
-    except DecodeError:
-        return None
-
-
-def _cut(kept: Any) -> int:
-    cut = kept.get("cut") if isinstance(kept, dict) else None
-    return cut if isinstance(cut, int) else 0
-
-
-def _ran(outcome: dict[str, Any]) -> tuple[float, float]:
-    """(start, end) of a finished job's last attempt, Unix s, from its outcome's t1 (end,
-    ms) and d (duration, µs); (0, 0) when the outcome does not say."""
-    end, took = outcome.get("t1"), outcome.get("d")
-    if not isinstance(end, int | float) or not isinstance(took, int | float):
-        return 0.0, 0.0
-    return end / 1e3 - took / 1e6, end / 1e3
-
-
-def _json(raw: Any) -> dict[str, Any]:
-    try:
-        data = json.loads(raw) if isinstance(raw, str) else None
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _stalled(raw: Any, job_id: str) -> int:
-    """How many jobs the worker's heartbeat says it holds without running, if this is one."""
-    try:
-        ids = json.loads(raw) if isinstance(raw, str) else []
-    except ValueError:
-        return 0
-    return len(ids) if isinstance(ids, list) and job_id in ids else 0
-
-
-def gather(app: App, job_id: str) -> JobFacts:
-    """The facts about `job_id`; JobNotFound if no queue of the namespace knows it."""
-    queue = app.broker.find_queue(job_id, app.queues())
-    if queue is None:
-        raise JobNotFound(f"no job {job_id!r} in namespace {app.config.namespace!r}")
-    facts = facts_from(job_id, queue, app.broker.job_facts(queue, job_id, AHEAD_LIMIT))
-    views = tuple(workflows_of(app, job_id, queue, facts.workflow))
-    facts = dataclasses.replace(facts, workflows=views) if views else facts
-    if facts.state == "queued":  # is anyone there to take it?
-        workers = snapshot(app.broker, [queue]).workers
-        consumed = dict.fromkeys(q for w in workers for q in w.queues)
-        paused = flow_facts.paused(queue, app.broker.paused([queue])[queue], when)
-        facts = dataclasses.replace(facts, live_queues=tuple(consumed), flow=paused)
-    if facts.state == "scheduled" and facts.envelope is not None:
-        held = flow_facts.held_back(app, facts.queue, facts.id, facts.envelope, when)
-        facts = dataclasses.replace(facts, flow=held)
-    return facts
-
-
-def facts_from(job_id: str, queue: str, row: JobRow) -> JobFacts:
-    """JobFacts from what `Broker.job_facts` read (pure)."""
-    record = row.record or ""
-    dead_fields = row.dead.fields if row.dead else None
-    dead = _json(dead_fields.get("d")) if dead_fields else None
-    base: dict[str, Any] = {"id": job_id, "queue": queue, "now": row.time, "dead": dead}
-    base["progress"] = parse_progress(row.progress)
-    kind, rest = record[:1], record[1:]
-    if kind == "W":
-        return JobFacts(state="waiting", workflow=rest, **base)
-    if kind == "S":
-        env = _envelope(row.delayed)
-        return JobFacts(state="scheduled", envelope=env, due_at=int(rest) / 1000, **base)
-    if kind in ("Q", "X"):
-        return _stream_facts(kind, rest, row, base)
-    if row.outcome is not None:
-        outcome = parse_outcome(row.outcome)
-        env = _kept_envelope(outcome.get("j"))
-        if env is None and dead_fields:  # an outcome stored before outcomes kept the envelope
-            env = _envelope(dead_fields.get("j"))
-        return JobFacts(
-            state=str(outcome.get("s", "succeeded")),
-            envelope=env,
-            outcome=outcome,
-            started_at=_ran(outcome)[0],
-            finished_at=_ran(outcome)[1],
-            args_cut=_cut(outcome.get("j")),
-            result_ttl_s=row.result_ttl,
-            **base,
-        )
-    if dead_fields:  # the outcome expired but the dead letter is still there
-        return JobFacts(state="dead", envelope=_envelope(dead_fields.get("j")), **base)
-    raise JobNotFound(f"no record of job {job_id!r} (never enqueued, or expired)")
-
-
-def _stream_facts(kind: str, stream_id: str, row: JobRow, base: dict[str, Any]) -> JobFacts:
-    env = _envelope((row.entry or {}).get("j"))
-    pending = row.pending
-    if pending is None:
-        return JobFacts(state="queued", envelope=env, stream_id=stream_id, ahead=row.ahead, **base)
-    worker = row.worker
-    return JobFacts(
-        state="cancelling" if kind == "X" else "running",
-        envelope=env,
-        stream_id=stream_id,
-        worker=pending.consumer,
-        worker_alive=bool(worker),
-        worker_host=str(worker.get("host", "")),
-        worker_pid=int(worker.get("pid") or 0),
-        idle_s=pending.idle_ms / 1000,
-        started_at=float(_json(worker.get("running")).get(str(base["id"]), 0.0)),
-        stalled=_stalled(worker.get("stalled"), str(base["id"])),
-        deliveries=pending.deliveries,
-        **base,
-    )
+__all__ = ["AHEAD_LIMIT", "JobFacts", "explain", "facts_from", "gather", "progress_text", "summary"]
 
 
 # explaining (pure) --------------------------------------------------------------------
@@ -252,7 +69,7 @@ def _why(f: JobFacts, max_attempts: int | None, vt: float | None) -> list[str]:
     if f.state == "dead":
         return _dead(f)
     if f.state == "cancelled":
-        why = (f.outcome or {}).get("why")
+        why = (f.outcome or {}).get(OUTCOME_REASON)
         said = f"cancelled ({why}): it will not run" if why else "cancelled: it will not run (again)"
         return [said, *_last_run(f)]
     if f.state == "waiting":
@@ -319,8 +136,8 @@ def _running(f: JobFacts, max_attempts: int | None, vt: float | None) -> list[st
 def _dead(f: JobFacts) -> list[str]:
     d = f.dead or {}
     o = f.outcome or {}
-    reason = str(d.get("reason") or o.get("why") or "unknown reason")
-    error = str(d.get("error") or o.get("e") or "")
+    reason = str(d.get("reason") or o.get(OUTCOME_REASON) or "unknown reason")
+    error = str(d.get("error") or o.get(OUTCOME_ERROR) or "")
     lines = [f"dead because {reason}"]
     if f.attempts:
         lines.append(f"attempts made: {f.attempts}")
@@ -340,7 +157,7 @@ def summary(f: JobFacts, status: str) -> dict[str, Any]:
     """The `jobq job show` record: state, attempts, last error and what else is known."""
     d = f.dead or {}
     o = f.outcome or {}
-    error = d.get("error") or o.get("e")
+    error = d.get("error") or o.get(OUTCOME_ERROR)
     out: dict[str, Any] = {
         "id": f.id,
         "queue": f.queue,
@@ -366,9 +183,9 @@ def summary(f: JobFacts, status: str) -> dict[str, Any]:
         out["worker"] = f.worker
     if f.progress is not None:
         out["progress"] = {"fraction": f.progress.fraction, "message": f.progress.message}
-    if status == "succeeded" and "r" in o:
-        out["result"] = o["r"]
+    if status == "succeeded" and OUTCOME_RESULT in o:
+        out["result"] = o[OUTCOME_RESULT]
     if status == "dead":
-        out["reason"] = d.get("reason") or o.get("why")
-        out["traceback"] = d.get("traceback") or o.get("tb") or ""
+        out["reason"] = d.get("reason") or o.get(OUTCOME_REASON)
+        out["traceback"] = d.get("traceback") or o.get(OUTCOME_TRACEBACK) or ""
     return out

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
+from jobq import records
 from jobq.errors import JobCancelled, JobExpired, JobFailed, JobNotFound, JobqError
 from jobq.progress import Progress, encode_progress, parse_progress
-from jobq.records import OUTCOME_ENVELOPE
 from jobq.states import CancelReply, JobStatus
 
 if TYPE_CHECKING:
@@ -80,23 +79,6 @@ def current_job_or_none() -> JobInfo | None:
     return _current.get()
 
 
-def outcome_blob(state: JobStatus, envelope: str | None = None, **fields: Any) -> str:
-    """The stored outcome of a finished job (kept under its result key for result_ttl).
-
-    Members: s state, r result, e error, tb traceback, why reason, n attempts made, t1 end
-    of the last attempt (Unix ms), d its duration (us), j the envelope it ran with.
-    `envelope` is that envelope's text as kept (jobq.envelope.kept_text, a JSON object):
-    spliced in as it is, so task and arguments stay readable without re-encoding them.
-    """
-    text = json.dumps({"s": state, **fields}, separators=(",", ":"), default=str)
-    return text if envelope is None else f'{text[:-1]},"{OUTCOME_ENVELOPE}":{envelope}}}'
-
-
-def parse_outcome(blob: str) -> dict[str, Any]:
-    data = json.loads(blob)
-    return data if isinstance(data, dict) else {}
-
-
 class JobOwner(Protocol):
     """What a Job handle needs of its App (which imports this module, so not `App` itself)."""
 
@@ -146,7 +128,7 @@ class Job(Generic[R]):
             raise JobNotFound(f"no record of job {self.id!r} (never enqueued, or expired)")
         state, detail = found
         if state == "final":
-            return JobStatus(parse_outcome(detail).get("s", JobStatus.SUCCEEDED))
+            return JobStatus(records.outcome_state(records.parse_outcome(detail)))
         return JobStatus(state)
 
     def result(self, timeout: float | None = None) -> R:
@@ -162,20 +144,20 @@ class Job(Generic[R]):
             if timeout is not None and time.monotonic() - start >= timeout:
                 raise TimeoutError(f"job {self.id} did not finish within {timeout}s")
             raise JobNotFound(f"no record of job {self.id!r} (never enqueued, or expired)")
-        outcome = parse_outcome(blob)
-        state = outcome.get("s")
+        outcome = records.parse_outcome(blob)
+        state = outcome.get(records.OUTCOME_STATE)
         if state == JobStatus.SUCCEEDED:
-            return outcome.get("r")  # type: ignore[return-value]
+            return outcome.get(records.OUTCOME_RESULT)  # type: ignore[return-value]
         if state == JobStatus.CANCELLED:
-            why = outcome.get("why")
+            why = outcome.get(records.OUTCOME_REASON)
             raise JobCancelled(f"job {self.id} was cancelled: {why}" if why else "", job_id=self.id)
         if state == JobStatus.EXPIRED:
             raise JobExpired(self.id)
         raise JobFailed(
             self.id,
-            str(outcome.get("e", "job failed")),
-            str(outcome.get("tb", "")),
-            str(outcome.get("why", "")),
+            str(outcome.get(records.OUTCOME_ERROR, "job failed")),
+            str(outcome.get(records.OUTCOME_TRACEBACK, "")),
+            str(outcome.get(records.OUTCOME_REASON, "")),
         )
 
     def progress(self) -> Progress | None:
@@ -185,5 +167,5 @@ class Job(Generic[R]):
     def cancel(self) -> bool:
         """Cancel: a queued or scheduled job never runs; a running one is asked to stop."""
         ttl = self.app.result_ttl_for(self.queue)
-        reply = self.app.broker.cancel(self.queue, self.id, ttl, outcome_blob(JobStatus.CANCELLED))
+        reply = self.app.broker.cancel(self.queue, self.id, ttl, records.CANCELLED_BLOB)
         return reply in (CancelReply.CANCELLED, CancelReply.STOPPING)  # not when a stop was asked already

@@ -49,7 +49,7 @@ LAYERS: list[tuple[str, ...]] = [
     # the processes that run jobs and fire ticks
     ("jobq.worker", "jobq.scheduler"),
     # reads of what happened
-    ("jobq.stats", "jobq.explain", "jobq.flow_facts", "jobq.dlq", "jobq.metrics"),
+    ("jobq.stats", "jobq.jobfacts", "jobq.explain", "jobq.flow_facts", "jobq.dlq", "jobq.metrics"),
     # what a person runs
     ("jobq.cli", "jobq.__main__", "jobq.dashboard", "jobq.demo", "jobq.testing", "jobq.reload"),
 ]

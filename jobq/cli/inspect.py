@@ -17,9 +17,10 @@ from jobq.cli.dlq import dlq_group
 from jobq.cli.guards import confirm_or_fail, known_queue
 from jobq.cli.render import dumps, stats_text
 from jobq.errors import JobqError
-from jobq.job import Job, outcome_blob
+from jobq.job import Job
 from jobq.jobtext import took, when
 from jobq.progress import Progress
+from jobq.records import CANCELLED_BLOB
 from jobq.states import CancelReply, JobStatus
 from jobq.workflow.view import WorkflowView
 
@@ -131,7 +132,7 @@ def job_cancel_command(job_id: str, redis_url: str | None, namespace: str | None
     app = app_for(None, redis_url, namespace)
     job: Job[object] = app.job(job_id)
     queue = job.queue
-    reply = app.broker.cancel(queue, job_id, app.result_ttl_for(queue), outcome_blob(JobStatus.CANCELLED))
+    reply = app.broker.cancel(queue, job_id, app.result_ttl_for(queue), CANCELLED_BLOB)
     if reply is CancelReply.CANCELLED:
         click.echo(f"cancelled job {job_id}")
         return
@@ -202,7 +203,7 @@ def purge_waiting(app: App, queue: str, budget: int) -> tuple[int, int]:
     """Purge in bounded batches, stopping at `budget` (what was waiting when asked), so
     producers enqueueing meanwhile cannot keep the loop going."""
     ttl = app.result_ttl_for(queue)
-    blob = outcome_blob(JobStatus.CANCELLED)
+    blob = CANCELLED_BLOB
     queued = scheduled = 0
     while queued + scheduled < budget:
         n_queued, n_scheduled = app.broker.purge_waiting(queue, PURGE_BATCH, ttl, blob)

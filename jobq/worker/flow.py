@@ -14,14 +14,13 @@ from typing import Protocol
 import structlog
 
 from jobq import records
-from jobq.job import outcome_blob
 from jobq.protocol import Settlement
 from jobq.states import JobStatus, SettleOp
 from jobq.worker.held import Held
 
 log = structlog.get_logger("jobq.worker")
 
-EXPIRED_BLOB = outcome_blob(JobStatus.EXPIRED, e="expired before it started", why="expired")
+EXPIRED_BLOB = records.outcome_blob(JobStatus.EXPIRED, error="expired before it started", reason="expired")
 
 Settle = Callable[[str, Settlement, dict[str, int]], None]
 Clock = Callable[[], float]

@@ -11,7 +11,6 @@ from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import structlog
 
@@ -19,9 +18,16 @@ from jobq.broker import AsyncBroker
 from jobq.envelope import Envelope, encode
 from jobq.errors import BrokerError
 from jobq.execute import Finished
-from jobq.job import outcome_blob
 from jobq.protocol import Outboxed, Settlement
-from jobq.records import DURATION_BOUNDS, FAILED, PROCESSED, TaskCounters, kept_text
+from jobq.records import (
+    DURATION_BOUNDS,
+    FAILED,
+    PROCESSED,
+    TaskCounters,
+    kept_text,
+    outcome_blob,
+    succeeded_blob,
+)
 from jobq.retry import Ack, Cancel, DeadLetter, Decision, RetryIn, decide
 from jobq.states import JobStatus, OutcomeKind, SettleOp
 from jobq.worker.held import Held
@@ -98,10 +104,11 @@ def dead_letter(
     traceback: str,
     origin: Origin,
     ttl: int,
-    run: dict[str, Any] | None = None,
+    run: tuple[int, int] | None = None,
 ) -> Settlement:
-    """A settlement that moves an entry to the dead-letter stream; `run` holds the timings
-    of the attempt that ended it (none for entries that never ran)."""
+    """A settlement that moves an entry to the dead-letter stream; `run` holds when the
+    attempt that ended it ended (Unix ms) and how long it took (µs): none for entries that
+    never ran."""
     job_id = env.id if env else ""
     details = dead_details(
         job_id=job_id,
@@ -114,30 +121,38 @@ def dead_letter(
         origin=origin,
     )
     kept = kept_text(raw, env) if env is not None else None  # it decoded: a JSON object
+    ended_ms, took_us = run or (None, None)
     blob = outcome_blob(
-        JobStatus.DEAD, kept, e=error or reason, tb=traceback, why=reason, n=attempts, **(run or {})
+        JobStatus.DEAD,
+        kept,
+        error=error or reason,
+        traceback=traceback,
+        reason=reason,
+        attempts=attempts,
+        ended_ms=ended_ms,
+        took_us=took_us,
     )
     return Settlement(SettleOp.DEAD, stream_id, job_id, ttl, raw, details, blob)
 
 
-def cancelled_outcome(h: Held, attempts: int, **run: int) -> str:
+def cancelled_outcome(h: Held, attempts: int, run: tuple[int, int] | None = None) -> str:
     """The outcome stored if the job turns out cancelled when its settlement is written."""
-    return outcome_blob(JobStatus.CANCELLED, kept_text(h.raw, h.env), n=attempts, **run)
+    ended_ms, took_us = run or (None, None)
+    kept = kept_text(h.raw, h.env)
+    return outcome_blob(JobStatus.CANCELLED, kept, attempts=attempts, ended_ms=ended_ms, took_us=took_us)
 
 
 def settlement_for(h: Held, fin: Finished, decision: Decision, origin: Origin, seconds: float) -> Settlement:
     """How to settle a finished attempt. Every outcome keeps the envelope (task, arguments),
-    the attempts made, and when the last attempt ended (t1, Unix ms) after how long (d, µs):
+    the attempts made, and when the last attempt ended (Unix ms) after how long (µs):
     integers, which cost the hot path a fraction of what formatting floats does."""
     ttl = h.task.options.result_ttl
     end_ms, took_us = time.time_ns() // 1_000_000, int(seconds * 1_000_000)
-    if isinstance(decision, Ack):  # the hot path: one string, no dict, no json.dumps
-        ran = f'"n":{h.attempt},"t1":{end_ms},"d":{took_us},"j":{kept_text(h.raw, h.env)}'
-        return Settlement(
-            SettleOp.OK, h.stream_id, h.env.id, ttl, f'{{"s":"succeeded",{ran},"r":{fin.result_json}}}'
-        )
-    run = {"t1": end_ms, "d": took_us}
-    cancelled = cancelled_outcome(h, h.attempt, **run)
+    if isinstance(decision, Ack):  # the hot path
+        blob = succeeded_blob(h.attempt, end_ms, took_us, kept_text(h.raw, h.env), fin.result_json)
+        return Settlement(SettleOp.OK, h.stream_id, h.env.id, ttl, blob)
+    run = (end_ms, took_us)
+    cancelled = cancelled_outcome(h, h.attempt, run)
     if isinstance(decision, RetryIn):
         again = encode(h.env.with_prior_attempts(h.attempt), NO_LIMIT, h.task.app.config.signing_key)
         delay_ms = str(int(decision.delay * 1000))

@@ -12,11 +12,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from jobq.errors import DependencyCycle, EmptyWorkflow, JobNotFound, UnknownParent
-from jobq.job import Job, JobOwner, parse_outcome
+from jobq.job import Job, JobOwner
 from jobq.protocol import Admit
+from jobq.records import outcome_blob, parse_outcome
+from jobq.states import JobStatus
 from jobq.task import new_job_id
 from jobq.workflow.start import MIN_STATE_TTL
 from jobq.workflow.steps import Admits, Step, follow, member_value
+
+RECORD_EXPIRED = outcome_blob(JobStatus.CANCELLED, error="its record expired")  # a parent gone meanwhile
 
 Parent = Job[Any] | str
 
@@ -71,6 +75,6 @@ def _link(app: JobOwner, workflow: str, queues: dict[str, str]) -> list[tuple[st
         for pid, reply in zip(pids, replies, strict=True):
             if reply == 1:
                 continue
-            outcome = parse_outcome(str(reply)) if reply else {"s": "cancelled", "e": "its record expired"}
+            outcome = parse_outcome(str(reply) if reply else RECORD_EXPIRED)
             finished.append((pid, *member_value(pid, outcome)))
     return finished

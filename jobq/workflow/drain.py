@@ -20,8 +20,8 @@ import structlog
 from jobq.broker import AsyncBroker
 from jobq.config import Config
 from jobq.errors import BrokerError
-from jobq.job import parse_outcome
 from jobq.protocol import Outboxed
+from jobq.records import parse_outcome
 from jobq.workflow.steps import Admits, follow, member_value
 
 log = structlog.get_logger("jobq.worker")

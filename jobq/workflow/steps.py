@@ -11,8 +11,8 @@ from typing import Any
 
 from jobq.config import Config
 from jobq.envelope import Envelope, decode_value, encode
-from jobq.job import outcome_blob
 from jobq.protocol import Admit
+from jobq.records import OUTCOME_ERROR, OUTCOME_RESULT, outcome_blob, outcome_state
 from jobq.states import JobStatus
 from jobq.workflow.signature import Signature
 
@@ -81,13 +81,13 @@ def follow(admits: Admits, actions: Sequence[tuple[str, str, str]], config: Conf
 def dependency_failed(member: str) -> str:
     """The stored outcome of a job cancelled because a job it waited for failed."""
     why = f"dependency {member} failed"
-    return outcome_blob(JobStatus.CANCELLED, why=why, e=why)
+    return outcome_blob(JobStatus.CANCELLED, error=why, reason=why)
 
 
 def member_value(job_id: str, outcome: dict[str, Any]) -> tuple[str, str]:
     """(state, value JSON) of a finished member: its result, or what a callback that takes
     failures gets in its place: {"job": id, "state": "dead"/"cancelled", "error": text}."""
-    state = str(outcome.get("s", JobStatus.SUCCEEDED))
+    state = outcome_state(outcome)
     if state == JobStatus.SUCCEEDED:
-        return state, _compact(outcome.get("r"))
-    return state, _compact({"job": job_id, "state": state, "error": str(outcome.get("e") or state)})
+        return state, _compact(outcome.get(OUTCOME_RESULT))
+    return state, _compact({"job": job_id, "state": state, "error": str(outcome.get(OUTCOME_ERROR) or state)})
