@@ -45,7 +45,7 @@ OTHER_MEANING = {
     ("jobq/stats.py", '"capped": q.capped,'): "the stats JSON's field (README)",
     ("jobq/stats.py", '"processed": w.processed,'): "the stats JSON's field (README)",
     ("jobq/stats.py", 'processed=_int(h.get("processed")),'): "the worker heartbeat's field",
-    ("jobq/worker/consumer.py", '"processed": self.done,'): "the worker heartbeat's field",
+    ("jobq/worker/heartbeat.py", '"processed": w.done,'): "the worker heartbeat's field",
     ("jobq/flow.py", '_PERIODS_MS = {"s": 1000, "m": 60_000, "h": 3_600_000}'): "rate limit units",
     (
         "jobq/worker/limits.py",

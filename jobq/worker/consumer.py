@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import random
 import socket
@@ -22,7 +21,8 @@ from jobq.errors import BrokerError, BrokerRefused
 from jobq.execute import Finished
 from jobq.worker.admission import Refusal, admit, refusal_settlement
 from jobq.worker.flow import Gate
-from jobq.worker.held import Held, running_since
+from jobq.worker.heartbeat import heartbeat_fields
+from jobq.worker.held import Held
 from jobq.worker.hooked import RunHooks
 from jobq.worker.latency import LatencyWindow
 from jobq.worker.lifecycle import EXIT_START_FAILED, Lifecycle
@@ -32,7 +32,7 @@ from jobq.worker.outage import Notices, Outage, answer_refusal
 from jobq.worker.running import Runner
 from jobq.worker.settler import Origin, Settler
 from jobq.worker.shutdown import ABANDONED, StopSignals, abandon_unfinished, drain_note, release
-from jobq.worker.watchdog import Stalls, census, stalls
+from jobq.worker.watchdog import Stalls, stalls
 from jobq.worker.weights import Fetcher
 
 log = structlog.get_logger("jobq.worker")
@@ -333,23 +333,7 @@ class Worker:
         self.settler.add_progress(h, blob)
 
     def heartbeat_fields(self) -> dict[str, Any]:
-        """What this worker publishes every heartbeat (`jobq stats` and `explain` read it)."""
-        held = census(self.stalls())
-        return {
-            "id": self.id,
-            "host": self.host,
-            "pid": os.getpid(),
-            "queues": json.dumps(self.queues),
-            "busy": self.running,
-            "concurrency": self.concurrency,
-            "processed": self.done,
-            "started_at": self.started_at,
-            "latency": json.dumps(self.latency.percentiles()),
-            "running": json.dumps(running_since(self.held.values())),
-            "held": held.held,
-            "ready": held.ready,
-            "stalled": json.dumps(held.stalled),
-        }
+        return heartbeat_fields(self)
 
     def _settled(self, stream_ids: list[str]) -> None:
         self.limiter.settled(stream_ids)
