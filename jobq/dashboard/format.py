@@ -9,6 +9,8 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+from jobq.jobtext import span
+
 BARS = "▁▂▃▄▅▆▇█"
 ELLIPSIS = "…"
 
@@ -43,13 +45,7 @@ def age(seconds: float | None) -> str:
     if seconds is None:
         return "-"
     s = max(0, int(seconds))
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m{s % 60:02d}s"
-    if s < 86400:
-        return f"{s // 3600}h{s % 3600 // 60:02d}m"
-    return f"{s // 86400}d{s % 86400 // 3600:02d}h"
+    return f"{s}s" if s < 60 else span(s)  # whole seconds: the screen redraws every second
 
 
 def rate(per_s: float | None) -> str:
