@@ -53,6 +53,9 @@ class TaskOptions:
     concurrency: int | None = None  # runs at once, fleet-wide
     concurrency_key: Callable[..., str] | None = None
     rate: Rate | None = field(default=None, init=False)  # rate_limit, parsed
+    # a rate limit or a concurrency cap: a worker asks Redis before starting a job (read for
+    # every job a worker takes, so computed once)
+    limited: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
         check_queue_name(self.queue)
@@ -66,11 +69,7 @@ class TaskOptions:
             raise ConfigError(f"{where}: rate_limit_key needs a rate_limit")
         if self.concurrency_key is not None and self.concurrency is None:
             raise ConfigError(f"{where}: concurrency_key needs a concurrency")
-
-    @property
-    def limited(self) -> bool:
-        """A rate limit or a concurrency cap: a worker asks Redis before starting a job."""
-        return self.rate is not None or self.concurrency is not None
+        object.__setattr__(self, "limited", self.rate is not None or self.concurrency is not None)
 
     def limit_keys(self, args: Sequence[Any], kwargs: dict[str, Any]) -> tuple[str, str]:
         """(rate key, cap key) of one call, from the key functions (ConfigError if one raises)."""

@@ -180,6 +180,7 @@ SYNC_CALLS: dict[str, Callable[[Broker], object]] = {
     "find_queue": lambda b: b.find_queue("id", ["q"]),
     "job_facts": lambda b: b.job_facts("q", "id"),
     "known_queues": lambda b: b.known_queues(),
+    "limit_facts": lambda b: b.limit_facts("q", "id", "t:", "t:"),
     "pause": lambda b: b.pause("q"),
     "paused": lambda b: b.paused(["q"]),
     "ping": lambda b: b.ping(),
@@ -203,12 +204,16 @@ SYNC_CALLS: dict[str, Callable[[Broker], object]] = {
 }
 SETTLEMENT = protocol.Settlement(SettleOp.OK, "1-0", "id", 60, "{}")
 ASYNC_CALLS: dict[str, Callable[[AsyncBroker], Awaitable[object]]] = {
+    "acquire": lambda b: b.acquire(
+        "q", [protocol.Limited("1-0", "id", "t:", cap=1, cap_limiter="t:")], 1000, 250
+    ),
     "clear_start_failure": lambda b: b.clear_start_failure("pool"),
     "deregister": lambda b: b.deregister("w", ["q"]),
     "drop_idle_consumer": lambda b: b.drop_idle_consumer(["q"], "c"),
     "ensure_groups": lambda b: b.ensure_groups(["q"]),
     "eviction_policy": lambda b: b.eviction_policy(),
     "heartbeat": lambda b: b.heartbeat("w", {"pid": 1}, 10),
+    "hold_slots": lambda b: b.hold_slots([("q", "t:", "1-0")], None),
     "paused": lambda b: b.paused(["q"]),
     "promote": lambda b: b.promote("q", 10),
     "read": lambda b: b.read({"s": ">"}, 1, 10),
