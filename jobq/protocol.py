@@ -298,7 +298,10 @@ def wf_admit(k: QueueKeys, items: Sequence[Admit], ttl: int) -> Call:
     return keys, [*args, ttl]
 
 
-def wf_apply(state_key: str, records: Sequence[tuple[str, str, str]]) -> Call:
+Member = tuple[str, str, str, str]  # job id, its index in the workflow, state, value JSON
+
+
+def wf_apply(state_key: str, records: Sequence[Member]) -> Call:
     flat: list[Any] = []
     for record in records:
         flat += record

@@ -43,7 +43,7 @@ class WorkflowCalls(Producer):
                 done += list(self._run("wf_admit", protocol.wf_admit(k, chunk, ttl)))
         return done
 
-    def wf_apply(self, workflow_id: str, records: Sequence[tuple[str, str, str]]) -> protocol.Applied:
+    def wf_apply(self, workflow_id: str, records: Sequence[protocol.Member]) -> protocol.Applied:
         with self._errors():
             reply = self._run("wf_apply", protocol.wf_apply(self.ns.workflow(workflow_id), records))
         return protocol.parse_wf_apply(reply)
@@ -84,7 +84,7 @@ class AsyncWorkflowCalls:
     async def _run(self, name: str, call: protocol.Call) -> Any:
         raise NotImplementedError
 
-    async def wf_apply(self, workflow_id: str, records: Sequence[tuple[str, str, str]]) -> protocol.Applied:
+    async def wf_apply(self, workflow_id: str, records: Sequence[protocol.Member]) -> protocol.Applied:
         call = protocol.wf_apply(self.ns.workflow(workflow_id), records)
         return protocol.parse_wf_apply(await self._run("wf_apply", call))
 

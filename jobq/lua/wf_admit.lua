@@ -31,11 +31,15 @@ local function enqueue(id, wf, env)
   link(id, wf)
   queue_entry(KEYS[1], KEYS[2], id, env)
 end
+local function enqueue_new(id, wf, env)  -- a new job: nothing links it yet
+  if wf ~= '' then redis.call('HSET', KEYS[3], id, wf) end
+  queue_entry(KEYS[1], KEYS[2], id, env)
+end
 for i = 1, #ARGV - 1, 4 do
   local op, id, wf, x = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local done = 0
   if op == 'new' then
-    enqueue(id, wf, x)
+    enqueue_new(id, wf, x)
     done = 1
   elseif op == 'wait' then
     done = redis.call('HSETNX', KEYS[2], id, {{JOB_WAITING}} .. wf)

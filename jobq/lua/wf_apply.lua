@@ -2,12 +2,13 @@
 -- Workflows: apply "member finished" records to one workflow's state, idempotently (a
 -- member counts once however often its record is replayed), and say what follows.
 -- KEYS[1] the workflow's state hash (its own slot)
--- ARGV[1] JSON array of 3 values per record, flattened: job id, state, value JSON (the
---         result, or a failure description)
+-- ARGV[1] JSON array of 4 values per record, flattened: job id, member index (1-based,
+--         from the job's link), state, value JSON (the result, or a failure description)
 -- State fields: kind (chain, group, chord, after), n (members), ok, failed, ttl, inc ("1":
 -- a callback runs with failures included), fail (first failed member), next (JSON spec
--- of the callback or the waiting job), i.<job id> (member index, 1-based),
--- d.<job id> (its final state), r.<index> (its value JSON), s.<index> (a chain step's spec)
+-- of the callback or the waiting job), r.<index> (a finished member's value JSON: its
+-- presence is what makes a replay count once), s.<index> (a chain step's spec),
+-- i.<job id> (member index: chains and after= only, for job show)
 -- Returns {n, ok, failed, actions}: actions are {op, spec JSON, input JSON or member id}:
 --   run     release the spec's job with this input (a chain's previous result, a chord's
 --           list of results, "" for none)
@@ -19,20 +20,19 @@ local st = redis.call('HMGET', state_key, 'kind', 'n', 'ttl', 'inc', 'next')
 local kind, n, ttl, inc, nxt = st[1], tonumber(st[2]), tonumber(st[3]), st[4] == '1', st[5]
 local records = cjson.decode(ARGV[1])
 local actions = {}
-for j = 1, #records, 3 do
-  local id, state, value = records[j], records[j + 1], records[j + 2]
-  local idx = redis.call('HGET', state_key, 'i.' .. id)
-  if idx then
-    if redis.call('HSETNX', state_key, 'd.' .. id, state) == 1 then
-      redis.call('HSET', state_key, 'r.' .. idx, value)
+local new_ok, new_failed = 0, 0
+for j = 1, #records, 4 do
+  local id, idx, state, value = records[j], records[j + 1], records[j + 2], records[j + 3]
+  local k = tonumber(idx)
+  if k and k >= 1 and k <= n then
+    if redis.call('HSETNX', state_key, 'r.' .. idx, value) == 1 then
       if state == 'succeeded' then
-        redis.call('HINCRBY', state_key, 'ok', 1)
+        new_ok = new_ok + 1
       else
-        redis.call('HINCRBY', state_key, 'failed', 1)
+        new_failed = new_failed + 1
         redis.call('HSETNX', state_key, 'fail', id)
       end
     end
-    local k = tonumber(idx)
     if kind == 'chain' and k < n then
       if state == 'succeeded' then
         actions[#actions + 1] = {'run', redis.call('HGET', state_key, 's.' .. (k + 1)), value}
@@ -44,6 +44,8 @@ for j = 1, #records, 3 do
     end
   end
 end
+if new_ok > 0 then redis.call('HINCRBY', state_key, 'ok', new_ok) end
+if new_failed > 0 then redis.call('HINCRBY', state_key, 'failed', new_failed) end
 local counts = redis.call('HMGET', state_key, 'ok', 'failed')
 local ok, failed = tonumber(counts[1] or '0'), tonumber(counts[2] or '0')
 if kind ~= 'chain' and nxt then

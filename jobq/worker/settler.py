@@ -282,7 +282,7 @@ class Settler:
             return
         blobs = {s.job_id: s.x3 if s.op in (SettleOp.DEAD, SettleOp.RETRY) else s.x1 for s in settled}
         records = [Outboxed(e, j, w, blobs.get(j, "{}")) for e, j, w in members]
-        task = asyncio.get_running_loop().create_task(self.drainer.after_settle(queue, records))
+        task = self.drainer.after_settle(queue, records)
         self.drains.add(task)
         task.add_done_callback(self.drains.discard)
 

@@ -13,12 +13,12 @@ from typing import Any
 
 from jobq.errors import DependencyCycle, EmptyWorkflow, JobNotFound, UnknownParent
 from jobq.job import Job, JobOwner
-from jobq.protocol import Admit
+from jobq.protocol import Admit, Member
 from jobq.records import outcome_blob, parse_outcome
 from jobq.states import JobStatus
 from jobq.task import new_job_id
 from jobq.workflow.start import MIN_STATE_TTL
-from jobq.workflow.steps import Admits, Step, follow, member_value
+from jobq.workflow.steps import Admits, Step, follow, link_of, member_value
 
 RECORD_EXPIRED = outcome_blob(JobStatus.CANCELLED, error="its record expired")  # a parent gone meanwhile
 
@@ -64,17 +64,19 @@ def enqueue_after(app: JobOwner, job: Step, parents: Sequence[Parent], unique: b
     return True
 
 
-def _link(app: JobOwner, workflow: str, queues: dict[str, str]) -> list[tuple[str, str, str]]:
+def _link(app: JobOwner, workflow: str, queues: dict[str, str]) -> list[Member]:
     """Link each parent; the (id, state, value) of those that have finished already."""
+    index = {pid: str(k) for k, pid in enumerate(queues, start=1)}
     by_queue: dict[str, list[str]] = defaultdict(list)
     for pid, queue in queues.items():
         by_queue[queue].append(pid)
     finished = []
     for queue, pids in by_queue.items():
-        replies = app.broker.wf_admit(queue, [Admit("link", pid, workflow) for pid in pids], 0)
+        links = [Admit("link", pid, link_of(workflow, int(index[pid]))) for pid in pids]
+        replies = app.broker.wf_admit(queue, links, 0)
         for pid, reply in zip(pids, replies, strict=True):
             if reply == 1:
                 continue
             outcome = parse_outcome(str(reply) if reply else RECORD_EXPIRED)
-            finished.append((pid, *member_value(pid, outcome)))
+            finished.append((pid, index[pid], *member_value(pid, outcome)))
     return finished

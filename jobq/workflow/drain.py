@@ -20,14 +20,15 @@ import structlog
 from jobq.broker import AsyncBroker
 from jobq.config import Config
 from jobq.errors import BrokerError
-from jobq.protocol import Outboxed
+from jobq.protocol import Member, Outboxed
 from jobq.records import parse_outcome
-from jobq.workflow.steps import Admits, follow, member_value
+from jobq.workflow.steps import Admits, follow, member_value, unlink
 
 log = structlog.get_logger("jobq.worker")
 
 SWEEP_AGE_MS = 3000  # an outbox record this old was left by a drain that did not finish
 SWEEP_COUNT = 1000
+GATHER_S = 0.005  # a drain waits this long for more records: one batch, fewer round trips
 FAULT_ENV = "JOBQ_TEST_FAULT"  # tests only: "kill-before-drain", "slow-drain" (after_settle)
 
 
@@ -38,14 +39,17 @@ class Drainer:
         self.broker = broker
         self.config = config
         self.fault = os.environ.get(FAULT_ENV, "")
+        self.pending: dict[str, list[Outboxed]] = defaultdict(list)
+        self.task: asyncio.Task[None] | None = None
 
     async def drain(self, queue: str, records: Sequence[Outboxed]) -> None:
         """Apply, release, delete: raises BrokerError and leaves the records to a sweep."""
-        by_workflow: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+        by_workflow: dict[str, list[Member]] = defaultdict(list)
         for rec in records:
             state, value = member_value(rec.job_id, parse_outcome(rec.outcome))
-            for workflow_id in rec.workflows.split():
-                by_workflow[workflow_id].append((rec.job_id, state, value))
+            for link in rec.workflows.split():
+                workflow_id, index = unlink(link)
+                by_workflow[workflow_id].append((rec.job_id, index, state, value))
         admits: Admits = defaultdict(list)
         for workflow_id, members in by_workflow.items():
             applied = await self.broker.wf_apply(workflow_id, members)
@@ -68,13 +72,28 @@ class Drainer:
                 log.info("workflow.outbox_replayed", queue=queue, records=len(records))
                 await self.drain(queue, records)
 
-    async def after_settle(self, queue: str, records: Sequence[Outboxed]) -> None:
-        """Drain what a settle just wrote; a failure is left to a sweep."""
+    def after_settle(self, queue: str, records: Sequence[Outboxed]) -> asyncio.Task[None]:
+        """Drain what a settle just wrote, in the background; returns the task that does.
+        Records of settles that land while a drain runs wait for it and go in one batch,
+        so a burst of settles costs a few round trips, not a few per settle."""
         if self.fault == "kill-before-drain":  # a crash between the settle and the workflow
             os.kill(os.getpid(), signal.SIGKILL)
+        self.pending[queue].extend(records)
+        if self.task is None or self.task.done():
+            self.task = asyncio.get_running_loop().create_task(self._drain_pending())
+        return self.task
+
+    async def _drain_pending(self) -> None:
+        """Drain until nothing is pending; a failure is left to a sweep."""
         if self.fault == "slow-drain":  # sweeps of other workers replay the same records
             await asyncio.sleep(SWEEP_AGE_MS / 1000 + 1.5)
-        try:
-            await self.drain(queue, records)
-        except BrokerError as exc:
-            log.warning("workflow.drain_failed", queue=queue, error=str(exc), note="a sweep retries it")
+        while self.pending:
+            await asyncio.sleep(GATHER_S)  # let the settles of the next few ms join this batch
+            batch, self.pending = self.pending, defaultdict(list)
+            for queue, records in batch.items():
+                try:
+                    await self.drain(queue, records)
+                except BrokerError as exc:
+                    log.warning(
+                        "workflow.drain_failed", queue=queue, error=str(exc), note="a sweep retries it"
+                    )

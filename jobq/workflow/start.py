@@ -13,7 +13,7 @@ from jobq.job import JobOwner
 from jobq.protocol import Admit
 from jobq.task import new_job_id
 from jobq.workflow.signature import Signature
-from jobq.workflow.steps import Step
+from jobq.workflow.steps import Step, link_of
 
 MIN_STATE_TTL = 1  # s: a workflow whose jobs keep no result keeps its state this long
 
@@ -46,7 +46,7 @@ def start_chain(app: JobOwner, sigs: Sequence[Signature[Any]]) -> tuple[str, lis
     for i, sig in enumerate(sigs):
         checked(sig, gets_result=i > 0)
     workflow = new_job_id()
-    steps = [Step.of(sig, new_job_id(), workflow) for sig in sigs]
+    steps = [Step.of(sig, new_job_id(), link_of(workflow, k)) for k, sig in enumerate(sigs, start=1)]
     first = steps[0].envelope(app.config)
     for step in steps[1:]:
         step.envelope(app.config, (None,))  # SerializationError now, not when it is due
@@ -56,7 +56,7 @@ def start_chain(app: JobOwner, sigs: Sequence[Signature[Any]]) -> tuple[str, lis
         fields[f"s.{k}"] = step.to_json()
     app.broker.wf_create(workflow, fields)
     admit_by_queue(app, [(s, Admit("wait", s.id, workflow)) for s in steps[1:]])
-    admit_by_queue(app, [(steps[0], Admit("new", steps[0].id, workflow, first))])
+    admit_by_queue(app, [(steps[0], Admit("new", steps[0].id, steps[0].workflow, first))])
     return workflow, steps
 
 
@@ -74,7 +74,7 @@ def start_group(
     if callback is not None:
         checked(callback, gets_result=True)
     workflow = new_job_id()
-    members = [Step.of(sig, new_job_id(), workflow) for sig in sigs]
+    members = [Step.of(sig, new_job_id(), link_of(workflow, k)) for k, sig in enumerate(sigs, start=1)]
     envelopes = [m.envelope(app.config) for m in members]
     after = Step.of(callback, new_job_id()) if callback is not None else None
     if after is not None:
@@ -84,12 +84,10 @@ def start_group(
     fields["inc"] = "1" if include_failures else "0"
     if after is not None:
         fields["next"] = after.to_json()
-    for k, m in enumerate(members, start=1):
-        fields[f"i.{m.id}"] = str(k)
     app.broker.wf_create(workflow, fields)
     if after is not None:
         admit_by_queue(app, [(after, Admit("wait", after.id, workflow))])
     admit_by_queue(
-        app, [(m, Admit("new", m.id, workflow, e)) for m, e in zip(members, envelopes, strict=True)]
+        app, [(m, Admit("new", m.id, m.workflow, e)) for m, e in zip(members, envelopes, strict=True)]
     )
     return workflow, members, after

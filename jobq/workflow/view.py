@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass
 
 from jobq.job import JobOwner
+from jobq.workflow.steps import unlink
 
 PARENTS_SHOWN = 10
 
@@ -29,22 +30,26 @@ class WorkflowView:
         if self.waiting:
             more = self.members > len(self.parents) + (1 if self.kind == "chain" else 0)
             shown = ", ".join(self.parents) + (", ..." if more else "")
-            return f"waits on {self.kind} workflow {self.id} ({done}); parents: {shown}"
+            parents = f"; parents: {shown}" if self.parents else ""
+            return f"waits on {self.kind} workflow {self.id} ({done}){parents}"
         after = f"; then job {self.next_job}" if self.next_job else ""
         return f"in {self.kind} workflow {self.id} ({done}){after}"
 
 
 def workflows_of(app: JobOwner, job_id: str, queue: str, waiting_on: str = "") -> list[WorkflowView]:
     """The workflows of a job: the one it waits on, and those it is linked to (unfinished)."""
-    ids = [waiting_on] if waiting_on else []
-    ids += [w for w in app.broker.links(queue, job_id) if w != waiting_on]
-    return [v for v in (_view(app, w, job_id, w == waiting_on) for w in ids) if v is not None]
+    links = [unlink(link) for link in app.broker.links(queue, job_id)]
+    found = [(waiting_on, "")] if waiting_on else []
+    found += [(w, index) for w, index in links if w != waiting_on]
+    views = (_view(app, w, job_id, w == waiting_on, index) for w, index in found)
+    return [v for v in views if v is not None]
 
 
-def _view(app: JobOwner, workflow_id: str, job_id: str, waiting: bool) -> WorkflowView | None:
-    kind, n, ok, failed, nxt, index = app.broker.wf_state(
+def _view(app: JobOwner, workflow_id: str, job_id: str, waiting: bool, linked: str) -> WorkflowView | None:
+    kind, n, ok, failed, nxt, listed = app.broker.wf_state(
         workflow_id, ["kind", "n", "ok", "failed", "next", f"i.{job_id}"]
     )
+    index = linked or listed
     if kind is None or n is None:
         return None  # expired
     next_job = ""
@@ -53,6 +58,6 @@ def _view(app: JobOwner, workflow_id: str, job_id: str, waiting: bool) -> Workfl
         next_job = str(json.loads(spec)["id"]) if spec else ""
     elif nxt and not waiting:
         next_job = str(json.loads(nxt)["id"])
-    listed = app.broker.wf_members(workflow_id, PARENTS_SHOWN + 1) if waiting else []
-    parents = tuple(p for p in listed if p != job_id)[:PARENTS_SHOWN]  # a chain step is a member
+    members = app.broker.wf_members(workflow_id, PARENTS_SHOWN + 1) if waiting else []
+    parents = tuple(p for p in members if p != job_id)[:PARENTS_SHOWN]  # a chain step is a member
     return WorkflowView(workflow_id, kind, int(n), int(ok or 0), int(failed or 0), waiting, parents, next_job)
