@@ -146,7 +146,7 @@ def from_object(body: Any) -> Envelope:
         expires = body.get("x")
         expires = None if expires is None else float(expires)
         headers = body.get("h")
-        limit_keys = (str(body.get("rk", "")), str(body.get("ck", "")))
+        rate_key, cap_key = body.get("rk", ""), body.get("ck", "")
     except (KeyError, TypeError, ValueError) as exc:
         raise DecodeError(f"undecodable payload: missing or bad field {exc}") from None
     if not (isinstance(job_id, str) and isinstance(task, str)):
@@ -155,8 +155,10 @@ def from_object(body: Any) -> Envelope:
         raise DecodeError("undecodable payload: args must be a list and kwargs an object")
     if headers is not None and not isinstance(headers, dict):
         raise DecodeError("undecodable payload: headers must be an object")
+    if not (isinstance(rate_key, str) and isinstance(cap_key, str)):
+        raise DecodeError("undecodable payload: limit keys must be strings")
     return Envelope(
-        job_id, task, tuple(args), kwargs, enqueued_at, prior, expires, headers or None, *limit_keys
+        job_id, task, tuple(args), kwargs, enqueued_at, prior, expires, headers or None, rate_key, cap_key
     )
 
 

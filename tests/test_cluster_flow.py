@@ -3,7 +3,6 @@ their own, and fleet-wide concurrency caps and rate limits decided in the queue'
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from collections.abc import Iterator
@@ -14,10 +13,8 @@ import jobq
 from jobq import stats
 from jobq.keys import limiter_id
 from jobq.testing import BackgroundWorker
-from jobq.worker import Worker
 from tests.support.cluster import RedisClusterSet
-
-WEIGHTS = {"critical": 6, "default": 3, "bulk": 1}
+from tests.support.weights import WEIGHTS, assert_shares, fill_and_drain
 
 
 @pytest.fixture(scope="module")
@@ -34,22 +31,7 @@ def capp(cluster: RedisClusterSet, namespace: str) -> jobq.App:
 
 def test_weighted_queues_on_shards_of_their_own(capp: jobq.App, cluster: RedisClusterSet) -> None:
     assert len({cluster.port_of(capp.broker.queue_keys(q).stream) for q in WEIGHTS}) > 1
-    for q in WEIGHTS:
-        capp.task(name=f"noop.{q}", queue=q)(lambda: None).delay_many([()] * 1500)
-
-    async def work() -> None:
-        worker = Worker(capp, list(WEIGHTS), 10, weights=WEIGHTS)
-        try:
-            while sum(q.processed for q in stats.snapshot(capp.broker, list(WEIGHTS)).queues) < 1000:
-                await worker.step(block_ms=20)
-        finally:
-            await worker.close()
-
-    asyncio.run(work())
-    done = {q.name: q.processed for q in stats.snapshot(capp.broker, list(WEIGHTS)).queues}
-    total = sum(done.values())
-    for queue, weight in WEIGHTS.items():
-        assert abs(done[queue] / total - weight / 10) <= 0.05 * weight / 10, done
+    assert_shares(fill_and_drain(capp, 1500, 1000))
 
 
 def test_a_concurrency_cap_and_a_rate_limit_on_a_cluster(capp: jobq.App) -> None:

@@ -3,7 +3,6 @@ weights while every queue has backlog (real Redis, a real Worker)."""
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 import sys
 
@@ -12,10 +11,8 @@ import pytest
 import jobq
 from jobq import stats
 from jobq.flow import queue_weight
-from jobq.worker import Worker
 from jobq.worker.weights import WeightedShares
-
-WEIGHTS = {"critical": 6, "default": 3, "bulk": 1}
+from tests.support.weights import WEIGHTS, assert_shares, fill_and_drain
 
 
 def test_shares_follow_the_weights_one_slot_at_a_time_and_in_batches() -> None:
@@ -39,25 +36,8 @@ def test_a_queue_weight_is_a_whole_number_of_at_least_one() -> None:
 
 
 def test_work_is_taken_in_proportion_to_the_weights(app: jobq.App) -> None:
-    tasks = {q: app.task(name=f"noop.{q}", queue=q)(lambda: None) for q in WEIGHTS}
-    for task in tasks.values():
-        task.delay_many([()] * 10_000)
-
-    async def work() -> None:
-        worker = Worker(app, list(WEIGHTS), 10, weights=WEIGHTS)
-        try:
-            while sum(q.processed for q in stats.snapshot(app.broker, list(WEIGHTS)).queues) < 10_000:
-                for _ in range(20):
-                    await worker.step(block_ms=20)
-        finally:
-            await worker.close()
-
-    asyncio.run(work())
-    done = {q.name: q.processed for q in stats.snapshot(app.broker, list(WEIGHTS)).queues}
-    total = sum(done.values())
-    for queue, weight in WEIGHTS.items():
-        share = done[queue] / total
-        assert abs(share - weight / 10) <= 0.05 * weight / 10, (done, queue)
+    done = fill_and_drain(app, 10_000, 10_000)
+    assert_shares(done)
     assert all(q.backlog for q in stats.snapshot(app.broker, list(WEIGHTS)).queues)  # all had backlog
 
 
