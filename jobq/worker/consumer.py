@@ -28,6 +28,7 @@ from jobq.worker.latency import LatencyWindow
 from jobq.worker.lifecycle import EXIT_START_FAILED, Lifecycle
 from jobq.worker.limits import Limiter
 from jobq.worker.maintenance import Maintenance
+from jobq.worker.observed import watch
 from jobq.worker.outage import Notices, Outage, answer_refusal
 from jobq.worker.running import Runner
 from jobq.worker.settler import Origin, Settler
@@ -180,7 +181,10 @@ class Worker:
             await self.close()
             return EXIT_START_FAILED
         log.info("worker.started", worker=self.id, queues=self.queues, concurrency=self.concurrency)
-        background = [loop.create_task(d.run()) for d in (self.settler, self.maintenance, self.limiter)]
+        background = [
+            watch(loop.create_task(d.run()), type(d).__name__, self.declare_wedged)
+            for d in (self.settler, self.maintenance, self.limiter)
+        ]
         stop_by = None
         try:
             await self._fetch_loop()

@@ -27,6 +27,7 @@ from jobq.errors import BrokerError
 from jobq.keys import limiter_id
 from jobq.protocol import Limited
 from jobq.worker.held import Held
+from jobq.worker.observed import watch
 from jobq.worker.outage import Outage
 from jobq.worker.settler import Settler
 from jobq.worker.shutdown import release
@@ -99,7 +100,7 @@ class Limiter:
 
     def _schedule(self) -> None:
         if self._flushing is None or self._flushing.done():
-            self._flushing = asyncio.get_running_loop().create_task(self.flush())
+            self._flushing = watch(asyncio.get_running_loop().create_task(self.flush()), "limit slots")
 
     async def flush(self) -> None:
         """Acquire for everything pending, free what was released; retried through outages."""

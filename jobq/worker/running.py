@@ -18,6 +18,7 @@ from jobq.job import JobInfo
 from jobq.worker.held import Held
 from jobq.worker.hooked import RunHooks
 from jobq.worker.latency import LatencyWindow
+from jobq.worker.observed import watch
 from jobq.worker.threads import RunSlot, ThreadRunner
 
 log = structlog.get_logger("jobq.worker")
@@ -86,7 +87,7 @@ class Runner:
         info = info_for(h.env, h.queue, h.attempt, self._reporter(h) if self.on_progress else None)
         if h.task.is_async:
             run = self._run_async(h, info) if self.hooks is None else self._run_hooked(h, info, self.hooks)
-            h.atask = loop.create_task(run)
+            h.atask = watch(loop.create_task(run), "job run", **h.log_fields())
         else:
             h.slot = RunSlot()
             self.threads.submit(h, h.slot, h.task, h.env, info)

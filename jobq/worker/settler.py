@@ -11,6 +11,7 @@ from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from traceback import format_exc
 
 import structlog
 
@@ -31,6 +32,7 @@ from jobq.records import (
 from jobq.retry import Ack, Cancel, DeadLetter, Decision, RetryIn, decide
 from jobq.states import JobStatus, OutcomeKind, SettleOp
 from jobq.worker.held import Held
+from jobq.worker.observed import watch
 from jobq.worker.outage import Outage
 from jobq.workflow.drain import Drainer
 
@@ -38,6 +40,7 @@ log = structlog.get_logger("jobq.worker")
 
 ACK = Ack()
 FAILED_KINDS = frozenset((OutcomeKind.ERROR, OutcomeKind.RETRY, OutcomeKind.REJECT))
+OUTCOME_FAILED = "the worker failed to record its outcome"
 
 
 def count_run(counts: dict[str, int], keys: TaskCounters, seconds: float, total: str | None) -> None:
@@ -203,6 +206,22 @@ class Settler:
         self.log_successes = log.bind().is_enabled_for(logging.DEBUG)
 
     def add_finished(self, h: Held, fin: Finished, seconds: float) -> None:
+        """Queue the settlement of a finished attempt. If making it fails (a bug), say so as
+        an error naming the job and dead-letter the entry: it is never left held unsettled."""
+        try:
+            self._add_finished(h, fin, seconds)
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            log.error("job.outcome_failed", error=error, exc_info=True, **h.log_fields())
+            ttl = h.task.options.result_ttl
+            why = OUTCOME_FAILED
+            tb = format_exc()
+            dead = dead_letter(
+                h.queue, h.stream_id, h.raw, h.env, h.attempt, why, error, tb, self.origin, ttl
+            )
+            self.add(h.queue, dead, {FAILED: 1})
+
+    def _add_finished(self, h: Held, fin: Finished, seconds: float) -> None:
         if fin.outcome.kind == OutcomeKind.OK and h.stop_reason != "cancelled":
             decision: Decision = ACK  # the common case, without the decision table
             if self.log_successes:
@@ -214,11 +233,12 @@ class Settler:
                 decision = Cancel()
             _log_decision(h, fin, decision)
             total = FAILED if fin.outcome.kind in FAILED_KINDS else None
+        settlement = settlement_for(h, fin, decision, self.origin, seconds)  # first: it may fail
         keys = self.task_keys.get(h.env.task) or self.task_keys.setdefault(
             h.env.task, TaskCounters.of(h.env.task)
         )
         count_run(self.counts[h.queue], keys, seconds, total)
-        self.pending.append((h.queue, settlement_for(h, fin, decision, self.origin, seconds)))
+        self.pending.append((h.queue, settlement))
         self.wake.set()
 
     def add_progress(self, h: Held, blob: str) -> None:
@@ -283,6 +303,8 @@ class Settler:
         blobs = {s.job_id: s.x3 if s.op in (SettleOp.DEAD, SettleOp.RETRY) else s.x1 for s in settled}
         records = [Outboxed(e, j, w, blobs.get(j, "{}")) for e, j, w in members]
         task = self.drainer.after_settle(queue, records)
+        if task not in self.drains:  # one drain task takes the records of several settles
+            watch(task, "workflow drain")
         self.drains.add(task)
         task.add_done_callback(self.drains.discard)
 
