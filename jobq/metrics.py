@@ -24,6 +24,8 @@ from jobq.errors import JobqError
 
 log = structlog.get_logger("jobq.metrics")
 
+POLL_S = 0.5  # how soon the exporter notices SIGTERM while no scrape comes
+
 QUEUE_GAUGES = (
     ("backlog", "jobq_queue_backlog", "Jobs ready to run and not yet taken."),
     ("in_flight", "jobq_queue_in_flight", "Jobs taken by a worker and not finished."),
@@ -133,29 +135,31 @@ class _QuietHandler(WSGIRequestHandler):
         """Scrapes are not news; wsgiref would print one line per request."""
 
 
-class _Stop(Exception):
-    pass
-
-
 def make_server_for(app: App, host: str, port: int, queues: Sequence[str] | None = None) -> WSGIServer:
     """Bind the HTTP server now (so a busy port fails here, clearly); serve later."""
     return make_server(host, port, make_wsgi_app(registry_for(app, queues)), handler_class=_QuietHandler)
 
 
 def serve(server: WSGIServer) -> int:
-    """Serve scrapes until SIGTERM or SIGINT; returns the exit code (0)."""
+    """Serve scrapes until SIGTERM or SIGINT; returns the exit code (0).
+
+    The signal only sets a flag, checked between requests (at least every POLL_S): an
+    exception raised from the handler could land inside a scrape, where socketserver and
+    wsgiref catch every Exception, and the exporter would never stop."""
+    stopping: list[str] = []
 
     def stop(signum: int, _frame: FrameType | None) -> None:
-        raise _Stop(signal.Signals(signum).name)
+        stopping.append(signal.Signals(signum).name)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     host, port = server.server_address[:2]
     log.info("metrics.serving", address=f"http://{host!s}:{port}/metrics")
+    server.timeout = POLL_S
     try:
-        server.serve_forever(poll_interval=0.5)
-    except _Stop as exc:
-        log.info("metrics.stopped", signal=str(exc))
+        while not stopping:
+            server.handle_request()
     finally:
         server.server_close()
+    log.info("metrics.stopped", signal=stopping[0])
     return 0

@@ -6,9 +6,11 @@ from __future__ import annotations
 import math
 import signal
 import socket
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -104,6 +106,36 @@ def test_exporter_scraped_over_http_survives_a_redis_restart(
     wait_for(lambda: (s := scrape(port)) and value(s, "jobq_up") == 1, 60, "the exporter to see Redis again")
     proc.signal(signal.SIGTERM)
     assert proc.wait(30) == 0
+    assert "metrics.stopped" in proc.output()
+
+
+def _command_waits_unread(port: int) -> bool:
+    """A client's command sits unread in the socket of the (stopped) server at `port`."""
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            local_port = int(fields[1].rsplit(":", 1)[1], 16)
+            unread = int(fields[4].split(":")[1], 16)
+            if local_port == port and fields[3] == "01" and unread > 0:  # 01: established
+                return True
+    return False
+
+
+def test_sigterm_in_the_middle_of_a_scrape_stops_the_exporter(
+    private_redis: Callable[..., RedisServer], jobq_cli: Callable[..., JobqProcess]
+) -> None:
+    server = private_redis()
+    port = free_port()
+    proc = jobq_cli(["metrics", "--port", str(port), "--host", "127.0.0.1", "--namespace", "m2"], server.url)
+    wait_for(lambda: scrape(port), 60, "the exporter to answer")
+    server.stop()  # SIGSTOP: the next scrape waits on Redis, up to the client's socket timeout
+    try:
+        threading.Thread(target=scrape, args=(port,), daemon=True).start()
+        wait_for(lambda: _command_waits_unread(server.port), 30, "the scrape to wait on Redis")
+        proc.signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+    finally:
+        server.resume()
     assert "metrics.stopped" in proc.output()
 
 
