@@ -172,3 +172,14 @@ def test_explain_says_which_limit_holds_a_job_back(app: jobq.App) -> None:
         deferred
     )
     assert capped[1] == "waiting: 1 of 1 slots for export acme in use", capped
+
+
+def test_an_expired_limited_job_takes_no_slot(app: jobq.App) -> None:
+    @app.task(name="otp", rate_limit="1/m", expires=0.2)
+    def otp() -> None: ...
+
+    stale = otp.delay()
+    time.sleep(0.4)
+    fresh = otp.enqueue(expires=60)
+    with BackgroundWorker(app):
+        wait_for(lambda: stale.status() == "expired" and fresh.status() == "succeeded", 15, "both settled")

@@ -310,10 +310,10 @@ class Worker:
             self.settler.add(queue, refusal_settlement(queue, stream_id, verdict, self.origin), counters)
             return
         self.held[stream_id] = verdict
-        if verdict.task.options.limited:
-            self.limiter.add(verdict)  # starts once Redis says it may
-        else:
+        if not verdict.task.options.limited:
             self.runner.ready.append(verdict)
+        elif self.gate.may_start(verdict):  # not paused, not expired: ask Redis for its slots
+            self.limiter.add(verdict)
 
     # running -----------------------------------------------------------------------
 
