@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import time
@@ -10,7 +11,10 @@ from pathlib import Path
 
 import pytest
 
+import jobq
 from jobq.cli.worker import MAX_CONCURRENCY, MAX_PROCESSES
+from jobq.worker import Worker
+from jobq.worker.consumer import EXIT_RECYCLE
 from tests.support.corepool import Start, start_pool
 from tests.support.redis_server import RedisServer
 from tests.support.waiting import wait_for
@@ -50,3 +54,28 @@ def test_sigterm_while_a_large_pool_starts_stops_it_promptly_and_leaves_no_proce
     with pytest.raises(ProcessLookupError):  # nothing of its process group is left
         os.killpg(pool.pid, 0)
     assert "pool.stopped" in pool.output()
+
+
+def test_the_memory_limit_is_checked_after_each_job_not_only_on_the_maintenance_tick(
+    app: jobq.App,
+) -> None:
+    """A child that leaks fast must stop at the job that crossed its limit. Stepping a worker
+    runs no maintenance tick at all, so only a check after the job can stop this one."""
+
+    @app.task(name="small")
+    def small() -> None:
+        return None
+
+    jobs = [small.delay() for _ in range(3)]
+
+    async def one_step() -> Worker:
+        worker = Worker(app, concurrency=1, max_memory_mb=1)  # every process is over 1 MB
+        try:
+            await worker.step(block_ms=20)
+        finally:
+            await worker.close()
+        return worker
+
+    worker = asyncio.run(one_step())
+    assert worker.exit_code == EXIT_RECYCLE and worker.stopping
+    assert jobs[0].status() == "succeeded"

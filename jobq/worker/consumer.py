@@ -330,6 +330,7 @@ class Worker:
             log.warning("job.lost_lease", job_id=h.env.id, task=h.env.task, queue=h.queue)
         elif h.stop_reason != ABANDONED:  # an abandoned job was released, to run again
             self.settler.add_finished(h, fin, h.finished_at - h.started)
+        self.maintenance.check_memory()  # after each job, not per tick: a fast leak is caught
         assert self._wake is not None
         self._wake.set()
 

@@ -200,7 +200,9 @@ class Maintenance:
         self.latency.offset_ms = redis_ms - time.time() * 1000
 
     def check_memory(self) -> None:
-        """Recycle this process once it outgrows its memory limit (a leaking task)."""
+        """Recycle this process once it outgrows its memory limit (a leaking task). Checked
+        after every job as well as every tick, so a child that leaks fast stops at the job
+        that crossed the limit; without a limit it costs one test."""
         limit = self.max_memory_mb
         if limit and not self.w.stopping:
             rss = rss_mb()
