@@ -30,6 +30,10 @@ def add_job_context(_: Any, __: str, event: MutableMapping[str, Any]) -> Mutable
 
 
 def configure(fmt: str = "console", level: str = "info") -> None:
+    """Configure structlog for this process. Loggers are not cached on first use: a cached
+    one keeps the processors and level of the configuration it was first used under, so a
+    second configure (or structlog.testing.capture_logs after it) would not reach it. What
+    is logged per job is debug-level and checked once, so the cache saved nothing measurable."""
     renderer: Any
     if fmt == "json":
         renderer = structlog.processors.JSONRenderer()
@@ -46,7 +50,7 @@ def configure(fmt: str = "console", level: str = "info") -> None:
         ],
         wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, level.upper())),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
-        cache_logger_on_first_use=True,
+        cache_logger_on_first_use=False,
     )
 
 

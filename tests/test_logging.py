@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import structlog
 from structlog.testing import capture_logs
 
 import jobq
+import jobq.log
 from jobq.log import add_job_context
 from tests.support import runlog
 from tests.support.corepool import Start, producer, start_pool
@@ -42,6 +44,24 @@ def test_worker_events_are_dotted_with_fields(app: jobq.App) -> None:
     assert events["job.retry_scheduled"]["attempt"] == 1
     assert events["job.dead_lettered"]["job_id"] == job.id
     assert "retries exhausted" in events["job.dead_lettered"]["reason"]
+
+
+def test_a_second_configure_reaches_loggers_already_used(capsys: pytest.CaptureFixture[str]) -> None:
+    """A logger used under one configuration follows the next one: before, the first use
+    cached it with the old processors, and capture_logs after a second configure in the same
+    process (a CLI command run in-process) missed every line of the worker."""
+    worker_log = structlog.get_logger("jobq.worker")
+    saved = structlog.get_config()
+    try:
+        jobq.log.configure("json", "info")
+        worker_log.info("first.configuration")
+        jobq.log.configure("json", "info")
+        with capture_logs() as logs:
+            worker_log.info("job.retry_scheduled", attempt=1)
+    finally:
+        structlog.configure(**saved)
+    assert [e["event"] for e in logs] == ["job.retry_scheduled"]
+    assert "first.configuration" in capsys.readouterr().err
 
 
 def test_json_log_format_and_max_jobs_per_child(
