@@ -3,6 +3,10 @@
 Steady rate = (N - 1) / (last completion - first completion), as in ../shared/bench:
 worker start-up is reported apart. Worker CPU (its whole process group), Redis CPU and
 Redis commands are taken over the same window, from the first completion to the last.
+When the drain was over before the bench could take its first sample (a small N on a busy
+machine), the window starts at the worker's spawn instead, start-up included, and the row
+says so (cpu_window "spawn", not "steady"): the figures are then an upper bound, never
+missing.
 """
 
 from __future__ import annotations
@@ -27,15 +31,24 @@ def drain(
     worker = b.start_worker(processes, concurrency, f"{task_name}-p{processes}-c{concurrency}")
     t_spawn = worker.started
     try:
+        spawned = _sample(b, worker)  # the window when there is no steady one (docstring)
         deadline = time.monotonic() + timeout_s
         if not wait_records(b, 1, deadline, worker):
             return _row(b, worker, n, t_spawn, None, None, timed_out=True)
-        first = (records.count(b.rundir), worker.cpu_s(), b.server.counters())
+        first = _sample(b, worker)
         complete = wait_records(b, n, deadline, worker)
-        last = (records.count(b.rundir), worker.cpu_s(), b.server.counters())
+        last = _sample(b, worker)
     finally:
         worker.stop()
-    return _row(b, worker, n, t_spawn, first, last, timed_out=not complete)
+    if last[0] <= first[0]:  # all done before the first sample: no steady window to read
+        row = _row(b, worker, n, t_spawn, spawned, last, timed_out=not complete, bench_infos=2)
+        return {**row, "cpu_window": "spawn"}
+    return {**_row(b, worker, n, t_spawn, first, last, timed_out=not complete), "cpu_window": "steady"}
+
+
+def _sample(b: Bench, worker: Any) -> tuple[int, float, Any]:
+    """(jobs recorded, worker CPU seconds, Redis counters) now."""
+    return (records.count(b.rundir), worker.cpu_s(), b.server.counters())
 
 
 def _row(
@@ -47,7 +60,9 @@ def _row(
     last: tuple[int, float, Any] | None,
     *,
     timed_out: bool,
+    bench_infos: int = 1,
 ) -> dict[str, Any]:
+    """`bench_infos`: the bench's own INFO calls counted between the two samples."""
     recs = records.read(b.rundir)
     unique = len({r[0] for r in recs})
     ends = sorted(r[3] for r in recs)
@@ -68,7 +83,7 @@ def _row(
         jobs = last[0] - first[0]
         row["worker_cpu_us"] = (last[1] - first[1]) * 1e6 / jobs
         row["redis_cpu_us"] = (last[2].cpu_s - first[2].cpu_s) * 1e6 / jobs
-        row["redis_cmds"] = (last[2].commands - first[2].commands - 1) / jobs
+        row["redis_cmds"] = (last[2].commands - first[2].commands - bench_infos) / jobs
     return row
 
 

@@ -82,11 +82,17 @@ def drain_table(rows: list[Row], workload: str) -> list[str]:
         lines.append(
             f"| {g0['variant']} | `{g0['config']}` | {g0['n']:,} | {num(_med(group, 'rate'))} "
             f"| {num(_med(group, 'rate_incl_startup'))} | {num(_med(group, 'startup_s'), 2)} "
-            f"| {num(_med(group, 'worker_cpu_us'))} | {num(_med(group, 'redis_cpu_us'))} "
+            f"| {num(_med(group, 'worker_cpu_us'))}{_spawn_mark(group)} | {num(_med(group, 'redis_cpu_us'))} "
             f"| {num(_med(group, 'redis_cmds'), 2)} | {', '.join(num(r.get('rate')) for r in group)} "
             f"| {lost}/{dup} | {sum(r.get('log_problems', 0) for r in group)} |"
         )
     return lines
+
+
+def _spawn_mark(group: list[Row]) -> str:
+    """A mark on CPU figures taken from the worker's spawn: the drain ended before the first
+    sample, so they include start-up (an upper bound)."""
+    return " (incl. start-up)" if any(r.get("cpu_window") == "spawn" for r in group) else ""
 
 
 def best_drain(rows: list[Row], workload: str, variant_prefix: str = "") -> tuple[str, float | None]:

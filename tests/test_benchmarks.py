@@ -11,12 +11,15 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from benchmarks import report
+from benchmarks import drain, report
+from benchmarks.context import Bench
 from benchmarks.figures import median, percentile, ratio
 from benchmarks.run import problems
+from benchmarks.server import BenchServer
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -94,3 +97,28 @@ def test_quick_run_writes_a_complete_report(tmp_path: Path) -> None:
     assert "busy, shared machine" in text
     assert (out / "chart.png").exists() == (importlib.util.find_spec("matplotlib") is not None)
     assert _refuses(results["meta"]["redis_port"]), "the private redis-server was left running"
+
+
+def test_a_drain_over_before_its_first_sample_still_has_per_job_figures(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a busy machine a small drain can end before the bench takes its first sample: the
+    window then starts at the worker's spawn (and says so) instead of holding no job."""
+    real_wait = drain.wait_records
+    calls: list[int] = []
+
+    def late(b: Any, target: int, deadline: float, worker: Any = None) -> bool:
+        calls.append(target)
+        return real_wait(b, 20, deadline, worker)  # the bench woke up only once all were done
+
+    monkeypatch.setattr(drain, "wait_records", late)
+    (tmp_path / "logs").mkdir()
+    with BenchServer() as server:
+        bench = Bench(server, tmp_path / "logs")
+        try:
+            row = drain.drain(bench, "bench.noop", 20, 1, 4, 60.0)
+        finally:
+            bench.close()
+    assert calls[0] == 1 and row["unique"] == 20 and not row["timed_out"]
+    assert row["cpu_window"] == "spawn"
+    assert row["worker_cpu_us"] > 0 and row["redis_cmds"] > 0
