@@ -14,7 +14,7 @@ from jobq.config import Config, check_queue_name, resolve_namespace, resolve_red
 from jobq.cron_entry import CronEntry, new_entry
 from jobq.envelope import Envelope, encode
 from jobq.errors import ConfigError, UnknownTask, WorkflowError
-from jobq.flow import PAUSE_SETTLE_S, Expiry, expires_at, expiry_seconds
+from jobq.flow import DEFAULT_PRIORITY, PAUSE_SETTLE_S, Expiry, check_priority, expires_at, expiry_seconds
 from jobq.hooks import check_hook
 from jobq.job import Job
 from jobq.middleware import Chain, EnqueueInfo, LogHeaders, Middleware, as_middleware, headers_of
@@ -130,6 +130,7 @@ class App:
         rate_limit_key: Callable[..., str] | None = None,
         concurrency: int | None = None,
         concurrency_key: Callable[..., str] | None = None,
+        priority: int = 5,
     ) -> TaskDecorator: ...
 
     def task(
@@ -150,6 +151,7 @@ class App:
         rate_limit_key: Callable[..., str] | None = None,
         concurrency: int | None = None,
         concurrency_key: Callable[..., str] | None = None,
+        priority: int = 5,
     ) -> Any:
         """Register a function as a task: ``@app.task`` or ``@app.task(name=..., ...)``."""
 
@@ -168,6 +170,7 @@ class App:
                 rate_limit_key=rate_limit_key,
                 concurrency=concurrency,
                 concurrency_key=concurrency_key,
+                priority=priority,
             )
             return self.register(make_task(self, func, options))
 
@@ -239,25 +242,33 @@ class App:
         expires: Expiry | None = None,
         headers: dict[str, Any] | None = None,
         after: Sequence[Job[Any] | str] | None = None,
+        priority: int | None = None,
     ) -> Job[Any]:
         """Enqueue a call of `task_name`; the one path every enqueue goes through.
-        `after`: jobs (or ids) that must all succeed first (see jobq.workflow.deps)."""
+        `after`: jobs (or ids) that must all succeed first (see jobq.workflow.deps);
+        `priority`: 0..9 (None: the task's, else the default 5)."""
         delay_ms, at_ms = to_delay_ms(delay, at)
         now = time.time()
         task = self.tasks.get(task_name)
+        if priority is None:
+            level = task.options.priority if task else DEFAULT_PRIORITY
+        else:
+            level = check_priority(priority, task_name)
         expiry = expires_at(expires, task.options.expires if task else None, now, task_name)
         target = self.queue_of(task_name) if queue is None else check_queue_name(queue)
         unique = job_id is not None
         jid = job_id if job_id is not None else new_job_id()
         keys = task.options.limit_keys(args, kwargs or {}) if task and task.options.limited else ("", "")
         if headers is None and not self.middleware.enqueues:
-            env = Envelope(jid, task_name, tuple(args), kwargs or {}, now, 0, expiry, None, *keys)
+            env = Envelope(jid, task_name, tuple(args), kwargs or {}, now, 0, expiry, None, *keys, level)
             self._write(target, env, (delay_ms, at_ms), unique, after)
             return Job(self, jid, target)
         out = EnqueueInfo(jid, task_name, target, tuple(args), kwargs or {}, headers_of(headers))
 
         def write() -> None:
-            env = Envelope(jid, task_name, out.args, out.kwargs, now, 0, expiry, out.headers or None, *keys)
+            env = Envelope(
+                *(jid, task_name, out.args, out.kwargs, now, 0, expiry, out.headers or None, *keys), level
+            )
             self._write(target, env, (delay_ms, at_ms), unique, after)
 
         self.middleware.enqueue([out], write)
@@ -274,7 +285,7 @@ class App:
         """Encode and enqueue one job, or, with `after`, record it as waiting on its parents."""
         text = encode(env, self.config.max_payload_bytes, self.config.signing_key)
         if after is None:
-            self.broker.enqueue(target, [NewJob(env.id, text, *due, unique)])
+            self.broker.enqueue(target, [NewJob(env.id, text, *due, unique, env.priority)])
             return
         if any(due):
             raise WorkflowError("after= cannot be combined with delay or at")

@@ -11,6 +11,8 @@ Wire form (JSON object, short keys because a million queued jobs pay for every b
         that gets it later settles it as "expired" instead of running it
     rk  rate limit key, ck concurrency cap key: what the task's rate_limit_key /
         concurrency_key gave for this call (omitted: the task's one limit)
+    p   priority level 0..9 (int, omitted at the default 5): where its entry lives, kept
+        so that retries, delays and replays come back at the level it was given
     m   HMAC-SHA256 of the rest, first member, only when the App has a signing key
         (see jobq.signing: the MAC covers the exact JSON text spliced in after it)
 
@@ -26,6 +28,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from jobq.errors import SerializationError
+from jobq.flow import DEFAULT_PRIORITY, PRIORITIES
 from jobq.signing import BadSignature, as_key, sign, verified
 
 _encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
@@ -51,6 +54,7 @@ class Envelope:
     headers: dict[str, Any] | None = None
     rate_key: str = ""
     cap_key: str = ""
+    priority: int = DEFAULT_PRIORITY
 
     def with_prior_attempts(self, prior: int) -> Envelope:
         return replace(self, prior_attempts=prior)
@@ -72,6 +76,8 @@ def encode(env: Envelope, max_bytes: int, key: str | bytes | None = None) -> str
         body["rk"] = env.rate_key
     if env.cap_key:
         body["ck"] = env.cap_key
+    if env.priority != DEFAULT_PRIORITY:
+        body["p"] = env.priority
     try:
         text = _encode(body)
     except (TypeError, ValueError, RecursionError) as exc:
@@ -147,6 +153,7 @@ def from_object(body: Any) -> Envelope:
         expires = None if expires is None else float(expires)
         headers = body.get("h")
         rate_key, cap_key = body.get("rk", ""), body.get("ck", "")
+        priority = body.get("p", DEFAULT_PRIORITY)
     except (KeyError, TypeError, ValueError) as exc:
         raise DecodeError(f"undecodable payload: missing or bad field {exc}") from None
     if not (isinstance(job_id, str) and isinstance(task, str)):
@@ -157,8 +164,11 @@ def from_object(body: Any) -> Envelope:
         raise DecodeError("undecodable payload: headers must be an object")
     if not (isinstance(rate_key, str) and isinstance(cap_key, str)):
         raise DecodeError("undecodable payload: limit keys must be strings")
+    if priority.__class__ is not int or priority not in PRIORITIES:
+        raise DecodeError("undecodable payload: priority must be a whole number from 0 to 9")
     return Envelope(
-        job_id, task, tuple(args), kwargs, enqueued_at, prior, expires, headers or None, rate_key, cap_key
+        *(job_id, task, tuple(args), kwargs, enqueued_at, prior, expires, headers or None),
+        *(rate_key, cap_key, priority),
     )
 
 

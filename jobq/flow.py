@@ -14,6 +14,11 @@ from jobq.errors import ConfigError
 
 Expiry = float | timedelta | datetime
 
+DEFAULT_PRIORITY = 5
+PRIORITIES = range(10)
+"""Priority levels within a queue: higher starts first; a job at the default level costs
+what it did before priorities existed (same stream, same record)."""
+
 PAUSE_CHECK_S = 0.25
 """How often a worker reads which of its queues are paused; `App.pause` waits a little
 longer than this before it returns, so that by then every live worker knows."""
@@ -90,6 +95,15 @@ def check_concurrency(value: int | None, where: str) -> int | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigError(f"{where}: concurrency must be a whole number >= 1, not {value!r}")
+    return value
+
+
+def check_priority(value: int | None, where: str) -> int:
+    """A priority as given (None: the default); 0..9, a whole number, else ConfigError."""
+    if value is None:
+        return DEFAULT_PRIORITY
+    if isinstance(value, bool) or not isinstance(value, int) or value not in PRIORITIES:
+        raise ConfigError(f"{where}: priority must be a whole number from 0 to 9, not {value!r}")
     return value
 
 

@@ -4,6 +4,10 @@ Key schema (``ns`` = namespace, ``q`` = queue; braces are the Cluster hash tag, 
 key of one queue lives in one slot and every Lua step stays inside it)::
 
     ns:{q}:stream          work stream; consumer group GROUP; entries hold field j = envelope
+                                 (jobs at the default priority, 5)
+    ns:{q}:stream:p<N>     stream of priority level N (0..9 but 5), made when first used,
+                                 with its consumer group, inside the queue's hash tag
+    ns:{q}:levels          set   the priority levels other than 5 ever used in the queue
     ns:{q}:jobs            hash  job id -> "Q<stream id>" queued or running,
                                            "S<due ms>" scheduled, "X<stream id>" cancel asked
     ns:{q}:scheduled       zset  job id -> due time (ms, Redis clock)
@@ -49,6 +53,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from jobq.flow import DEFAULT_PRIORITY, PRIORITIES
+
 GROUP = "jobq"
 
 
@@ -72,6 +78,21 @@ class QueueKeys:
     @property
     def stream(self) -> str:
         return self.prefix + "stream"
+
+    def level_stream(self, level: int) -> str:
+        """The stream of one priority level: the queue's own stream at the default level."""
+        if level == DEFAULT_PRIORITY:
+            return self.stream
+        return f"{self.prefix}stream:p{level}"
+
+    @property
+    def level_streams(self) -> tuple[str, ...]:
+        """The streams of levels 0..9, in that order (index = level)."""
+        return tuple(self.level_stream(level) for level in PRIORITIES)
+
+    @property
+    def levels(self) -> str:
+        return self.prefix + "levels"
 
     @property
     def jobs(self) -> str:

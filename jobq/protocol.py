@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from jobq import luascripts
+from jobq.flow import DEFAULT_PRIORITY
 from jobq.keys import GROUP, QueueKeys
+from jobq.records import LEVEL_SEP
 from jobq.states import SettleOp
 
 SCRIPT_NAMES = (
@@ -30,6 +32,7 @@ SCRIPT_NAMES = (
     "flow_acquire",
     "wf_admit",
     "wf_apply",
+    "fetch_levels",
 )
 
 
@@ -43,20 +46,29 @@ Call = tuple[list[str], list[Any]]
 
 @dataclass(frozen=True, slots=True)
 class NewJob:
-    """One job to enqueue: envelope text plus when it may run."""
+    """One job to enqueue: envelope text plus when it may run, and its priority level."""
 
     id: str
     envelope: str
     delay_ms: int = 0
     at_ms: int = 0
     unique: bool = False
+    level: int = DEFAULT_PRIORITY
 
 
-def enqueue(k: QueueKeys, jobs: Sequence[NewJob]) -> Call:
-    """Only a job whose id the caller chose may have an earlier run to forget, so only those
-    send their result key (ids jobq makes are new)."""
+def level_block(k: QueueKeys) -> list[str]:
+    """The keys a script needs to handle jobs of every priority level (lib/levels.lua):
+    the streams of levels 0..9, then the set of levels in use."""
+    return [*k.level_streams, k.levels]
+
+
+def enqueue(k: QueueKeys, jobs: Sequence[NewJob], level: int = DEFAULT_PRIORITY) -> Call:
+    """Jobs of one priority level. Only a job whose id the caller chose may have an earlier
+    run to forget, so only those send their result key (ids jobq makes are new)."""
     keys = [k.stream, k.jobs, k.scheduled, k.delayed, k.dead, k.dead_index]
-    args: list[Any] = []
+    if level != DEFAULT_PRIORITY:
+        keys += level_block(k)
+    args: list[Any] = [level]
     for job in jobs:
         args += [job.id, job.envelope, job.delay_ms, job.at_ms, "1" if job.unique else "0"]
         if job.unique:
@@ -65,7 +77,7 @@ def enqueue(k: QueueKeys, jobs: Sequence[NewJob]) -> Call:
 
 
 def promote(k: QueueKeys, limit: int) -> Call:
-    return [k.scheduled, k.delayed, k.stream, k.jobs], [limit]
+    return [k.scheduled, k.delayed, k.stream, k.jobs, *level_block(k)], [limit]
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,11 +102,17 @@ def settle(k: QueueKeys, consumer: str, batch: Iterable[Settlement], counters: d
     flat_jobs: list[Any] = []
     keys = [k.stream, k.jobs, k.scheduled, k.delayed, k.dead, k.dead_index, k.waiters, k.counters]
     result = k.result
+    levelled = False
     for s in batch:
         flat_jobs += (s.op, s.stream_id, s.job_id, s.ttl, s.x1, s.x2, s.x3)
         keys.append(result(s.job_id))
+        levelled = levelled or LEVEL_SEP in s.stream_id
     keys += (k.links, k.outbox)
-    return keys, [GROUP, consumer, _json_array(flat_counters), _json_array(flat_jobs)]
+    args: list[Any] = [GROUP, consumer, _json_array(flat_counters), _json_array(flat_jobs)]
+    if levelled:  # an entry of another priority level: settle.lua needs their streams
+        args.append(len(keys) + 1)
+        keys += level_block(k)
+    return keys, args
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,10 +137,13 @@ _json_array = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def renew(k: QueueKeys, consumer: str, held: Iterable[tuple[str, str]]) -> Call:
+    """`held`: (entry reference, job id) pairs; references at other levels add the block."""
     args: list[Any] = [GROUP, consumer]
+    levelled = False
     for stream_id, job_id in held:
         args += [stream_id, job_id]
-    return [k.stream, k.jobs], args
+        levelled = levelled or LEVEL_SEP in stream_id
+    return ([k.stream, k.jobs, *level_block(k)] if levelled else [k.stream, k.jobs]), args
 
 
 def parse_renew(reply: Any) -> tuple[list[str], list[str]]:
@@ -130,8 +151,21 @@ def parse_renew(reply: Any) -> tuple[list[str], list[str]]:
     return list(lost), list(cancelled)
 
 
-def reclaim(k: QueueKeys, consumer: str, min_idle_ms: int, cursor: str, count: int) -> Call:
-    return [k.stream], [GROUP, consumer, min_idle_ms, cursor, count]
+def reclaim(
+    k: QueueKeys, consumer: str, min_idle_ms: int, cursor: str, count: int, level: int = DEFAULT_PRIORITY
+) -> Call:
+    """One level's stream (its stream ids come back bare: the caller knows the level)."""
+    return [k.level_stream(level)], [GROUP, consumer, min_idle_ms, cursor, count]
+
+
+def fetch_levels(k: QueueKeys, consumer: str, levels: Sequence[int], count: int) -> Call:
+    """`levels`: highest first."""
+    return [k.level_stream(level) for level in levels], [GROUP, consumer, count]
+
+
+def parse_fetch_levels(levels: Sequence[int], reply: Any) -> list[tuple[int, str, str | None]]:
+    """(level, stream id, envelope or None) of each entry read, in the order to start them."""
+    return [(levels[int(i) - 1], str(sid), env or None) for i, sid, env in reply]
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,12 +182,12 @@ def parse_reclaim(reply: Any) -> tuple[str, list[Reclaimed]]:
 
 
 def status(k: QueueKeys, job_id: str) -> Call:
-    return [k.jobs, k.stream, k.result(job_id)], [GROUP, job_id]
+    return [k.jobs, k.stream, k.result(job_id), *level_block(k)], [GROUP, job_id]
 
 
 def cancel(k: QueueKeys, job_id: str, ttl: int, blob: str) -> Call:
     keys = [k.jobs, k.stream, k.scheduled, k.delayed, k.result(job_id), k.waiters, k.notify(job_id)]
-    return [*keys, k.links, k.outbox], [GROUP, job_id, ttl, blob]
+    return [*keys, k.links, k.outbox, *level_block(k)], [GROUP, job_id, ttl, blob]
 
 
 def requeue_dead(k: QueueKeys, items: Sequence[tuple[str, str, str]]) -> Call:

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from jobq.envelope import ENVELOPE_ARGS, ENVELOPE_KWARGS, Envelope, encode
+from jobq.flow import DEFAULT_PRIORITY
+from jobq.keys import GROUP
 from jobq.states import JobStatus
 
 # The jobs hash (ns:{q}:jobs): job id -> one marker letter, then the detail ----------------
@@ -29,6 +31,28 @@ WAITING: Final = "W"  # W<workflow id>: waiting for the jobs before it (jobq.wor
 def job_record(record: str) -> tuple[str, str]:
     """(marker, detail) of a jobs-hash value: ("Q", "1700000000000-0")."""
     return record[:1], record[1:]
+
+
+# Priority levels: a job at a level other than the default names it ------------------
+
+LEVEL_SEP: Final = "/"
+"""A job record's detail (stream id or due ms), or a worker's reference to a held entry,
+at a level other than the default: "<level>/<detail>" ("9/1700000000000-0"). At the
+default level it is the bare detail, as before priorities existed. Stream ids of two level
+streams may be equal, so the worker keys what it holds by this reference, never a bare id."""
+
+
+def at_level(level: int, detail: str) -> str:
+    """`detail` as recorded at `level`."""
+    return detail if level == DEFAULT_PRIORITY else f"{level}{LEVEL_SEP}{detail}"
+
+
+def level_of(detail: str) -> tuple[int, str]:
+    """(level, bare detail) of a recorded detail or entry reference."""
+    level, sep, rest = detail.partition(LEVEL_SEP)
+    if not sep:
+        return DEFAULT_PRIORITY, detail
+    return int(level), rest
 
 
 # Stream entries: the work stream and the dead-letter stream ----------------------------
@@ -193,6 +217,9 @@ LUA_VALUES: Final[dict[str, str | int]] = {
     "JOB_SCHEDULED": SCHEDULED,
     "JOB_CANCEL_ASKED": CANCEL_ASKED,
     "JOB_WAITING": WAITING,
+    "LEVEL_SEP": LEVEL_SEP,
+    "LEVEL_DEFAULT": DEFAULT_PRIORITY,
+    "GROUP": GROUP,
     "OUTBOX_JOB": OUTBOX_JOB,
     "OUTBOX_WORKFLOWS": OUTBOX_WORKFLOWS,
     "OUTBOX_OUTCOME": OUTBOX_OUTCOME,

@@ -14,10 +14,12 @@ from jobq.config import check_queue_name
 from jobq.envelope import Envelope, encode
 from jobq.errors import ConfigError
 from jobq.flow import (
+    DEFAULT_PRIORITY,
     Expiry,
     Rate,
     check_concurrency,
     check_key_function,
+    check_priority,
     expires_at,
     expiry_seconds,
     limit_key,
@@ -52,6 +54,7 @@ class TaskOptions:
     rate_limit_key: Callable[..., str] | None = None
     concurrency: int | None = None  # runs at once, fleet-wide
     concurrency_key: Callable[..., str] | None = None
+    priority: int = DEFAULT_PRIORITY  # 0..9, higher starts first within the queue
     rate: Rate | None = field(default=None, init=False)  # rate_limit, parsed
     # a rate limit or a concurrency cap: a worker asks Redis before starting a job (read for
     # every job a worker takes, so computed once)
@@ -61,6 +64,7 @@ class TaskOptions:
         check_queue_name(self.queue)
         where = f"task {self.name}"
         expiry_seconds(self.expires, where)
+        check_priority(self.priority, where)
         object.__setattr__(self, "rate", parse_rate(self.rate_limit, where))
         check_concurrency(self.concurrency, where)
         check_key_function(self.rate_limit_key, "rate_limit_key", where)
@@ -70,20 +74,20 @@ class TaskOptions:
         if self.concurrency_key is not None and self.concurrency is None:
             raise ConfigError(f"{where}: concurrency_key needs a concurrency")
         object.__setattr__(self, "limited", self.rate is not None or self.concurrency is not None)
+        if self.retries < 0:
+            raise ConfigError(f"{where}: retries must be >= 0")
+        if self.timeout is not None and self.timeout <= 0:
+            raise ConfigError(f"{where}: timeout must be positive")
+        if self.backoff < 0 or self.backoff_max < 0:
+            raise ConfigError(f"{where}: backoff must be >= 0")
+        if self.result_ttl < 0:
+            raise ConfigError(f"{where}: result_ttl must be >= 0")
 
     def limit_keys(self, args: Sequence[Any], kwargs: dict[str, Any]) -> tuple[str, str]:
         """(rate key, cap key) of one call, from the key functions (ConfigError if one raises)."""
         where = f"task {self.name}"
         rate_key = limit_key(self.rate_limit_key, "rate_limit_key", where, args, kwargs)
         return rate_key, limit_key(self.concurrency_key, "concurrency_key", where, args, kwargs)
-        if self.retries < 0:
-            raise ConfigError(f"task {self.name}: retries must be >= 0")
-        if self.timeout is not None and self.timeout <= 0:
-            raise ConfigError(f"task {self.name}: timeout must be positive")
-        if self.backoff < 0 or self.backoff_max < 0:
-            raise ConfigError(f"task {self.name}: backoff must be >= 0")
-        if self.result_ttl < 0:
-            raise ConfigError(f"task {self.name}: result_ttl must be >= 0")
 
     @property
     def policy(self) -> Policy:
@@ -127,6 +131,7 @@ class TaskOwner(JobOwner, Protocol):
         expires: Expiry | None = None,
         headers: dict[str, Any] | None = None,
         after: Sequence[Job[Any] | str] | None = None,
+        priority: int | None = None,
     ) -> Job[Any]: ...
 
     @property
@@ -221,11 +226,13 @@ class Task(Generic[P, R]):
         expires: Expiry | None = None,
         headers: dict[str, Any] | None = None,
         after: Sequence[Job[Any] | str] | None = None,
+        priority: int | None = None,
     ) -> Job[R]:
         """Enqueue with full control; a second enqueue of an unfinished job_id is a no-op.
         `expires`: seconds, timedelta or aware datetime after which it must not start;
         `headers` (JSON values) travel with the job: `jobq.current_job().headers`;
-        `after`: jobs or job ids that must all succeed before it runs (status "waiting")."""
+        `after`: jobs or job ids that must all succeed before it runs (status "waiting");
+        `priority`: 0..9, higher starts first (default: the task's, else 5)."""
         kwargs = kwargs or {}
         self.check_arguments(args, kwargs)
         return self.app.submit(
@@ -239,6 +246,7 @@ class Task(Generic[P, R]):
             expires=expires,
             headers=headers,
             after=after,
+            priority=priority,
         )
 
     @overload
@@ -264,13 +272,14 @@ class Task(Generic[P, R]):
         limit = self.app.config.max_payload_bytes
         key = self.app.config.signing_key
         queue = self.options.queue
+        level = self.options.priority
         new: list[NewJob] = []
         for args in calls:
             self.check_arguments(args, {})
             jid = new_job_id()
             keys = self.options.limit_keys(args, {}) if self.options.limited else ("", "")
-            env = Envelope(jid, self.name, tuple(args), {}, now, 0, expires, None, *keys)
-            new.append(NewJob(jid, encode(env, limit, key)))
+            env = Envelope(jid, self.name, tuple(args), {}, now, 0, expires, None, *keys, level)
+            new.append(NewJob(jid, encode(env, limit, key), level=level))
         if new:
             self.app.broker.enqueue(queue, new)
         return [Job(self.app, job.id, queue) for job in new]
@@ -285,6 +294,8 @@ class Task(Generic[P, R]):
             self.check_arguments(args, {})
             out.append(EnqueueInfo(new_job_id(), self.name, queue, tuple(args), {}))
 
+        level = self.options.priority
+
         def write() -> None:
             new = [
                 NewJob(
@@ -297,10 +308,12 @@ class Task(Generic[P, R]):
                                 if self.options.limited
                                 else ("", "")
                             ),
+                            level,
                         ),
                         config.max_payload_bytes,
                         config.signing_key,
                     ),
+                    level=level,
                 )
                 for o in out
             ]

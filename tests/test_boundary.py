@@ -215,6 +215,8 @@ ASYNC_CALLS: dict[str, Callable[[AsyncBroker], Awaitable[object]]] = {
     "heartbeat": lambda b: b.heartbeat("w", {"pid": 1}, 10),
     "hold_slots": lambda b: b.hold_slots([("q", "t:", "1-0")], None),
     "paused": lambda b: b.paused(["q"]),
+    "queue_state": lambda b: b.queue_state(["q"]),
+    "read_levels": lambda b: b.read_levels("q", (9, 5), 10),
     "promote": lambda b: b.promote("q", 10),
     "read": lambda b: b.read({"s": ">"}, 1, 10),
     "read_counts": lambda b: b.read_counts({"s": 1}),

@@ -72,6 +72,9 @@ def key_arguments(args: list[str]) -> list[str]:
         return []
     if command in ALL_ARGS_ARE_KEYS:
         return args[1:]
+    if command == "XREADGROUP":  # ... STREAMS key id: the one stream a script may read
+        named = [a.strip("'\"").upper() for a in args]
+        return args[named.index("STREAMS") + 1 :][:1] if "STREAMS" in named else []
     return args[2:3] if command in KEY_AFTER_SUBCOMMAND else args[1:2]
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from jobq import protocol
 from jobq.broker.connection import SOCKET_TIMEOUT_S
 from jobq.broker.link import Link
+from jobq.flow import DEFAULT_PRIORITY
 from jobq.keys import GROUP
 from jobq.states import CancelReply
 
@@ -20,23 +21,37 @@ class Producer(Link):
 
     def enqueue(self, queue: str, jobs: Sequence[protocol.NewJob]) -> list[bool]:
         """Enqueue jobs into one queue; one script call per chunk, all chunks pipelined."""
+        level = jobs[0].level if jobs else DEFAULT_PRIORITY
+        if any(job.level != level for job in jobs):
+            return self._enqueue_levels(queue, jobs)
         k = self.ns.queue(queue)
         with self._errors():
             if queue not in self._known_queues:
                 self._register_queue(queue)
             if len(jobs) <= ENQUEUE_CHUNK:
-                reply = self._run("enqueue", protocol.enqueue(k, jobs))
+                reply = self._run("enqueue", protocol.enqueue(k, jobs, level))
                 return [bool(x) for x in reply]
             if self.cluster:  # redis-py refuses EVALSHA inside a Cluster pipeline
                 return self._enqueue_each(queue, jobs)
             pipe = self.client.pipeline(transaction=False)
             for start in range(0, len(jobs), ENQUEUE_CHUNK):
-                self._run("enqueue", protocol.enqueue(k, jobs[start : start + ENQUEUE_CHUNK]), pipe)
+                self._run("enqueue", protocol.enqueue(k, jobs[start : start + ENQUEUE_CHUNK], level), pipe)
             replies = pipe.execute()
         flags: list[bool] = []
         for reply in replies:
             if isinstance(reply, list):
                 flags += [bool(x) for x in reply]
+        return flags
+
+    def _enqueue_levels(self, queue: str, jobs: Sequence[protocol.NewJob]) -> list[bool]:
+        """Jobs of several priority levels: one enqueue per level, flags in the given order."""
+        by_level: dict[int, list[int]] = {}
+        for i, job in enumerate(jobs):
+            by_level.setdefault(job.level, []).append(i)
+        flags = [False] * len(jobs)
+        for indexes in by_level.values():
+            for i, flag in zip(indexes, self.enqueue(queue, [jobs[i] for i in indexes]), strict=True):
+                flags[i] = flag
         return flags
 
     def _register_queue(self, queue: str) -> None:
@@ -54,8 +69,9 @@ class Producer(Link):
         """Cluster: one script call per chunk (all in one slot, so still one node)."""
         k = self.ns.queue(queue)
         flags: list[bool] = []
+        level = jobs[0].level if jobs else DEFAULT_PRIORITY
         for start in range(0, len(jobs), ENQUEUE_CHUNK):
-            reply = self._run("enqueue", protocol.enqueue(k, jobs[start : start + ENQUEUE_CHUNK]))
+            reply = self._run("enqueue", protocol.enqueue(k, jobs[start : start + ENQUEUE_CHUNK], level))
             flags += [bool(x) for x in reply]
         return flags
 

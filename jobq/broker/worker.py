@@ -20,6 +20,7 @@ from jobq.broker.errors import Translating
 from jobq.broker.workflows import AsyncWorkflowCalls
 from jobq.config import Config
 from jobq.errors import BrokerRefused
+from jobq.flow import DEFAULT_PRIORITY
 from jobq.keys import GROUP, NamespaceKeys, QueueKeys
 
 CLUSTER_BLOCK_SLICE_MS = 100
@@ -95,6 +96,14 @@ class AsyncBroker(AsyncWorkflowCalls):
                 pipe.xreadgroup(GROUP, self.consumer, {stream: ">"}, count=n)
             replies: list[Any] = await pipe.execute()
             return [tuple(e) for r in replies if r for e in r]  # type: ignore[misc]
+
+    async def read_levels(
+        self, queue: str, levels: Sequence[int], count: int
+    ) -> list[tuple[int, str, str | None]]:
+        """Up to `count` new entries of one queue's priority levels, highest level first,
+        without blocking (fetch_levels.lua): (level, stream id, envelope or None)."""
+        call = protocol.fetch_levels(self.ns.queue(queue), self.consumer, levels, count)
+        return protocol.parse_fetch_levels(levels, await self._run("fetch_levels", call))
 
     async def _read_each(
         self, streams: dict[str, str], count: int, block_ms: int
@@ -174,9 +183,10 @@ class AsyncBroker(AsyncWorkflowCalls):
         return protocol.parse_renew(reply)
 
     async def reclaim(
-        self, queue: str, min_idle_ms: int, cursor: str, count: int
+        self, queue: str, min_idle_ms: int, cursor: str, count: int, level: int = DEFAULT_PRIORITY
     ) -> tuple[str, list[protocol.Reclaimed]]:
-        call = protocol.reclaim(self.ns.queue(queue), self.consumer, min_idle_ms, cursor, count)
+        """One priority level's stream; its stream ids come back bare."""
+        call = protocol.reclaim(self.ns.queue(queue), self.consumer, min_idle_ms, cursor, count, level)
         return protocol.parse_reclaim(await self._run("reclaim", call))
 
     async def promote(self, queue: str, limit: int) -> tuple[int, int]:
@@ -221,12 +231,22 @@ class AsyncBroker(AsyncWorkflowCalls):
 
     async def paused(self, queues: Sequence[str]) -> set[str]:
         """Which of `queues` are paused now (one pipelined round trip)."""
+        return (await self.queue_state(queues))[0]
+
+    async def queue_state(self, queues: Sequence[str]) -> tuple[set[str], dict[str, tuple[int, ...]]]:
+        """Which of `queues` are paused now, and the priority levels other than the default
+        each one uses (only queues that use some): one pipelined round trip."""
         with self._errors:
             pipe = self.client.pipeline(transaction=False)
             for q in queues:
                 pipe.exists(self.ns.queue(q).paused)
+                pipe.smembers(self.ns.queue(q).levels)
             replies = await pipe.execute()
-        return {q for q, flag in zip(queues, replies, strict=True) if flag}
+        paused = {q for q, flag in zip(queues, replies[::2], strict=True) if flag}
+        levels = {
+            q: tuple(sorted(int(x) for x in found)) for q, found in zip(queues, replies[1::2], strict=True)
+        }
+        return paused, {q: found for q, found in levels.items() if found}
 
     async def acquire(
         self, queue: str, entries: Sequence[protocol.Limited], lease_ms: int, lead_ms: int

@@ -3,7 +3,8 @@
 -- the entries, all in one step so a crash leaves either the old state or the new one.
 -- KEYS[1] stream   KEYS[2] jobs   KEYS[3] scheduled   KEYS[4] delayed   KEYS[5] dead
 -- KEYS[6] deadidx  KEYS[7] waiters  KEYS[8] counters, then the result key of each job of
--- the batch, in order, then links and outbox (workflows)
+-- the batch, in order, then links and outbox (workflows), then, when the batch holds an
+-- entry of a priority level other than the default, the level block (lib/levels.lua)
 -- ARGV[1] group   ARGV[2] consumer
 -- ARGV[3] JSON array of counter (field, increment) pairs, flattened
 -- ARGV[4] JSON array of 7 values per job, flattened: op, stream id, job id, result ttl s,
@@ -14,6 +15,9 @@
 --           closed only if it points at this entry)
 --   cancel  x1 outcome blob
 --   expire  x1 outcome blob (closed unrun: its expiry passed)
+-- ARGV[5] (only with the level block) its index in KEYS. A stream id is the worker's
+-- reference to the entry: at another level "<level>/<stream id>", and a retry or a
+-- release goes back to that same level.
 -- Fencing: an entry this consumer no longer owns is left alone (another worker has it).
 -- Per batch, not per job: one XPENDING of this consumer's entries, one XACK, one XDEL.
 -- Returns {stream ids not settled because they were not owned, {job id, number of
@@ -21,6 +25,7 @@
 -- those (their notify keys are not named here; a missed wake costs a waiter one poll),
 -- then {outbox entry id, job id, workflow ids}... of finished workflow members.
 --#include now_ms
+--#include levels
 --#include queue_entry
 --#include schedule_job
 --#include tell_workflows
@@ -30,16 +35,32 @@ for c = 1, #counters, 2 do
   redis.call('HINCRBY', KEYS[8], counters[c], counters[c + 1])
 end
 
+local base = tonumber(ARGV[5] or '0')
 local mine = {}
-local held = redis.call('XPENDING', KEYS[1], group, '-', '+', 1000000, consumer)
-for _, p in ipairs(held) do mine[p[1]] = true end
+local function held_at(level)
+  local held = redis.call('XPENDING', KEYS[level_slot(base, level, 1)], group, '-', '+', 1000000, consumer)
+  for _, p in ipairs(held) do mine[at_level(level, p[1])] = true end
+end
+local levels = {}  -- level -> stream ids to acknowledge there
+if base == 0 then
+  held_at({{LEVEL_DEFAULT}})
+else
+  for j = 2, #batch, 7 do
+    local level = split_level(batch[j])
+    if not levels[level] then
+      levels[level] = {}
+      held_at(level)
+    end
+  end
+end
 local anyone_waiting = redis.call('HLEN', KEYS[7]) > 0
 
 local finished, woken = {}, {}
 -- workflows (begin) ------------------------------------------------------------------
 -- A finished job linked to a workflow leaves a "member finished" record in the queue's
 -- outbox in this same step; jobq.workflow.drain moves it to the workflow's own slot.
-local links_key, outbox_key = KEYS[#KEYS - 1], KEYS[#KEYS]
+local links_at = base > 0 and base - 2 or #KEYS - 1
+local links_key, outbox_key = KEYS[links_at], KEYS[links_at + 1]
 local any_linked = redis.call('HLEN', links_key) > 0
 local outboxed = {}
 local function to_outbox(id, blob)
@@ -77,10 +98,11 @@ for j = 1, #batch, 7 do
         finish(id, result_key, ttl, x3)
       else
         local delay = tonumber(x2)
+        local level = base > 0 and split_level(sid) or {{LEVEL_DEFAULT}}
         if delay > 0 then
-          schedule_job(KEYS[3], KEYS[4], KEYS[2], id, x1, now_ms() + delay)
+          schedule_job(KEYS[3], KEYS[4], KEYS[2], id, x1, now_ms() + delay, level)
         else
-          queue_entry(KEYS[1], KEYS[2], id, x1)
+          queue_entry(KEYS[level_slot(base, level, 1)], KEYS[2], id, x1, level)
         end
       end
     elseif op == 'dead' then
@@ -99,10 +121,22 @@ for j = 1, #batch, 7 do
 end
 
 local CHUNK = 500
-for c = 1, #settled, CHUNK do
-  local ids = {unpack(settled, c, math.min(c + CHUNK - 1, #settled))}
-  redis.call('XACK', KEYS[1], group, unpack(ids))
-  redis.call('XDEL', KEYS[1], unpack(ids))
+local function acknowledge(stream_key, sids)
+  for c = 1, #sids, CHUNK do
+    local ids = {unpack(sids, c, math.min(c + CHUNK - 1, #sids))}
+    redis.call('XACK', stream_key, group, unpack(ids))
+    redis.call('XDEL', stream_key, unpack(ids))
+  end
+end
+if base == 0 then
+  acknowledge(KEYS[1], settled)
+else
+  for _, ref in ipairs(settled) do
+    local level, sid = split_level(ref)
+    local at = levels[level]
+    at[#at + 1] = sid
+  end
+  for level, sids in pairs(levels) do acknowledge(KEYS[level_slot(base, level, 1)], sids) end
 end
 for c = 1, #finished, CHUNK do
   redis.call('HDEL', KEYS[2], unpack(finished, c, math.min(c + CHUNK - 1, #finished)))

@@ -164,7 +164,7 @@ class Worker:
         while not self._stopping:
             try:
                 await self.broker.ensure_groups(self.queues)
-                self.paused_now(await self.broker.paused(self.queues))
+                await self.maintenance.pauses()
                 await self.maintenance.warn_on_eviction()
                 self.outage.ok()
                 return

@@ -10,6 +10,8 @@ from __future__ import annotations
 import time
 from collections import defaultdict, deque
 
+from jobq.records import LEVEL_SEP
+
 WINDOW_S = 60.0
 MAX_SAMPLES = 2048
 
@@ -20,7 +22,8 @@ class LatencyWindow:
         self.samples: dict[str, deque[tuple[float, float]]] = defaultdict(lambda: deque(maxlen=MAX_SAMPLES))
 
     def add(self, queue: str, stream_id: str, started_monotonic: float) -> None:
-        entered_ms = float(stream_id.partition("-")[0])
+        # the entry's reference: "<level>/<stream id>" at a priority level but the default
+        entered_ms = float(stream_id.partition("-")[0].rpartition(LEVEL_SEP)[2])
         now_ms = time.time() * 1000 + self.offset_ms
         self.samples[queue].append((started_monotonic, max(0.0, now_ms - entered_ms)))
 

@@ -12,15 +12,17 @@ from typing import Any, Protocol
 
 import structlog
 
+from jobq import records
 from jobq.broker import AsyncBroker
 from jobq.config import Config
 from jobq.errors import BrokerError, BrokerRefused
-from jobq.flow import PAUSE_CHECK_S
+from jobq.flow import DEFAULT_PRIORITY, PAUSE_CHECK_S
 from jobq.worker.held import Held
 from jobq.worker.latency import LatencyWindow
 from jobq.worker.outage import Outage
 from jobq.worker.running import Runner
 from jobq.worker.watchdog import Stalls, Watchdog, census, renewable
+from jobq.worker.weights import Fetcher
 from jobq.workflow.drain import Drainer
 
 log = structlog.get_logger("jobq.worker")
@@ -42,6 +44,7 @@ class Host(Protocol):
     queues: list[str]
     held: dict[str, Held]
     wedged: bool
+    fetcher: Fetcher
 
     @property
     def stopping(self) -> bool: ...
@@ -166,11 +169,17 @@ class Maintenance:
         if free <= 0 or self.w.stopping:
             return
         now = time.monotonic()
+        used = self.w.fetcher.levels.used
         for queue in self.w.queues:
-            cursor, entries = await self.broker.reclaim(queue, self.min_idle_ms, self.cursors[queue], free)
-            self.cursors[queue] = cursor
-            for e in entries:
-                self.w.accept(queue, e.stream_id, e.envelope, e.deliveries, now)
+            for level in used.get(queue, (DEFAULT_PRIORITY,)):  # a cursor per level stream
+                at = queue if level == DEFAULT_PRIORITY else records.at_level(level, queue)
+                cursor, entries = await self.broker.reclaim(
+                    queue, self.min_idle_ms, self.cursors[at], free, level
+                )
+                self.cursors[at] = cursor
+                for e in entries:
+                    ref = records.at_level(level, e.stream_id)
+                    self.w.accept(queue, ref, e.envelope, e.deliveries, now)
         self.runner.start_ready()
 
     async def sweep_outbox(self) -> None:
@@ -188,7 +197,10 @@ class Maintenance:
         self._next["promote"] = min(self._next["promote"], time.monotonic() + soonest)
 
     async def pauses(self) -> None:
-        self.w.paused_now(await self.broker.paused(self.w.queues))
+        """Which queues are paused, and which priority levels each uses (one round trip)."""
+        paused, levels = await self.broker.queue_state(self.w.queues)
+        self.w.fetcher.levels.update(levels)
+        self.w.paused_now(paused)
 
     def check_wedged(self) -> None:
         """Exit if this process holds jobs it is not making progress on (jobq.worker.watchdog)."""

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from jobq.broker import AsyncBroker
+from jobq.worker.priorities import Levels
 
 
 class WeightedShares:
@@ -39,28 +40,45 @@ class WeightedShares:
 
 class Fetcher:
     """Which streams a worker reads and how: not those of paused queues (`paused` is kept
-    current by the worker's pause checks), and by weight when the weights differ."""
+    current by the worker's pause checks), by weight when the weights differ, and highest
+    priority level first in queues that use levels (jobq.worker.priorities)."""
 
     def __init__(self, broker: AsyncBroker, queues: Sequence[str], weights: Mapping[str, int] | None) -> None:
         self.broker = broker
-        self.streams = {broker.ns.queue(q).stream: q for q in queues}
-        self.stream_of = {q: s for s, q in self.streams.items()}
+        self.defaults = {broker.ns.queue(q).stream: q for q in queues}
+        self.streams = dict(self.defaults)  # every stream read -> its queue (levels too)
+        self.stream_of = {q: s for s, q in self.defaults.items()}
         shares = WeightedShares({q: (weights or {}).get(q, 1) for q in queues})
         self.shares = None if shares.uniform else shares
         self.paused: frozenset[str] = frozenset()
+        self.levels = Levels(broker, list(queues), self.streams)
 
     def active(self) -> dict[str, str]:
-        """The streams to read: those of queues not paused."""
+        """The default-level streams to read: those of queues not paused."""
         paused = self.paused
-        return {s: ">" for s, q in self.streams.items() if not paused or q not in paused}
+        return {s: ">" for s, q in self.defaults.items() if not paused or q not in paused}
 
     async def read(self, count: int, block_ms: int) -> list[Any]:
         """New entries for this worker, up to `count` (per stream); [] if all are paused."""
         streams = self.active()
         if not streams:
             return []
+        if self.levels.used:
+            return await self._levelled(streams, count, block_ms)
         entries = await self._weighted(streams, count) if self.shares else []
         return entries or await self.broker.read(streams, count, block_ms)
+
+    async def _levelled(self, streams: dict[str, str], count: int, block_ms: int) -> list[Any]:
+        """Some queue uses priority levels: a bounded read without blocking, highest level
+        first (by weight across queues); when it finds nothing, one blocking read of every
+        level stream of every active queue (Redis answers it with the stream that got work)."""
+        queues = [self.streams[s] for s in streams]
+        counts = self.shares.plan(count, queues) if self.shares else dict.fromkeys(queues, count)
+        found = await self.levels.read(counts)
+        if found:
+            return found
+        every = {s: ">" for q in queues for s in self.levels.streams_of(q)}
+        return self.levels.refs(await self.broker.read(every, count, block_ms))
 
     async def _weighted(self, streams: dict[str, str], count: int) -> list[Any]:
         """Ask each queue for its share of `count` (no blocking); when none has anything, the
