@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -52,11 +53,47 @@ def group_cpu_s(pgid: int) -> float:
     return total / CLK_TCK
 
 
+def machine_jiffies() -> tuple[int, int]:
+    """(busy, total) clock ticks of every CPU since boot, from /proc/stat: the whole
+    machine's load, ours and everyone else's."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
 def rss_bytes(pid: int) -> int:
     try:
         return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE
     except (OSError, IndexError, ValueError):
         return 0
+
+
+def start_process(
+    argv: list[str],
+    env: dict[str, str],
+    log_path: Path,
+    *,
+    stdin: int = subprocess.DEVNULL,
+    preexec_fn: Callable[[], None] | None = None,
+    header: str = "",
+) -> subprocess.Popen[bytes]:
+    """`argv` run from the repository in a new session (so its pid is its process group
+    id, and one killpg stops it and its children), stdout and stderr appended to
+    `log_path` after `header`."""
+    with open(log_path, "ab") as log:
+        if header:
+            log.write(header.encode())
+            log.flush()
+        return subprocess.Popen(
+            argv,
+            cwd=REPO,
+            env=env,
+            stdin=stdin,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=preexec_fn,
+        )
 
 
 class WorkerProcess:
@@ -65,16 +102,7 @@ class WorkerProcess:
     def __init__(self, processes: int, concurrency: int, env: dict[str, str], log_path: Path) -> None:
         self.argv = [*jobq_command(), "worker", APP_SPEC, "-p", str(processes), "-c", str(concurrency)]
         self.log_path = log_path
-        with open(log_path, "ab") as log:
-            self.proc = subprocess.Popen(
-                self.argv,
-                cwd=REPO,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        self.proc = start_process(self.argv, env, log_path)
         self.started = time.time()
 
     @property
@@ -93,8 +121,15 @@ class WorkerProcess:
 
     def stop(self, grace_s: float = 20.0) -> None:
         """SIGTERM to the group (the pool drains), then SIGKILL whatever is left."""
+        self.terminate()
+        self.reap(grace_s)
+
+    def terminate(self) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.pgid, signal.SIGTERM)
+
+    def reap(self, grace_s: float) -> None:
+        """Wait for the group to be gone; SIGKILL whatever is left after `grace_s`."""
         if not self._wait_group_gone(grace_s):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.pgid, signal.SIGKILL)
@@ -117,3 +152,11 @@ class WorkerProcess:
             return 0
         marks = ("[error", "[critical", "Traceback", '"level": "error"', '"level":"error"')
         return sum(1 for line in text.splitlines() if any(m in line for m in marks))
+
+
+def stop_all(workers: list[WorkerProcess], grace_s: float = 20.0) -> None:
+    """SIGTERM to every group at once (they drain side by side), then reap each."""
+    for w in workers:
+        w.terminate()
+    for w in workers:
+        w.reap(grace_s)

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from benchmarks import drain, report
+from benchmarks import drain, memory, procs, report, scaling
 from benchmarks.context import Bench
 from benchmarks.figures import median, percentile, ratio
 from benchmarks.run import problems
@@ -122,3 +122,41 @@ def test_a_drain_over_before_its_first_sample_still_has_per_job_figures(
     assert calls[0] == 1 and row["unique"] == 20 and not row["timed_out"]
     assert row["cpu_window"] == "spawn"
     assert row["worker_cpu_us"] > 0 and row["redis_cmds"] > 0
+
+
+def test_scaling_names_what_holds_the_rate_back() -> None:
+    assert scaling.verdict(cores_per_worker=0.5, redis_pct=90.0, machine_pct=100.0) == "Redis (one core)"
+    assert scaling.verdict(0.95, 40.0, 100.0) == "worker CPU (1 core each)"
+    assert scaling.verdict(0.5, 40.0, 97.0).startswith("machine")
+    assert scaling.verdict(0.5, 40.0, 50.0) == "none at 85 %"
+    # cores = CPU µs per job x jobs/s: 100 µs at 5,000 jobs/s keeps half a core busy
+    row = scaling.per_job(
+        {"worker_cpu_s": 2.0, "redis_cpu_s": 0.4, "redis_cmds": 30_000, "machine_busy_pct": 60.0},
+        jobs=20_000,
+        rate=5_000.0,
+        n_workers=1,
+    )
+    assert row["worker_cores"] == pytest.approx(0.5) and row["redis_core_pct"] == pytest.approx(10.0)
+    assert row["our_cores"] == pytest.approx(0.6) and row["bound"] == "none at 85 %"
+
+
+def test_a_benchmark_process_runs_in_a_session_of_its_own(tmp_path: Path) -> None:
+    log = tmp_path / "log"
+    code = "import os; print(os.getpgid(0) == os.getpid())"
+    proc = procs.start_process([sys.executable, "-c", code], {}, log, header="=== start\n")
+    assert proc.wait(30) == 0
+    assert log.read_text() == "=== start\nTrue\n"
+
+
+def test_memory_per_queued_job_is_broken_down_by_key(tmp_path: Path) -> None:
+    with BenchServer() as server:
+        bench = Bench(server, tmp_path)
+        try:
+            rows = [memory.measure(bench, variant, 200) for variant in memory.VARIANTS]
+        finally:
+            bench.close()
+    for row in rows:
+        assert row["bytes_per_job"] > 0, row
+        kinds = {v["type"] for v in row["keys"].values() if v["bytes_per_job"] >= 1}
+        assert "hash" in kinds and ("stream" if row["variant"] != "scheduled" else "zset") in kinds, row
+    assert "| scheduled |" in memory.table(rows)
