@@ -7,17 +7,18 @@
 -- entry of a priority level other than the default, the level block (lib/levels.lua)
 -- ARGV[1] group   ARGV[2] consumer
 -- ARGV[3] JSON array of counter (field, increment) pairs, flattened
--- ARGV[4] JSON array of 7 values per job, flattened: op, stream id, job id, result ttl s,
---         x1, x2, x3
+-- ARGV[4] JSON array of 6 values per job, flattened: op, stream id, job id, result ttl s,
+--         x2, x3
+-- ARGV[5] the level block's index in KEYS (0: no level block)
+-- ARGV[5 + n] x1 of the n-th job (the long value: copied, not decoded out of JSON)
 --   ok      x1 outcome blob
 --   retry   x1 new envelope, x2 delay ms, x3 outcome blob (used if the job was cancelled)
 --   dead    x1 envelope, x2 dead-letter details JSON, x3 outcome blob (the job's record is
 --           closed only if it points at this entry)
 --   cancel  x1 outcome blob
 --   expire  x1 outcome blob (closed unrun: its expiry passed)
--- ARGV[5] (only with the level block) its index in KEYS. A stream id is the worker's
--- reference to the entry: at another level "<level>/<stream id>", and a retry or a
--- release goes back to that same level.
+-- With the level block, a stream id is the worker's reference to the entry: at another
+-- level "<level>/<stream id>", and a retry or a release goes back to that same level.
 -- Fencing: an entry this consumer no longer owns is left alone (another worker has it).
 -- Per batch, not per job: one XPENDING of this consumer's entries, one XACK, one XDEL.
 -- Returns {stream ids not settled because they were not owned, {job id, number of
@@ -35,7 +36,7 @@ for c = 1, #counters, 2 do
   redis.call('HINCRBY', KEYS[8], counters[c], counters[c + 1])
 end
 
-local base = tonumber(ARGV[5] or '0')
+local base = tonumber(ARGV[5])
 local mine = {}
 local function held_at(level)
   local held = redis.call('XPENDING', KEYS[level_slot(base, level, 1)], group, '-', '+', 1000000, consumer)
@@ -45,7 +46,7 @@ local levels = {}  -- level -> stream ids to acknowledge there
 if base == 0 then
   held_at({{LEVEL_DEFAULT}})
 else
-  for j = 2, #batch, 7 do
+  for j = 2, #batch, 6 do
     local level = split_level(batch[j])
     if not levels[level] then
       levels[level] = {}
@@ -83,10 +84,11 @@ local function finish(id, result_key, ttl, blob)
 end
 
 local lost, settled = {}, {}
-for j = 1, #batch, 7 do
+for j = 1, #batch, 6 do
+  local n = (j + 5) / 6
   local op, sid, id, ttl = batch[j], batch[j + 1], batch[j + 2], tonumber(batch[j + 3])
-  local x1, x2, x3 = batch[j + 4], batch[j + 5], batch[j + 6]
-  local result_key = KEYS[8 + (j + 6) / 7]
+  local x1, x2, x3 = ARGV[5 + n], batch[j + 4], batch[j + 5]
+  local result_key = KEYS[8 + n]
   if not mine[sid] then
     lost[#lost + 1] = sid
   else
