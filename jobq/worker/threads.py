@@ -46,6 +46,7 @@ class RunSlot:
 Work = tuple[Any, RunSlot, Task[Any, Any], Envelope, JobInfo]
 
 SPAWN_AFTER_WAIT_S = 0.002  # jobs still waiting this long after a hand-over get threads
+GATHER_S = 0.0005  # a result finished while other jobs still run waits this long for theirs
 IDLE_EXIT_S = 2.0  # a thread idle this long leaves (one always stays)
 
 
@@ -145,7 +146,12 @@ class ThreadRunner:
             self.outbox.append((token, self._run(slot, task, env, info)))
             if not self.signalled:
                 self.signalled = True
-                self.loop.call_soon_threadsafe(self._deliver)
+                # The last job running hands the burst over now; one that finished while
+                # others still run or wait gives them GATHER_S to join it, so a burst of
+                # short jobs comes back whole, to be settled and refilled in one batch
+                # rather than in the slivers that happened to finish first.
+                alone = self.inbox.empty() and self.live - self.idle <= 1
+                self.loop.call_soon_threadsafe(self._deliver if alone else self._gather)
 
     def _run(self, slot: RunSlot, task: Task[Any, Any], env: Envelope, info: JobInfo) -> Finished:
         try:
@@ -158,6 +164,9 @@ class ThreadRunner:
                     slot.thread_id = None
         except BaseException as exc:  # a late timeout or cancel landed here
             return classify(exc, task, env)
+
+    def _gather(self) -> None:
+        self.loop.call_later(GATHER_S, self._deliver)
 
     def _deliver(self) -> None:
         self.signalled = False  # before draining: a result appended after this re-signals
