@@ -62,11 +62,14 @@ def level_block(k: QueueKeys) -> list[str]:
     return [*k.level_streams, k.levels]
 
 
-def enqueue(k: QueueKeys, jobs: Sequence[NewJob], level: int = DEFAULT_PRIORITY) -> Call:
-    """Jobs of one priority level. Only a job whose id the caller chose may have an earlier
-    run to forget, so only those send their result key (ids jobq makes are new)."""
-    keys = [k.stream, k.jobs, k.scheduled, k.delayed, k.dead, k.dead_index]
-    if level != DEFAULT_PRIORITY:
+def enqueue(
+    k: QueueKeys, jobs: Sequence[NewJob], level: int = DEFAULT_PRIORITY, first: Sequence[str] = ()
+) -> Call:
+    """Jobs of one priority level (`first`: the keys of `enqueue(k, (), level)`, which the
+    producer keeps per queue). Only a job whose id the caller chose may have an earlier run
+    to forget, so only those send their result key (ids jobq makes are new)."""
+    keys = list(first) or [k.stream, k.jobs, k.scheduled, k.delayed, k.dead, k.dead_index]
+    if level != DEFAULT_PRIORITY and not first:
         keys += level_block(k)
     args: list[Any] = [level]
     for job in jobs:

@@ -68,7 +68,7 @@ class Admin(Link):
                     keys.clear()
             if keys:
                 deleted += int(self.client.unlink(*keys))
-        self._known_queues.clear()
+        self._forget_queues()
         return deleted
 
 

@@ -7,12 +7,14 @@ and `jobq.broker.Broker` is all of them over one connection.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import redis
 
 from jobq import protocol
 from jobq.broker.connection import connect, connect_checked, register_scripts
+from jobq.broker.direct import DirectLine, ScriptHead
 from jobq.broker.errors import Translating
 from jobq.config import Config
 from jobq.keys import NamespaceKeys, QueueKeys
@@ -29,7 +31,11 @@ class Link:
         self.cluster = isinstance(self.client, redis.RedisCluster)
         self._scripts = register_scripts(self.client)
         self._known_queues: set[str] = set()
+        # (queue, level) -> its keys and packed enqueue head, made after it was registered
+        self._enqueue_targets: dict[tuple[str, int], tuple[QueueKeys, ScriptHead]] = {}
         self._translating = Translating(self.url)
+        # the producer's enqueue path (a Cluster routes by key: redis-py's path only)
+        self._line = None if self.cluster else DirectLine(self.client)
 
     def _errors(self) -> Translating:
         """`with self._errors():` around every call: Redis errors leave as BrokerErrors."""
@@ -39,6 +45,39 @@ class Link:
         keys, args = call
         return self._scripts[name](keys=keys, args=args, client=client)
 
+    def _scripted(self, name: str, calls: Sequence[protocol.Call], packed: Sequence[bytes]) -> list[Any]:
+        """The replies of several calls of one script, in one round trip: sent as `packed`
+        (ScriptHead.call of each) on the direct line when it is free (jobq.broker.direct),
+        else through redis-py."""
+        line = self._line
+        if not calls:
+            return []
+        if line is not None:
+            replies = line.call(packed, len(calls))
+            if isinstance(replies, list):
+                out = []
+                for call, reply in zip(calls, replies, strict=True):
+                    if isinstance(reply, redis.exceptions.NoScriptError):
+                        reply = self._run(name, call)  # loads the script, then runs it
+                    elif isinstance(reply, redis.RedisError):
+                        raise reply
+                    out.append(reply)
+                return out
+        if self.cluster or len(calls) == 1:  # redis-py refuses EVALSHA in a Cluster pipeline
+            return [self._run(name, call) for call in calls]
+        pipe = self.client.pipeline(transaction=False)
+        for call in calls:
+            self._run(name, call, pipe)
+        return list(pipe.execute())
+
+    def _forget_queues(self) -> None:
+        """After the namespace was deleted: register each queue again at its next use."""
+        self._known_queues.clear()
+        self._enqueue_targets.clear()
+
+    def _script_head(self, name: str, keys: Sequence[str]) -> ScriptHead:
+        return ScriptHead(self._scripts[name].sha, keys)
+
     def queue_keys(self, queue: str) -> QueueKeys:
         return self.ns.queue(queue)
 
@@ -47,4 +86,6 @@ class Link:
             self.client.ping()
 
     def close(self) -> None:
+        if self._line is not None:
+            self._line.close()
         self.client.close()

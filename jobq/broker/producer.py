@@ -8,9 +8,10 @@ from typing import Any
 
 from jobq import protocol
 from jobq.broker.connection import SOCKET_TIMEOUT_S
+from jobq.broker.direct import ScriptHead
 from jobq.broker.link import Link
 from jobq.flow import DEFAULT_PRIORITY
-from jobq.keys import GROUP
+from jobq.keys import GROUP, QueueKeys
 from jobq.states import CancelReply
 
 ENQUEUE_CHUNK = 500
@@ -22,26 +23,28 @@ class Producer(Link):
     def enqueue(self, queue: str, jobs: Sequence[protocol.NewJob]) -> list[bool]:
         """Enqueue jobs into one queue; one script call per chunk, all chunks pipelined."""
         level = jobs[0].level if jobs else DEFAULT_PRIORITY
-        if any(job.level != level for job in jobs):
+        if len(jobs) > 1 and any(job.level != level for job in jobs):
             return self._enqueue_levels(queue, jobs)
-        k = self.ns.queue(queue)
         with self._errors():
-            if queue not in self._known_queues:
-                self._register_queue(queue)
-            if len(jobs) <= ENQUEUE_CHUNK:
-                reply = self._run("enqueue", protocol.enqueue(k, jobs, level))
-                return [bool(x) for x in reply]
-            if self.cluster:  # redis-py refuses EVALSHA inside a Cluster pipeline
-                return self._enqueue_each(queue, jobs)
-            pipe = self.client.pipeline(transaction=False)
-            for start in range(0, len(jobs), ENQUEUE_CHUNK):
-                self._run("enqueue", protocol.enqueue(k, jobs[start : start + ENQUEUE_CHUNK], level), pipe)
-            replies = pipe.execute()
-        flags: list[bool] = []
-        for reply in replies:
-            if isinstance(reply, list):
-                flags += [bool(x) for x in reply]
-        return flags
+            target = self._enqueue_targets.get((queue, level)) or self._enqueue_target(queue, level)
+            k, head = target
+            calls = [
+                protocol.enqueue(k, jobs[start : start + ENQUEUE_CHUNK], level, head.keys)
+                for start in range(0, len(jobs), ENQUEUE_CHUNK)
+            ]
+            replies = self._scripted("enqueue", calls, [head.call(keys, args) for keys, args in calls])
+        return [bool(x) for reply in replies for x in reply]
+
+    def _enqueue_target(self, queue: str, level: int) -> tuple[QueueKeys, ScriptHead]:
+        """A queue's keys and packed script head at a level, made at its first enqueue."""
+        if queue not in self._known_queues:
+            self._register_queue(queue)
+        k = self.ns.queue(queue)
+        target = self._enqueue_targets[queue, level] = (
+            k,
+            self._script_head("enqueue", protocol.enqueue(k, (), level)[0]),
+        )
+        return target
 
     def _enqueue_levels(self, queue: str, jobs: Sequence[protocol.NewJob]) -> list[bool]:
         """Jobs of several priority levels: one enqueue per level, flags in the given order."""
@@ -64,16 +67,6 @@ class Producer(Link):
             if isinstance(reply, Exception) and "BUSYGROUP" not in str(reply):
                 raise reply
         self._known_queues.add(queue)
-
-    def _enqueue_each(self, queue: str, jobs: Sequence[protocol.NewJob]) -> list[bool]:
-        """Cluster: one script call per chunk (all in one slot, so still one node)."""
-        k = self.ns.queue(queue)
-        flags: list[bool] = []
-        level = jobs[0].level if jobs else DEFAULT_PRIORITY
-        for start in range(0, len(jobs), ENQUEUE_CHUNK):
-            reply = self._run("enqueue", protocol.enqueue(k, jobs[start : start + ENQUEUE_CHUNK], level))
-            flags += [bool(x) for x in reply]
-        return flags
 
     def status(self, queue: str, job_id: str) -> tuple[str, str] | None:
         with self._errors():
