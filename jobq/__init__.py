@@ -1,6 +1,15 @@
-"""jobq: a background job queue for Python on Redis Streams."""
+"""jobq: a background job queue for Python on Redis Streams.
 
-from jobq.app import App
+The public names are loaded on first use (PEP 562), so `import jobq.cli` or
+`import jobq.errors` does not pay for redis, structlog and the rest until a command
+or a program actually touches `jobq.App` and friends.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from jobq.errors import (
     BadStep,
     BrokerError,
@@ -20,15 +29,55 @@ from jobq.errors import (
     UnknownTask,
     WorkflowError,
 )
-from jobq.hooks import WorkerContext, current_worker
-from jobq.job import Job, JobInfo, current_job
-from jobq.middleware import EnqueueInfo, Middleware, RunOutcome
-from jobq.progress import Progress, ProgressError
-from jobq.task import Task
-from jobq.workflow.canvas import GroupCounts, GroupResult, WorkflowJob, chain, chord, group
-from jobq.workflow.signature import Signature
+
+if TYPE_CHECKING:
+    from jobq.app import App
+    from jobq.hooks import WorkerContext, current_worker
+    from jobq.job import Job, JobInfo, current_job
+    from jobq.middleware import EnqueueInfo, Middleware, RunOutcome
+    from jobq.progress import Progress, ProgressError
+    from jobq.task import Task
+    from jobq.workflow.canvas import GroupCounts, GroupResult, WorkflowJob, chain, chord, group
+    from jobq.workflow.signature import Signature
 
 __version__ = "0.1.0"
+
+# public name -> the module that defines it (imported when the name is first read)
+_LAZY = {
+    "App": "jobq.app",
+    "WorkerContext": "jobq.hooks",
+    "current_worker": "jobq.hooks",
+    "Job": "jobq.job",
+    "JobInfo": "jobq.job",
+    "current_job": "jobq.job",
+    "EnqueueInfo": "jobq.middleware",
+    "Middleware": "jobq.middleware",
+    "RunOutcome": "jobq.middleware",
+    "Progress": "jobq.progress",
+    "ProgressError": "jobq.progress",
+    "Task": "jobq.task",
+    "GroupCounts": "jobq.workflow.canvas",
+    "GroupResult": "jobq.workflow.canvas",
+    "WorkflowJob": "jobq.workflow.canvas",
+    "chain": "jobq.workflow.canvas",
+    "chord": "jobq.workflow.canvas",
+    "group": "jobq.workflow.canvas",
+    "Signature": "jobq.workflow.signature",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'jobq' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later reads are plain attribute lookups
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __all__ = [
     "App",

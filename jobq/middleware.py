@@ -32,13 +32,20 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-import structlog
-
 from jobq.envelope import encode_value
 from jobq.errors import ConfigError, SerializationError
 from jobq.job import JobInfo
 
-log = structlog.get_logger("jobq.middleware")
+
+def __getattr__(name: str) -> Any:
+    """`log`, made on first use: structlog (and rich under it) is not imported with jobq."""
+    if name != "log":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import structlog
+
+    globals()["log"] = logger = structlog.get_logger("jobq.middleware")
+    return logger
+
 
 MAX_HEADER_BYTES = 8192  # of the headers' JSON: they travel with every job
 
@@ -216,7 +223,9 @@ def guarded(hook: Callable[..., Any], job_id: str, *args: Any) -> None:
     try:
         hook(*args)
     except Exception as exc:
-        log.error(
+        import structlog  # an error path: importing it here keeps it out of `import jobq`
+
+        structlog.get_logger("jobq.middleware").error(
             "middleware.failed",
             hook=getattr(hook, "__qualname__", repr(hook)),
             job_id=job_id,
@@ -232,14 +241,17 @@ class LogHeaders(Middleware):
         if isinstance(names, str) or not all(isinstance(n, str) and n for n in names):
             raise ConfigError(f"log_headers must be a list of header names, got {names!r}")
         self.names = tuple(names)
+        from structlog import contextvars  # only apps that ask for log headers import it
+
+        self._contextvars = contextvars
         self._bound: ContextVar[Mapping[str, Any] | None] = ContextVar("jobq_log_headers", default=None)
 
     def before_run(self, job: JobInfo) -> None:
         found = {n: job.headers[n] for n in self.names if n in job.headers}
-        self._bound.set(structlog.contextvars.bind_contextvars(**found) if found else None)
+        self._bound.set(self._contextvars.bind_contextvars(**found) if found else None)
 
     def after_run(self, job: JobInfo, outcome: RunOutcome) -> None:
         tokens = self._bound.get()
         if tokens:
-            structlog.contextvars.reset_contextvars(**tokens)
+            self._contextvars.reset_contextvars(**tokens)
             self._bound.set(None)

@@ -18,8 +18,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import CroniterBadDateError, CroniterError, croniter
-
 from jobq.errors import ConfigError
 
 ONE_SECOND = timedelta(seconds=1)
@@ -34,6 +32,8 @@ def normalize_expression(expression: str) -> str:
         raise ConfigError(
             f"cron expression {expression!r} must have five fields, or six with seconds as the sixth"
         )
+    from croniter import croniter  # on first use: `import jobq` does not pay for it
+
     if not croniter.is_valid(text):
         raise ConfigError(f"invalid cron expression {expression!r}")
     return text
@@ -51,6 +51,8 @@ def zone(name: str) -> tzinfo:
 
 def next_tick(expression: str, tz: tzinfo, after: datetime) -> datetime:
     """The first tick strictly after `after` (aware), in UTC."""
+    from croniter import CroniterBadDateError, croniter
+
     start = _aware(after).astimezone(tz)
     try:
         found: datetime = croniter(expression, start).get_next(datetime)
@@ -61,6 +63,8 @@ def next_tick(expression: str, tz: tzinfo, after: datetime) -> datetime:
 
 def latest_tick(expression: str, tz: tzinfo, now: datetime) -> datetime:
     """The last tick at or before `now` (aware), in UTC."""
+    from croniter import CroniterBadDateError, CroniterError, croniter
+
     now = _aware(now)
     # Ticks fall on whole seconds: "before floor(now) + 1 s" is "at or before now".
     start = (now.astimezone(timezone.utc).replace(microsecond=0) + ONE_SECOND).astimezone(tz)

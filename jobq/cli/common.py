@@ -6,12 +6,16 @@ import importlib
 import os
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import click
 
-from jobq.app import App
+from jobq.config import Config, resolve_namespace, resolve_redis_url, resolve_signing_key
 from jobq.errors import JobqError
+
+if TYPE_CHECKING:
+    from jobq.app import App
+    from jobq.broker import Broker
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -37,6 +41,8 @@ def connection_options(fn: F) -> F:
 
 def load_app(spec: str) -> App:
     """Import `package.module:attribute` (or `package.module`, attribute `app`)."""
+    from jobq.app import App  # here, not at the top: `jobq --help` must not load redis
+
     module_name, _, attribute = spec.partition(":")
     attribute = attribute or "app"
     dotted = module_name.split(".")
@@ -67,9 +73,37 @@ def load_app(spec: str) -> App:
 def app_for(spec: str | None, redis_url: str | None, namespace: str | None) -> App:
     """The App to work with: APP's (which resolved its own settings, environment included),
     with explicit options on top; or a bare one configured by the flags or the environment."""
+    from jobq.app import App
+
     if spec:
         app = load_app(spec)
         if redis_url or namespace:
             app.reconfigure(redis_url=redis_url, namespace=namespace)
         return app
     return App(redis_url, namespace)
+
+
+class Connected(Protocol):
+    """What the read-only commands use of an App: its settings and its Broker."""
+
+    config: Config
+
+    @property
+    def broker(self) -> Broker: ...
+
+
+class Connection:
+    """The settings a bare `App(redis_url, namespace)` resolves, and a Broker, without
+    importing the App and its producer side (tasks, middleware, workflows): `jobq stats`
+    starts sooner. tests/test_cli_startup.py checks both resolve alike."""
+
+    def __init__(self, redis_url: str | None, namespace: str | None) -> None:
+        from jobq.broker import Broker, check_url
+
+        self.config = Config(
+            redis_url=resolve_redis_url(redis_url),
+            namespace=resolve_namespace(namespace),
+            signing_key=resolve_signing_key(None),
+        )
+        check_url(self.config.redis_url)
+        self.broker = Broker(self.config)

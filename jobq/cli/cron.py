@@ -102,6 +102,3 @@ def _as_dict(state: cron.EntryState) -> dict[str, Any]:
         "last_job": state.last_job,
         "last_outcome": state.last_outcome,
     }
-
-
-COMMANDS: list[click.Command] = [scheduler_command, cron_group]

@@ -35,6 +35,3 @@ def dashboard_command(
     code = run(app, refresh_s, from_app=app_spec is not None)
     if code:
         raise click.ClickException("the dashboard stopped on an internal error")
-
-
-COMMANDS = [dashboard_command]

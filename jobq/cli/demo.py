@@ -41,6 +41,3 @@ def demo_command(redis_url: str | None, namespace: str | None, processes: int, v
         resolve_redis_url(redis_url), click.echo, namespace=namespace, processes=processes, verbose=verbose
     )
     raise SystemExit(demo.run())
-
-
-COMMANDS = [demo_command]

@@ -75,6 +75,3 @@ def _registered(app: App, app_spec: str, name: str) -> Task[Any, Any]:
     else:
         hint = "its tasks: " + (", ".join(sorted(app.tasks)) or "none")
     raise click.BadParameter(f"{app_spec} has no task {name!r}; {hint}", param_hint="TASK")
-
-
-COMMANDS = [enqueue_command]

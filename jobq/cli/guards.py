@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
-from jobq.app import App
 from jobq.config import check_queue_name
 from jobq.errors import ConfigError
+
+if TYPE_CHECKING:
+    from jobq.cli.common import Connected
 
 
 def usable_queue(queue: str, hint: str = "QUEUE") -> str:
@@ -19,7 +22,7 @@ def usable_queue(queue: str, hint: str = "QUEUE") -> str:
         raise click.BadParameter(str(exc), param_hint=hint) from None
 
 
-def known_queue(app: App, queue: str) -> str:
+def known_queue(app: Connected, queue: str) -> str:
     """QUEUE if the namespace has ever used it; a usage error if it is not a queue name,
     a clear failure naming the known queues otherwise (a typo must not look like 'empty')."""
     usable_queue(queue)

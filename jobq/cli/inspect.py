@@ -1,11 +1,9 @@
-"""Operating jobq from the terminal: stats, job, explain, purge, metrics (and dlq)."""
+"""Operating jobq from the terminal: job, explain, purge, metrics (stats and dlq have their own modules)."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Sequence
-from typing import Any
-from wsgiref.simple_server import WSGIServer
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -13,10 +11,8 @@ from jobq import explain as explaining
 from jobq import log, stats
 from jobq.app import App
 from jobq.cli.common import app_for, connection_options
-from jobq.cli.dlq import dlq_group
 from jobq.cli.guards import confirm_or_fail, known_queue
-from jobq.cli.render import dumps, stats_text
-from jobq.errors import JobqError
+from jobq.cli.render import dumps
 from jobq.job import Job
 from jobq.jobtext import took, when
 from jobq.progress import Progress
@@ -24,55 +20,11 @@ from jobq.records import CANCELLED_BLOB
 from jobq.states import CancelReply, JobStatus
 from jobq.workflow.view import WorkflowView
 
+if TYPE_CHECKING:
+    from wsgiref.simple_server import WSGIServer
+
 METRICS_PORT = 9808
 PURGE_BATCH = 500
-
-
-# stats -------------------------------------------------------------------------------
-
-
-@click.command("stats")
-@connection_options
-@click.option("--json", "as_json", is_flag=True, help="Print the snapshot as one JSON object.")
-@click.option(
-    "--watch",
-    type=click.FloatRange(min=0.1),
-    default=None,
-    metavar="S",
-    help="Repeat every S seconds until interrupted (JSON: one object per line).",
-)
-@click.option("-q", "--queue", "queues", multiple=True, metavar="QUEUE", help="Only this queue (repeatable).")
-def stats_command(
-    redis_url: str | None, namespace: str | None, as_json: bool, watch: float | None, queues: tuple[str, ...]
-) -> None:
-    """One snapshot of every queue and worker."""
-    app = app_for(None, redis_url, namespace)
-    for queue in queues:
-        known_queue(app, queue)  # as dlq and purge: a typo must not read as an idle queue
-
-    def show() -> None:
-        snap = stats.snapshot(app.broker, list(queues) or None)
-        click.echo(dumps(stats.to_json(snap)) if as_json else stats_text(snap, app.config.namespace))
-
-    if watch is None:
-        show()
-    else:
-        _watch(show, watch, clear=not as_json)
-
-
-def _watch(show: Callable[[], None], every: float, *, clear: bool) -> None:
-    """Repeat `show` until Ctrl-C; a Redis outage is reported and watched through."""
-    try:
-        while True:
-            if clear:
-                click.clear()
-            try:
-                show()
-            except JobqError as exc:
-                click.echo(f"error: {exc}", err=True)
-            time.sleep(every)
-    except KeyboardInterrupt:
-        return
 
 
 # one job -----------------------------------------------------------------------------
@@ -249,13 +201,3 @@ def metrics_command(
     app = app_for(None, redis_url, namespace)
     app.broker.ping()
     raise SystemExit(serve(bind_metrics(app, host, port, list(queues) or None)))
-
-
-COMMANDS: list[click.Command] = [
-    stats_command,
-    dlq_group,
-    job_group,
-    explain_command,
-    purge_command,
-    metrics_command,
-]

@@ -37,6 +37,3 @@ def resume_command(queue: str, redis_url: str | None, namespace: str | None) -> 
         click.echo(f"resumed queue {queue}")
     else:
         click.echo(f"queue {queue} was not paused")
-
-
-COMMANDS = [queue_group]

@@ -164,6 +164,3 @@ def weighted(spec: str) -> tuple[str, int]:
     except ConfigError as exc:
         raise click.BadParameter(str(exc), param_hint="-q") from None
     return usable_queue(name, "-q"), weight
-
-
-COMMANDS = [worker_command]

@@ -1,0 +1,114 @@
+"""The CLI starts quickly because it imports only what the command in hand needs.
+
+No timings here (benchmarks/cli_startup.py measures them): these tests hold the cause of
+the speed, by listing the modules a real `jobq --help` and `jobq stats` import
+(PYTHONPROFILEIMPORTTIME) and refusing the heavy ones, and they check that the cheap
+command list `jobq --help` prints says what the commands themselves say.
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+import click
+import pytest
+
+import jobq
+from jobq.app import App
+from jobq.cli import COMMANDS, cli
+from jobq.cli.common import Connection
+from tests.support.processes import env_for, jobq_executable
+
+# Never needed to list the commands (the first three are what `stats` needs besides).
+NOT_FOR_HELP = ("redis", "jobq.broker", "jobq.app", "asyncio", "jobq.stats")
+# Needed by no read-only snapshot: logging, cron, the UI, workers, explaining, metrics.
+NOT_FOR_STATS = (
+    "structlog",
+    "rich",
+    "croniter",
+    "textual",
+    "prometheus_client",
+    "jobq.worker",
+    "jobq.dashboard",
+    "jobq.explain",
+    "jobq.jobfacts",
+    "jobq.middleware",
+    "jobq.task",
+    "jobq.workflow",
+    "jobq.log",
+    "jobq.cli.inspect",
+    "jobq.cli.worker",
+)
+
+
+def imported_by(args: list[str], redis_url: str) -> tuple[str, set[str]]:
+    """The stdout of `jobq ARGS` and every module it imported."""
+    done = subprocess.run(
+        jobq_executable() + args,
+        env=env_for(redis_url, PYTHONPROFILEIMPORTTIME="1"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    names = {
+        line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")
+    }
+    assert "jobq.cli" in names  # the profile was read: an empty set would pass anything
+    return done.stdout, names
+
+
+def loaded(names: set[str], packages: tuple[str, ...]) -> list[str]:
+    return sorted(n for n in names if any(n == p or n.startswith(p + ".") for p in packages))
+
+
+def test_help_lists_every_command_without_importing_any(redis_url: str) -> None:
+    out, names = imported_by(["--help"], redis_url)
+    assert loaded(names, NOT_FOR_HELP + NOT_FOR_STATS) == []
+    assert not any(n.startswith("jobq.cli.") for n in names), sorted(names)
+    listed = out.split("Commands:\n", 1)[1].splitlines()
+    assert [line.split()[0] for line in listed if line.startswith("  ") and line[2] != " "] == sorted(COMMANDS)
+
+
+def test_stats_imports_redis_but_nothing_it_does_not_use(redis_url: str, namespace: str) -> None:
+    jobq.App(redis_url, namespace).submit("any.task", [1], queue="mail")
+    out, names = imported_by(["stats", "--namespace", namespace, "-q", "mail"], redis_url)
+    assert out.splitlines()[2].split()[:2] == ["QUEUE", "BACKLOG"] and "mail" in out
+    assert "redis" in names and "jobq.stats" in names
+    assert loaded(names, NOT_FOR_STATS) == []
+
+
+def test_the_listed_summaries_are_the_commands_own() -> None:
+    """COMMANDS holds each command's first help paragraph: shortened to any width, it
+    reads as click would shorten the command's real help."""
+    ctx = click.Context(cli)
+    for name, (_, summary) in COMMANDS.items():
+        command = cli.get_command(ctx, name)
+        assert command is not None and command.name == name
+        stand_in = click.Command(name, help=summary)
+        for limit in (20, 45, 70, 100, 1000):
+            assert stand_in.get_short_help_str(limit) == command.get_short_help_str(limit), name
+
+
+@pytest.mark.parametrize(
+    "env",
+    [{}, {"JOBQ_REDIS_URL": "redis://db:6380/2", "JOBQ_NAMESPACE": "prod", "JOBQ_SIGNING_KEY": "k"}],
+)
+def test_stats_connects_as_a_bare_app_would(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
+    for key in ("JOBQ_REDIS_URL", "JOBQ_NAMESPACE", "JOBQ_SIGNING_KEY"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert Connection(None, None).config == App().config
+    assert Connection("redis://x:1/0", "ns").config == App("redis://x:1/0", "ns").config
+
+
+def test_the_package_names_load_on_first_use() -> None:
+    from jobq import App as FromPackage
+    from jobq import chain
+
+    assert FromPackage is App and chain.__module__ == "jobq.workflow.canvas"
+    assert set(jobq.__all__) <= set(dir(jobq))
+    with pytest.raises(AttributeError, match="no_such_name"):
+        jobq.no_such_name  # noqa: B018
