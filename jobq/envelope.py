@@ -137,9 +137,17 @@ def _parse(text: str) -> Envelope:
     return from_object(body)
 
 
+_PLAIN = frozenset(("id", "t", ENVELOPE_ARGS, "e"))  # a call with positional arguments only
+
+
 def from_object(body: Any) -> Envelope:
     """The envelope in an already parsed JSON value (as kept inside a stored outcome);
     DecodeError if it is not one."""
+    if body.__class__ is dict and len(body) == 4 and body.keys() == _PLAIN:  # the common job
+        job_id, task, args, at = body["id"], body["t"], body[ENVELOPE_ARGS], body["e"]
+        plain = job_id.__class__ is str and task.__class__ is str and args.__class__ is list
+        if plain and (at.__class__ is float or at.__class__ is int):
+            return Envelope(job_id, task, tuple(args), {}, float(at))
     if not isinstance(body, dict):
         raise DecodeError("undecodable payload: not a JSON object")
     try:
