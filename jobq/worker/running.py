@@ -8,6 +8,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import structlog
@@ -84,7 +85,7 @@ class Runner:
         self.running += 1
         h.started = time.monotonic()
         self.latency.add(h.queue, h.stream_id, h.started)
-        info = info_for(h.env, h.queue, h.attempt, self._reporter(h) if self.on_progress else None)
+        info = info_for(h.env, h.queue, h.attempt, partial(self._report, h) if self.on_progress else None)
         if h.task.is_async:
             run = self._run_async(h, info) if self.hooks is None else self._run_hooked(h, info, self.hooks)
             h.atask = watch(loop.create_task(run), "job run", **h.log_fields())
@@ -95,21 +96,18 @@ class Runner:
         if timeout:
             h.timer = loop.call_later(timeout, self._on_timeout, h)
 
-    def _reporter(self, h: Held) -> Callable[[str], None]:
-        """`JobInfo.set_progress` of this run: hands the report to the loop, from the job's
-        thread (sync task) or from the loop itself (async task); ignored once it finished."""
+    def _report(self, h: Held, blob: str) -> None:
+        """`JobInfo.set_progress` of a run (bound to it with a partial, cheaper per job than a
+        closure): hands the report to the loop, from the job's thread (sync task) or from the
+        loop itself (async task); ignored once it finished."""
         loop, sink = self._loop, self.on_progress
         assert loop is not None and sink is not None
-
-        def report(blob: str) -> None:
-            if h.finished:
-                return
-            if threading.get_ident() == self._loop_thread:
-                sink(h, blob)
-            else:
-                loop.call_soon_threadsafe(sink, h, blob)
-
-        return report
+        if h.finished:
+            return
+        if threading.get_ident() == self._loop_thread:
+            sink(h, blob)
+        else:
+            loop.call_soon_threadsafe(sink, h, blob)
 
     async def _run_async(self, h: Held, info: JobInfo) -> None:
         try:
