@@ -28,7 +28,7 @@ from jobq import cron, schedule
 from jobq.app import App
 from jobq.cron_entry import CronEntry
 from jobq.errors import BrokerError
-from jobq.protocol import CronTick
+from jobq.protocol_cron import CronTick
 
 log = structlog.get_logger("jobq.cron")
 

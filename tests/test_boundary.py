@@ -13,7 +13,7 @@ import pytest
 import redis
 
 import jobq
-from jobq import protocol
+from jobq import protocol, protocol_cron
 from jobq.broker import AsyncBroker, Broker, describe_error
 from jobq.config import Config
 from jobq.errors import (
@@ -165,7 +165,7 @@ def test_a_full_redis_refuses_with_out_of_memory(private_redis: type[RedisServer
 
 # every call of the boundary translates a lost server ----------------------------------
 
-TICK = protocol.CronTick("entry", 0, "job", "{}", 1000, 1000)
+TICK = protocol_cron.CronTick("entry", 0, "job", "{}", 1000, 1000)
 SYNC_CALLS: dict[str, Callable[[Broker], object]] = {
     "cancel": lambda b: b.cancel("q", "id", 60, "{}"),
     "cron_fire": lambda b: b.cron_fire("q", TICK),

@@ -13,7 +13,7 @@ import pytest
 import jobq
 from jobq import cron, schedule
 from jobq.envelope import decode
-from jobq.protocol import CronTick
+from jobq.protocol_cron import CronTick
 from jobq.scheduler import Scheduler
 from jobq.testing import drain
 from tests.support.redis_server import RedisServer

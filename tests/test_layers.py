@@ -31,7 +31,15 @@ LAYERS: list[tuple[str, ...]] = [
     ),
     # the Redis boundary: key names, script arguments, connections, error translation,
     # typed reads (jobq.broker is the only package that imports redis: tests/test_boundary.py)
-    ("jobq.keys", "jobq.records", "jobq.luascripts", "jobq.protocol", "jobq.broker", "jobq.localredis"),
+    (
+        "jobq.keys",
+        "jobq.records",
+        "jobq.luascripts",
+        "jobq.protocol",
+        "jobq.protocol_cron",
+        "jobq.broker",
+        "jobq.localredis",
+    ),
     # the producer side: the App, its tasks and job handles
     (
         "jobq",

@@ -8,23 +8,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from jobq import protocol
+from jobq import protocol_cron
 from jobq.broker.link import Link
 
 
 class CronCalls(Link):
     """Fire ticks and trigger runs of cron entries."""
 
-    def cron_fire(self, queue: str, tick: protocol.CronTick) -> tuple[str, int]:
+    def cron_fire(self, queue: str, tick: protocol_cron.CronTick) -> tuple[str, int]:
         """Offer one tick to cron_fire.lua: (fired | decided | missed | overlap | early, ms late)."""
         with self._errors():
-            reply = self._run("cron_fire", protocol.cron_fire(self.ns.queue(queue), tick))
-        return protocol.parse_cron_fire(reply)
+            reply = self._run("cron_fire", protocol_cron.cron_fire(self.ns.queue(queue), tick))
+        return protocol_cron.parse_cron_fire(reply)
 
     def cron_trigger(self, queue: str, name: str, job_id: str, envelope: str) -> str:
         """Enqueue one run of entry `name` by hand; returns its stream id."""
         with self._errors():
-            call = protocol.cron_trigger(self.ns.queue(queue), name, job_id, envelope)
+            call = protocol_cron.cron_trigger(self.ns.queue(queue), name, job_id, envelope)
             return str(self._run("cron_trigger", call))
 
     def cron_register_queues(self, queues: Sequence[str]) -> None:

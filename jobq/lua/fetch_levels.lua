@@ -2,7 +2,7 @@
 -- Read new entries of one queue that uses priority levels, highest level first, at most
 -- COUNT in all (XREADGROUP with several streams applies COUNT to each), without blocking:
 -- the worker blocks from the client, on every level at once, only when this found nothing.
--- KEYS the level streams to read, highest level first
+-- KEYS[1], KEYS[2]... the level streams to read, highest level first
 -- ARGV[1] group   ARGV[2] consumer   ARGV[3] count
 -- A stream whose group is missing (Redis lost it) gets it again, at 0, and is read next time.
 -- Returns {index in KEYS, stream id, envelope or false}... in the order to start them.
