@@ -13,6 +13,8 @@ Wire form (JSON object, short keys because a million queued jobs pay for every b
         concurrency_key gave for this call (omitted: the task's one limit)
     p   priority level 0..9 (int, omitted at the default 5): where its entry lives, kept
         so that retries, delays and replays come back at the level it was given
+    w   the workflow it is a member of and its index there, "<workflow id>/<k>" (omitted:
+        none): settle.lua and cancel.lua tell that workflow when the job finishes
     m   HMAC-SHA256 of the rest, first member, only when the App has a signing key
         (see jobq.signing: the MAC covers the exact JSON text spliced in after it)
 
@@ -38,6 +40,7 @@ _raw_decode = json.JSONDecoder().raw_decode  # skips decode()'s whitespace regex
 
 ENVELOPE_ARGS = "a"  # the members holding the call's arguments: what jobq.records.kept_text
 ENVELOPE_KWARGS = "k"  # leaves out of a large envelope kept with a finished job's outcome
+ENVELOPE_WORKFLOW = "w"  # a workflow member's link, read by Lua too (jobq.records.LUA_VALUES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +58,7 @@ class Envelope:
     rate_key: str = ""
     cap_key: str = ""
     priority: int = DEFAULT_PRIORITY
+    workflow: str = ""
 
     def with_prior_attempts(self, prior: int) -> Envelope:
         return replace(self, prior_attempts=prior)
@@ -78,6 +82,8 @@ def encode(env: Envelope, max_bytes: int, key: str | bytes | None = None) -> str
         body["ck"] = env.cap_key
     if env.priority != DEFAULT_PRIORITY:
         body["p"] = env.priority
+    if env.workflow:
+        body[ENVELOPE_WORKFLOW] = env.workflow
     try:
         text = _encode(body)
     except (TypeError, ValueError, RecursionError) as exc:
@@ -162,6 +168,7 @@ def from_object(body: Any) -> Envelope:
         headers = body.get("h")
         rate_key, cap_key = body.get("rk", ""), body.get("ck", "")
         priority = body.get("p", DEFAULT_PRIORITY)
+        workflow = body.get(ENVELOPE_WORKFLOW, "")
     except (KeyError, TypeError, ValueError) as exc:
         raise DecodeError(f"undecodable payload: missing or bad field {exc}") from None
     if not (isinstance(job_id, str) and isinstance(task, str)):
@@ -170,13 +177,13 @@ def from_object(body: Any) -> Envelope:
         raise DecodeError("undecodable payload: args must be a list and kwargs an object")
     if headers is not None and not isinstance(headers, dict):
         raise DecodeError("undecodable payload: headers must be an object")
-    if not (isinstance(rate_key, str) and isinstance(cap_key, str)):
-        raise DecodeError("undecodable payload: limit keys must be strings")
+    if not (isinstance(rate_key, str) and isinstance(cap_key, str) and isinstance(workflow, str)):
+        raise DecodeError("undecodable payload: limit keys and workflow must be strings")
     if priority.__class__ is not int or priority not in PRIORITIES:
         raise DecodeError("undecodable payload: priority must be a whole number from 0 to 9")
     return Envelope(
         *(job_id, task, tuple(args), kwargs, enqueued_at, prior, expires, headers or None),
-        *(rate_key, cap_key, priority),
+        *(rate_key, cap_key, priority, workflow),
     )
 
 

@@ -146,7 +146,8 @@ def gather(app: App, job_id: str) -> JobFacts:
     if queue is None:
         raise JobNotFound(f"no job {job_id!r} in namespace {app.config.namespace!r}")
     facts = facts_from(job_id, queue, app.broker.job_facts(queue, job_id, AHEAD_LIMIT))
-    views = tuple(workflows_of(app, job_id, queue, facts.workflow))
+    member_of = facts.envelope.workflow if facts.envelope is not None else ""
+    views = tuple(workflows_of(app, job_id, queue, facts.workflow, member_of))
     facts = dataclasses.replace(facts, workflows=views) if views else facts
     if facts.state == "queued":  # is anyone there to take it?
         workers = snapshot(app.broker, [queue]).workers

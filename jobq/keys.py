@@ -19,11 +19,13 @@ key of one queue lives in one slot and every Lua step stays inside it)::
     ns:{q}:waiters         hash  job id -> number of callers blocked in Job.result()
     ns:{q}:notify:<id>     list  (short TTL) wakes those callers
     ns:{q}:progress:<id>   string (TTL) the job's last progress report (jobq.progress)
-    ns:{q}:links           hash  job id -> the workflows it belongs to or is a parent in
-                                 (space-separated ids); removed when the job finishes
-    ns:{q}:outbox          stream "member finished" records (id, w = workflow ids,
-                                 o = outcome blob) written by the finishing script itself
-                                 and moved to the workflows by jobq.workflow.drain
+    ns:{q}:links           hash  job id -> the workflows it is a parent in (space-separated
+                                 links; a member's own link is in its envelope); removed
+                                 when the job finishes
+    ns:{q}:outbox          stream "members finished" records, one per settle (m = [job id,
+                                 workflow links, outcome]...) written by the finishing
+                                 script itself and moved to the workflows by
+                                 jobq.workflow.drain
     ns:{wf:<w>}:state      hash  a workflow's state, in its own slot (see wf_apply.lua);
                                  expires with the results once it has finished
     ns:{q}:counters        hash  running totals: processed, failed, per task, and the

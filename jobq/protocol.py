@@ -94,6 +94,8 @@ class Settlement:
     x1: str = ""
     x2: str = ""
     x3: str = ""
+    link: str = ""  # a workflow member's link (its envelope's): the workflow hears of it
+    result: str = ""  # ok: the result's JSON (a member's value for its workflow, unparsed)
 
 
 def settle(k: QueueKeys, consumer: str, batch: Iterable[Settlement], counters: dict[str, int]) -> Call:
@@ -104,6 +106,7 @@ def settle(k: QueueKeys, consumer: str, batch: Iterable[Settlement], counters: d
     for field, incr in counters.items():
         flat_counters += (field, incr)
     flat_jobs: list[Any] = []
+    links: list[str] = []
     keys = [k.stream, k.jobs, k.scheduled, k.delayed, k.dead, k.dead_index, k.waiters, k.counters]
     result = k.result
     levelled = False
@@ -113,29 +116,38 @@ def settle(k: QueueKeys, consumer: str, batch: Iterable[Settlement], counters: d
         long.append(s.x1)
         keys.append(result(s.job_id))
         levelled = levelled or LEVEL_SEP in s.stream_id
+        if s.link:
+            links += (s.job_id, s.link)
     keys += (k.links, k.outbox)
     level_at = 0
     if levelled:  # an entry of another priority level: settle.lua needs their streams
         level_at = len(keys) + 1
         keys += level_block(k)
-    return keys, [GROUP, consumer, _json_array(flat_counters), _json_array(flat_jobs), level_at, *long]
+    linked = _json_array(links) if links else "[]"  # workflows: last, after the long values
+    short = [_json_array(flat_counters), _json_array(flat_jobs), level_at]
+    return keys, [GROUP, consumer, *short, *long, linked]
 
 
 @dataclass(frozen=True, slots=True)
 class Outboxed:
-    """A "member finished" record in a queue's outbox (see settle.lua, jobq.workflow)."""
+    """A finished job, as one outbox record tells its workflows (see settle.lua,
+    jobq.workflow); one record of a settle holds several (they share its entry id)."""
 
     entry_id: str
     job_id: str
-    workflows: str  # space-separated workflow ids
+    workflows: str  # space-separated workflow links
     outcome: str  # the job's outcome blob
+    result: str = ""  # the result's JSON when the job succeeded and the settler knew it
 
 
 def parse_settle(reply: Any) -> tuple[list[str], list[tuple[str, int]], list[tuple[str, str, str]]]:
     """(stream ids not settled: not owned, [(job id, callers waiting for it)...],
-    [(outbox entry id, job id, workflow ids)...] of finished workflow members)."""
+    [(outbox entry id, job id, workflow links)...] of the jobs workflows wait to hear of)."""
     lost, woken, outboxed = reply
-    members = [(str(e), str(j), str(w)) for e, j, w in outboxed]
+    members = []
+    if outboxed:
+        eid = str(outboxed[0])
+        members = [(eid, str(outboxed[i]), str(outboxed[i + 1])) for i in range(1, len(outboxed), 2)]
     return list(lost), [(str(job_id), int(n)) for job_id, n in woken], members
 
 

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from jobq.envelope import ENVELOPE_ARGS, ENVELOPE_KWARGS, Envelope, encode
+from jobq.envelope import ENVELOPE_ARGS, ENVELOPE_KWARGS, ENVELOPE_WORKFLOW, Envelope, encode
 from jobq.flow import DEFAULT_PRIORITY
 from jobq.keys import GROUP
 from jobq.states import JobStatus
@@ -63,9 +63,8 @@ ENTRY_DEAD_DETAILS: Final = "d"  # dead letters: JSON of reason, error, tracebac
 
 # A queue's outbox (ns:{q}:outbox): "member finished" records of workflow jobs ------------
 
-OUTBOX_JOB: Final = "id"  # the job that finished
-OUTBOX_WORKFLOWS: Final = "w"  # the workflows it is a member or parent of, space-separated
-OUTBOX_OUTCOME: Final = "o"  # its outcome blob
+# One entry per settle (or cancel): the jobs it finished that workflows wait to hear of.
+OUTBOX_MEMBERS: Final = "m"  # JSON array of [job id, its workflow links space-separated, outcome]
 
 
 # The stored outcome of a finished job (ns:{q}:result:<id>): one JSON object -------------
@@ -220,9 +219,7 @@ LUA_VALUES: Final[dict[str, str | int]] = {
     "LEVEL_SEP": LEVEL_SEP,
     "LEVEL_DEFAULT": DEFAULT_PRIORITY,
     "GROUP": GROUP,
-    "OUTBOX_JOB": OUTBOX_JOB,
-    "OUTBOX_WORKFLOWS": OUTBOX_WORKFLOWS,
-    "OUTBOX_OUTCOME": OUTBOX_OUTCOME,
+    "OUTBOX_MEMBERS": OUTBOX_MEMBERS,
     "ENTRY_ENVELOPE": ENTRY_ENVELOPE,
     "ENTRY_DEAD_DETAILS": ENTRY_DEAD_DETAILS,
     "OUTCOME_STATE": OUTCOME_STATE,
@@ -232,5 +229,6 @@ LUA_VALUES: Final[dict[str, str | int]] = {
     "OUTCOME_CUT": OUTCOME_CUT,
     "ENVELOPE_ARGS": ENVELOPE_ARGS,
     "ENVELOPE_KWARGS": ENVELOPE_KWARGS,
+    "ENVELOPE_WORKFLOW": ENVELOPE_WORKFLOW,
 }
 """The values Lua scripts name as {{NAME}}."""

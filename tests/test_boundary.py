@@ -231,6 +231,7 @@ ASYNC_CALLS: dict[str, Callable[[AsyncBroker], Awaitable[object]]] = {
     "outbox_read": lambda b: b.outbox_read("q", 0, 10),
     "wf_admit": lambda b: b.wf_admit("q", [protocol.Admit("wait", "id", "w")], 0),
     "wf_apply": lambda b: b.wf_apply("w", [("id", "succeeded", "1")]),
+    "wf_results": lambda b: b.wf_results("w", 1),
 }
 NO_REDIS = ("close", "queue_keys")  # local only: nothing to translate
 

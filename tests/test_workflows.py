@@ -100,6 +100,10 @@ def test_bad_input_raises_and_enqueues_nothing(app: jobq.App, t: dict[str, Any])
         jobq.chain().delay()
     with pytest.raises(jobq.SerializationError):
         jobq.chain(add.s(1, 2), add.s(object())).delay()
+    with pytest.raises(jobq.SerializationError):  # found before the first member is enqueued
+        jobq.group([add.s(1, 2), add.s(1, object())]).delay()
+    with pytest.raises(jobq.SerializationError):
+        jobq.group([add.s(1, 2), add.s(1, "x" * app.config.max_payload_bytes)]).delay()
     assert isinstance(jobq.BadStep("x"), jobq.JobqError)
     client = app.broker.client
     assert not client.keys(f"{app.config.namespace}:*stream") or all(

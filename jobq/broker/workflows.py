@@ -8,14 +8,16 @@ two of them is completed by replaying the outbox.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from jobq import protocol
 from jobq.broker.producer import Producer
-from jobq.records import OUTBOX_JOB, OUTBOX_OUTCOME, OUTBOX_WORKFLOWS
+from jobq.records import OUTBOX_MEMBERS
 
 ADMIT_CHUNK = 1000
+_compact = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 class WorkflowCalls(Producer):
@@ -88,6 +90,17 @@ class AsyncWorkflowCalls:
         call = protocol.wf_apply(self.ns.workflow(workflow_id), records)
         return protocol.parse_wf_apply(await self._run("wf_apply", call))
 
+    async def wf_results(self, workflow_id: str, n: int) -> str:
+        """The JSON list of a chord's member results, in member order (null for a missing
+        one): read here rather than in wf_apply.lua, where a big chord would hold Redis up."""
+        with self._errors:  # type: ignore[attr-defined]
+            fields: Any = await self.client.hgetall(self.ns.workflow(workflow_id))
+        values = ["null"] * n
+        for field, value in fields.items():
+            if field.startswith("r.") and field[2:].isdigit() and 0 < int(field[2:]) <= n:
+                values[int(field[2:]) - 1] = value
+        return "[" + ",".join(values) + "]"
+
     async def wf_admit(self, queue: str, items: Sequence[protocol.Admit], ttl: int) -> list[Any]:
         """One reply per item (see wf_admit.lua): 1 / 0, or an outbox entry id."""
         return list(await self._run("wf_admit", protocol.wf_admit(self.ns.queue(queue), items, ttl)))
@@ -97,7 +110,7 @@ class AsyncWorkflowCalls:
         finish (its worker died); younger ones are still being drained by their writer."""
         with self._errors:  # type: ignore[attr-defined]
             found = await self.client.xrange(self.ns.queue(queue).outbox, "-", before_ms, count=count)
-        return [outboxed(eid, fields) for eid, fields in found]
+        return [rec for eid, fields in found for rec in outboxed(eid, fields)]
 
     async def outbox_entries(self, queue: str, entry_ids: Sequence[str]) -> list[protocol.Outboxed]:
         """These outbox records (those still there)."""
@@ -107,15 +120,19 @@ class AsyncWorkflowCalls:
             for eid in entry_ids:
                 pipe.xrange(outbox, eid, eid, count=1)
             replies = await pipe.execute()
-        return [outboxed(eid, fields) for reply in replies for eid, fields in reply]
+        return [rec for reply in replies for eid, fields in reply for rec in outboxed(eid, fields)]
 
     async def outbox_delete(self, queue: str, entry_ids: Sequence[str]) -> None:
+        """Delete these records (an id given more than once is deleted once)."""
         with self._errors:  # type: ignore[attr-defined]
-            await self.client.xdel(self.ns.queue(queue).outbox, *entry_ids)
+            await self.client.xdel(self.ns.queue(queue).outbox, *dict.fromkeys(entry_ids))
 
 
-def outboxed(entry_id: Any, fields: Mapping[str, Any]) -> protocol.Outboxed:
-    """An outbox stream entry as a record (see settle.lua)."""
-    get = fields.get
-    job, workflows, outcome = get(OUTBOX_JOB, ""), get(OUTBOX_WORKFLOWS, ""), get(OUTBOX_OUTCOME, "")
-    return protocol.Outboxed(str(entry_id), str(job), str(workflows), str(outcome))
+def outboxed(entry_id: Any, fields: Mapping[str, Any]) -> list[protocol.Outboxed]:
+    """The finished jobs an outbox stream entry tells of (see tell_workflows.lua); none if
+    it does not parse: then one that tells no workflow, so the drain deletes it."""
+    try:
+        told = json.loads(fields.get(OUTBOX_MEMBERS, "[]"))
+        return [protocol.Outboxed(str(entry_id), str(j), str(w), _compact(o)) for j, w, o in told]
+    except (TypeError, ValueError):
+        return [protocol.Outboxed(str(entry_id), "", "", "{}")]

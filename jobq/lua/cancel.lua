@@ -14,6 +14,8 @@
 --#include store_outcome
 --#include wake_waiters
 --#include tell_workflows
+--#include workflow_links
+--#include envelope_link
 local id = ARGV[2]
 local rec = redis.call('HGET', KEYS[1], id)
 if not rec then return 0 end
@@ -39,5 +41,6 @@ end
 redis.call('HDEL', KEYS[1], id)
 store_outcome(KEYS[5], ARGV[4], env, tonumber(ARGV[3]))
 wake_waiters(KEYS[6], KEYS[7], id)
-tell_workflows(KEYS[8], KEYS[9], id, ARGV[4])  -- workflows: see settle.lua
+local wf = workflow_links(KEYS[8], id, envelope_link(env))  -- workflows: see settle.lua
+if wf then tell_workflows(KEYS[9], {id, wf, ARGV[4]}) end
 return 1

@@ -19,17 +19,21 @@
 --   expire  x1 outcome blob (closed unrun: its expiry passed)
 -- With the level block, a stream id is the worker's reference to the entry: at another
 -- level "<level>/<stream id>", and a retry or a release goes back to that same level.
+-- ARGV[#ARGV] JSON array of (job id, workflow link) pairs, flattened: the batch's
+--         workflow members (the link their envelope carries)
 -- Fencing: an entry this consumer no longer owns is left alone (another worker has it).
 -- Per batch, not per job: one XPENDING of this consumer's entries, one XACK, one XDEL.
 -- Returns {stream ids not settled because they were not owned, {job id, number of
 -- callers blocked in Job.result()}... of finished jobs someone waits for}: the caller wakes
 -- those (their notify keys are not named here; a missed wake costs a waiter one poll),
--- then {outbox entry id, job id, workflow ids}... of finished workflow members.
+-- then {outbox entry id, job id, workflow links, job id, workflow links...} of the
+-- finished jobs workflows wait to hear of ({} if none).
 --#include now_ms
 --#include levels
 --#include queue_entry
 --#include schedule_job
 --#include tell_workflows
+--#include workflow_links
 local group, consumer = ARGV[1], ARGV[2]
 local counters, batch = cjson.decode(ARGV[3]), cjson.decode(ARGV[4])
 for c = 1, #counters, 2 do
@@ -58,20 +62,25 @@ local anyone_waiting = redis.call('HLEN', KEYS[7]) > 0
 
 local finished, woken = {}, {}
 -- workflows (begin) ------------------------------------------------------------------
--- A finished job linked to a workflow leaves a "member finished" record in the queue's
--- outbox in this same step; jobq.workflow.drain moves it to the workflow's own slot.
+-- The finished jobs of workflows (members, by their envelope's link, and parents, by
+-- ns:{q}:links) go in one record in the queue's outbox, in this same step;
+-- jobq.workflow.drain moves it to the workflows' own slots.
 local links_at = base > 0 and base - 2 or #KEYS - 1
 local links_key, outbox_key = KEYS[links_at], KEYS[links_at + 1]
 local any_linked = redis.call('HLEN', links_key) > 0
-local outboxed = {}
+local own, linked_members = {}, cjson.decode(ARGV[#ARGV])
+for m = 1, #linked_members, 2 do own[linked_members[m]] = linked_members[m + 1] end
+local any_told = any_linked or #linked_members > 0
+local told = {}
 local function to_outbox(id, blob)
-  local eid, wf = tell_workflows(links_key, outbox_key, id, blob)
-  if eid then outboxed[#outboxed + 1] = {eid, id, wf} end
+  local wf = own[id]
+  if any_linked then wf = workflow_links(links_key, id, wf or '') end
+  if wf then told[#told + 1], told[#told + 2], told[#told + 3] = id, wf, blob end
 end
 -- workflows (end) --------------------------------------------------------------------
 local function finish(id, result_key, ttl, blob)
   finished[#finished + 1] = id
-  if any_linked then to_outbox(id, blob) end
+  if any_told then to_outbox(id, blob) end
   if ttl > 0 then
     redis.call('SET', result_key, blob, 'EX', ttl)
   end
@@ -142,5 +151,10 @@ else
 end
 for c = 1, #finished, CHUNK do
   redis.call('HDEL', KEYS[2], unpack(finished, c, math.min(c + CHUNK - 1, #finished)))
+end
+local outboxed = {}  -- workflows
+if #told > 0 then
+  outboxed[1] = tell_workflows(outbox_key, told)
+  for t = 1, #told, 3 do outboxed[#outboxed + 1], outboxed[#outboxed + 2] = told[t], told[t + 1] end
 end
 return {lost, woken, outboxed}

@@ -3,20 +3,21 @@
 -- KEYS[1] stream   KEYS[2] jobs   KEYS[3] links   KEYS[4] outbox, then the result key of
 -- each cancel and link item, in order
 -- ARGV: 4 values per item: op, job id, workflow id, x
---   new     enqueue now, linked to the workflow (x: envelope)
+--   new     enqueue now (x: envelope; a member's carries its link to the workflow)
 --   wait    record the job as waiting on the workflow (W<workflow id>), unless known
---   run     enqueue a waiting job, linked (x: envelope); a no-op unless it is still
---           waiting, so replaying the same release never runs a step twice
+--   run     enqueue a waiting job (x: envelope); a no-op unless it is still waiting, so
+--           replaying the same release never runs a step twice
 --   cancel  close a waiting job as cancelled (x: outcome blob); a job waiting on it in
 --           turn learns it through the outbox: then the reply is that record's entry id
 --   link    make the workflow hear when this job finishes (it is a parent of the
 --           workflow's waiting job): returns 1 if it is unfinished, else its stored
 --           outcome blob (it finished already), or 0 if it is unknown
 -- ARGV[#ARGV] result ttl s of cancelled jobs. A links value is a space-separated list of
--- workflow ids (a job may be a member of one and a parent in others).
+-- workflow links (a job may be a parent in several workflows).
 -- Returns one value per item: 1 done, 0 no-op (link: see above).
 --#include queue_entry
 --#include tell_workflows
+--#include workflow_links
 local ttl = tonumber(ARGV[#ARGV])
 local out, result_keys = {}, 4
 local function waiting(id)
@@ -24,28 +25,20 @@ local function waiting(id)
   return rec and string.sub(rec, 1, 1) == {{JOB_WAITING}}
 end
 local function link(id, wf)
-  local linked = redis.call('HGET', KEYS[3], id)  -- dependents may have linked it already
-  if wf ~= '' then redis.call('HSET', KEYS[3], id, linked and (linked .. ' ' .. wf) or wf) end
-end
-local function enqueue(id, wf, env)
-  link(id, wf)
-  queue_entry(KEYS[1], KEYS[2], id, env)
-end
-local function enqueue_new(id, wf, env)  -- a new job: nothing links it yet
-  if wf ~= '' then redis.call('HSET', KEYS[3], id, wf) end
-  queue_entry(KEYS[1], KEYS[2], id, env)
+  local linked = redis.call('HGET', KEYS[3], id)  -- other dependents may have linked it
+  redis.call('HSET', KEYS[3], id, linked and (linked .. ' ' .. wf) or wf)
 end
 for i = 1, #ARGV - 1, 4 do
   local op, id, wf, x = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local done = 0
   if op == 'new' then
-    enqueue_new(id, wf, x)
+    queue_entry(KEYS[1], KEYS[2], id, x)
     done = 1
   elseif op == 'wait' then
     done = redis.call('HSETNX', KEYS[2], id, {{JOB_WAITING}} .. wf)
   elseif op == 'run' then
     if waiting(id) then
-      enqueue(id, wf, x)
+      queue_entry(KEYS[1], KEYS[2], id, x)
       done = 1
     end
   elseif op == 'link' then
@@ -61,8 +54,8 @@ for i = 1, #ARGV - 1, 4 do
     if waiting(id) then
       redis.call('HDEL', KEYS[2], id)
       if ttl > 0 then redis.call('SET', KEYS[result_keys], x, 'EX', ttl) end
-      done = 1
-      done = tell_workflows(KEYS[3], KEYS[4], id, x) or 1  -- a parent too: tell its dependents
+      local wf = workflow_links(KEYS[3], id, '')  -- a parent too: tell its dependents
+      done = wf and tell_workflows(KEYS[4], {id, wf, x}) or 1
     end
   end
   out[#out + 1] = done

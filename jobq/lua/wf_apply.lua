@@ -10,8 +10,9 @@
 -- presence is what makes a replay count once), s.<index> (a chain step's spec),
 -- i.<job id> (member index: chains and after= only, for job show)
 -- Returns {n, ok, failed, actions}: actions are {op, spec JSON, input JSON or member id}:
---   run     release the spec's job with this input (a chain's previous result, a chord's
---           list of results, "" for none)
+--   run     release the spec's job with this input (a chain's previous result, "" for none)
+--   collect release the spec's job with the list of the members' results (r.1 .. r.n,
+--           read by the caller: building it here would hold Redis up for a big chord)
 --   cancel  close the spec's waiting job: this member failed
 -- The same records give the same actions again: releasing is idempotent (wf_admit.lua).
 local state_key = KEYS[1]
@@ -20,30 +21,49 @@ local st = redis.call('HMGET', state_key, 'kind', 'n', 'ttl', 'inc', 'next')
 local kind, n, ttl, inc, nxt = st[1], tonumber(st[2]), tonumber(st[3]), st[4] == '1', st[5]
 local records = cjson.decode(ARGV[1])
 local actions = {}
-local new_ok, new_failed = 0, 0
+local new_ok, new_failed, first_fail = 0, 0, nil
+local valid, fields = {}, {}  -- the records of members of this workflow, and their r.<k>
 for j = 1, #records, 4 do
+  local k = tonumber(records[j + 1])
+  if k and k >= 1 and k <= n then
+    valid[#valid + 1], fields[#fields + 1] = j, 'r.' .. records[j + 1]
+  end
+end
+local known = {}  -- members counted already: before this call, or earlier in it
+for c = 1, #fields, 1000 do
+  local got = redis.call('HMGET', state_key, unpack(fields, c, math.min(c + 999, #fields)))
+  for g = 1, #got do
+    if got[g] then known[fields[c + g - 1]] = true end
+  end
+end
+local writes = {}
+for v, j in ipairs(valid) do
   local id, idx, state, value = records[j], records[j + 1], records[j + 2], records[j + 3]
   local k = tonumber(idx)
-  if k and k >= 1 and k <= n then
-    if redis.call('HSETNX', state_key, 'r.' .. idx, value) == 1 then
-      if state == 'succeeded' then
-        new_ok = new_ok + 1
-      else
-        new_failed = new_failed + 1
-        redis.call('HSETNX', state_key, 'fail', id)
-      end
+  if not known[fields[v]] then
+    known[fields[v]] = true
+    writes[#writes + 1], writes[#writes + 2] = fields[v], value
+    if state == 'succeeded' then
+      new_ok = new_ok + 1
+    else
+      new_failed = new_failed + 1
+      first_fail = first_fail or id
     end
-    if kind == 'chain' and k < n then
-      if state == 'succeeded' then
-        actions[#actions + 1] = {'run', redis.call('HGET', state_key, 's.' .. (k + 1)), value}
-      else
-        for later = k + 1, n do
-          actions[#actions + 1] = {'cancel', redis.call('HGET', state_key, 's.' .. later), id}
-        end
+  end
+  if kind == 'chain' and k < n then
+    if state == 'succeeded' then
+      actions[#actions + 1] = {'run', redis.call('HGET', state_key, 's.' .. (k + 1)), value}
+    else
+      for later = k + 1, n do
+        actions[#actions + 1] = {'cancel', redis.call('HGET', state_key, 's.' .. later), id}
       end
     end
   end
 end
+for c = 1, #writes, 1000 do
+  redis.call('HSET', state_key, unpack(writes, c, math.min(c + 999, #writes)))
+end
+if first_fail then redis.call('HSETNX', state_key, 'fail', first_fail) end
 if new_ok > 0 then redis.call('HINCRBY', state_key, 'ok', new_ok) end
 if new_failed > 0 then redis.call('HINCRBY', state_key, 'failed', new_failed) end
 local counts = redis.call('HMGET', state_key, 'ok', 'failed')
@@ -52,18 +72,7 @@ if kind ~= 'chain' and nxt then
   if failed > 0 and not inc then
     actions[#actions + 1] = {'cancel', nxt, redis.call('HGET', state_key, 'fail')}
   elseif ok + failed == n then
-    local input = ''
-    if kind == 'chord' then
-      local fields = {}
-      for k = 1, n do fields[k] = 'r.' .. k end
-      local values = {}
-      for c = 1, n, 1000 do
-        local part = redis.call('HMGET', state_key, unpack(fields, c, math.min(c + 999, n)))
-        for _, v in ipairs(part) do values[#values + 1] = v or 'null' end
-      end
-      input = '[' .. table.concat(values, ',') .. ']'
-    end
-    actions[#actions + 1] = {'run', nxt, input}
+    actions[#actions + 1] = {kind == 'chord' and 'collect' or 'run', nxt, ''}
   end
 end
 local over = ok + failed >= n or (kind == 'chain' and failed > 0)

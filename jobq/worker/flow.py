@@ -32,7 +32,8 @@ class Paused(Protocol):
 
 def expired_settlement(h: Held) -> Settlement:
     """Close the job as expired: its outcome is stored, the entry acked, nothing dead-lettered."""
-    return Settlement(SettleOp.EXPIRE, h.stream_id, h.env.id, h.task.options.result_ttl, EXPIRED_BLOB)
+    ttl = h.task.options.result_ttl
+    return Settlement(SettleOp.EXPIRE, h.stream_id, h.env.id, ttl, EXPIRED_BLOB, link=h.env.workflow)
 
 
 class Gate:

@@ -19,7 +19,7 @@ from jobq.broker import AsyncBroker
 from jobq.envelope import Envelope, encode
 from jobq.errors import BrokerError
 from jobq.execute import Finished
-from jobq.protocol import Outboxed, Settlement
+from jobq.protocol import Settlement
 from jobq.records import (
     DURATION_BOUNDS,
     FAILED,
@@ -34,7 +34,7 @@ from jobq.states import JobStatus, OutcomeKind, SettleOp
 from jobq.worker.held import Held
 from jobq.worker.observed import watch
 from jobq.worker.outage import Outage
-from jobq.workflow.drain import Drainer
+from jobq.workflow.drain import Drainer, told
 
 log = structlog.get_logger("jobq.worker")
 
@@ -135,7 +135,7 @@ def dead_letter(
         ended_ms=ended_ms,
         took_us=took_us,
     )
-    return Settlement(SettleOp.DEAD, stream_id, job_id, ttl, raw, details, blob)
+    return Settlement(SettleOp.DEAD, stream_id, job_id, ttl, raw, details, blob, env.workflow if env else "")
 
 
 def cancelled_outcome(h: Held, attempts: int, run: tuple[int, int] | None = None) -> str:
@@ -153,15 +153,17 @@ def settlement_for(h: Held, fin: Finished, decision: Decision, origin: Origin, s
     end_ms, took_us = time.time_ns() // 1_000_000, int(seconds * 1_000_000)
     if isinstance(decision, Ack):  # the hot path
         blob = succeeded_blob(h.attempt, end_ms, took_us, kept_text(h.raw, h.env), fin.result_json)
-        return Settlement(SettleOp.OK, h.stream_id, h.env.id, ttl, blob)
+        link, result = h.env.workflow, fin.result_json
+        return Settlement(SettleOp.OK, h.stream_id, h.env.id, ttl, blob, link=link, result=result)
     run = (end_ms, took_us)
     cancelled = cancelled_outcome(h, h.attempt, run)
     if isinstance(decision, RetryIn):
         again = encode(h.env.with_prior_attempts(h.attempt), NO_LIMIT, h.task.app.config.signing_key)
         delay_ms = str(int(decision.delay * 1000))
-        return Settlement(SettleOp.RETRY, h.stream_id, h.env.id, ttl, again, delay_ms, cancelled)
+        link = h.env.workflow
+        return Settlement(SettleOp.RETRY, h.stream_id, h.env.id, ttl, again, delay_ms, cancelled, link)
     if isinstance(decision, Cancel):
-        return Settlement(SettleOp.CANCEL, h.stream_id, h.env.id, ttl, cancelled)
+        return Settlement(SettleOp.CANCEL, h.stream_id, h.env.id, ttl, cancelled, link=h.env.workflow)
     assert isinstance(decision, DeadLetter)
     why, error, tb = decision.reason, fin.error, fin.traceback
     return dead_letter(h.queue, h.stream_id, h.raw, h.env, h.attempt, why, error, tb, origin, ttl, run)
@@ -300,8 +302,8 @@ class Settler:
         settles (a crash before it finishes is repaired by a sweep of the outbox)."""
         if self.drainer is None:
             return
-        blobs = {s.job_id: s.x3 if s.op in (SettleOp.DEAD, SettleOp.RETRY) else s.x1 for s in settled}
-        records = [Outboxed(e, j, w, blobs.get(j, "{}")) for e, j, w in members]
+        by_id = {s.job_id: s for s in settled}
+        records = [told(e, j, w, by_id.get(j)) for e, j, w in members]
         task = self.drainer.after_settle(queue, records)
         if task not in self.drains:  # one drain task takes the records of several settles
             watch(task, "workflow drain")

@@ -70,7 +70,8 @@ def release(h: Held, delay_ms: int = 0) -> Settlement:
         raw = encode(h.env.with_prior_attempts(prior), NO_LIMIT, h.task.app.config.signing_key)
     ttl = h.task.options.result_ttl
     cancelled = cancelled_outcome(h, prior)
-    return Settlement(SettleOp.RETRY, h.stream_id, h.env.id, ttl, raw, str(delay_ms), cancelled)
+    link = h.env.workflow
+    return Settlement(SettleOp.RETRY, h.stream_id, h.env.id, ttl, raw, str(delay_ms), cancelled, link)
 
 
 def abandon_unfinished(runner: Runner, held: dict[str, Held], settler: Settler, why: str) -> int:

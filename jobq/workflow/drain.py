@@ -20,16 +20,30 @@ import structlog
 from jobq.broker import AsyncBroker
 from jobq.config import Config
 from jobq.errors import BrokerError
-from jobq.protocol import Member, Outboxed
+from jobq.protocol import Member, Outboxed, Settlement
 from jobq.records import parse_outcome
+from jobq.states import JobStatus, SettleOp
 from jobq.workflow.steps import Admits, follow, member_value, unlink
 
 log = structlog.get_logger("jobq.worker")
+SUCCEEDED = JobStatus.SUCCEEDED.value
 
 SWEEP_AGE_MS = 3000  # an outbox record this old was left by a drain that did not finish
 SWEEP_COUNT = 1000
-GATHER_S = 0.005  # a drain waits this long for more records: one batch, fewer round trips
+GATHER_S = 0.005  # a drain waits this long for more records: one batch, fewer round trips;
+GATHER_MAX_S = 0.04  # while records keep coming in bursts, up to this long (doubling)
+BURST = 16  # records: a batch this big is a burst
 FAULT_ENV = "JOBQ_TEST_FAULT"  # tests only: "kill-before-drain", "slow-drain" (after_settle)
+
+
+def told(entry_id: str, job_id: str, workflows: str, s: Settlement | None) -> Outboxed:
+    """What the workflows of a job just settled hear, as its outbox record says (the
+    settler's copy: no need to read the record back)."""
+    if s is None:
+        return Outboxed(entry_id, job_id, workflows, "{}")
+    if s.op == SettleOp.OK:
+        return Outboxed(entry_id, job_id, workflows, s.x1, s.result)
+    return Outboxed(entry_id, job_id, workflows, s.x3 if s.op in (SettleOp.DEAD, SettleOp.RETRY) else s.x1)
 
 
 class Drainer:
@@ -46,14 +60,21 @@ class Drainer:
         """Apply, release, delete: raises BrokerError and leaves the records to a sweep."""
         by_workflow: dict[str, list[Member]] = defaultdict(list)
         for rec in records:
-            state, value = member_value(rec.job_id, parse_outcome(rec.outcome))
+            if rec.result:  # it succeeded: its result is the value
+                state, value = SUCCEEDED, rec.result
+            else:
+                state, value = member_value(rec.job_id, parse_outcome(rec.outcome))
             for link in rec.workflows.split():
                 workflow_id, index = unlink(link)
                 by_workflow[workflow_id].append((rec.job_id, index, state, value))
         admits: Admits = defaultdict(list)
         for workflow_id, members in by_workflow.items():
             applied = await self.broker.wf_apply(workflow_id, members)
-            follow(admits, applied.actions, self.config)
+            actions = applied.actions
+            if any(op == "collect" for op, _, _ in actions):  # a chord is complete
+                results = await self.broker.wf_results(workflow_id, applied.members)
+                actions = [("run", s, results) if op == "collect" else (op, s, x) for op, s, x in actions]
+            follow(admits, actions, self.config)
         cascades: dict[str, list[str]] = defaultdict(list)
         for (target, ttl), items in admits.items():
             replies = await self.broker.wf_admit(target, items, ttl)
@@ -87,9 +108,12 @@ class Drainer:
         """Drain until nothing is pending; a failure is left to a sweep."""
         if self.fault == "slow-drain":  # sweeps of other workers replay the same records
             await asyncio.sleep(SWEEP_AGE_MS / 1000 + 1.5)
+        gather = GATHER_S
         while self.pending:
-            await asyncio.sleep(GATHER_S)  # let the settles of the next few ms join this batch
+            await asyncio.sleep(gather)  # let the settles of the next few ms join this batch
             batch, self.pending = self.pending, defaultdict(list)
+            burst = sum(map(len, batch.values())) >= BURST
+            gather = min(GATHER_MAX_S, gather * 2) if burst else GATHER_S
             for queue, records in batch.items():
                 try:
                     await self.drain(queue, records)

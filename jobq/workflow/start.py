@@ -1,6 +1,7 @@
-"""Check and enqueue a workflow: everything is checked and encoded before the first write,
-so bad input enqueues nothing; then the state is written first, the waiting jobs next and
-the jobs that run now last (a member cannot finish before what it releases is waiting)."""
+"""Check and enqueue a workflow: everything is checked (each envelope proven encodable)
+before the first write, so bad input enqueues nothing; then the state is written first,
+the waiting jobs next and the jobs that run now last (a member cannot finish before what
+it releases is waiting)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ from jobq.job import JobOwner
 from jobq.protocol import Admit
 from jobq.task import new_job_id
 from jobq.workflow.signature import Signature
-from jobq.workflow.steps import Step, link_of
+from jobq.workflow.steps import Step, check_encodable, link_of
 
 MIN_STATE_TTL = 1  # s: a workflow whose jobs keep no result keeps its state this long
+FIRST_CHUNK = 500  # members enqueued a chunk at a time, each as soon as its envelopes are made
 
 
 def checked(sig: Signature[Any], gets_result: bool) -> None:
@@ -74,20 +76,25 @@ def start_group(
     if callback is not None:
         checked(callback, gets_result=True)
     workflow = new_job_id()
-    members = [Step.of(sig, new_job_id(), link_of(workflow, k)) for k, sig in enumerate(sigs, start=1)]
-    envelopes = [m.envelope(app.config) for m in members]
+    check_encodable(sigs, app.config, link_of(workflow, len(sigs)))
     after = Step.of(callback, new_job_id()) if callback is not None else None
     if after is not None:
         after.envelope(app.config, ([],))
-    fields = {"kind": "chord" if after else "group", "n": str(len(members))}
-    fields["ttl"] = str(state_ttl([*members, *([after] if after else [])]))
+    fields = {"kind": "chord" if after else "group", "n": str(len(sigs))}
+    ttls = [int(sig.task.options.result_ttl) for sig in sigs] + ([after.ttl] if after else [])
+    fields["ttl"] = str(max(MIN_STATE_TTL, *ttls))
     fields["inc"] = "1" if include_failures else "0"
     if after is not None:
         fields["next"] = after.to_json()
     app.broker.wf_create(workflow, fields)
     if after is not None:
         admit_by_queue(app, [(after, Admit("wait", after.id, workflow))])
-    admit_by_queue(
-        app, [(m, Admit("new", m.id, m.workflow, e)) for m, e in zip(members, envelopes, strict=True)]
-    )
+    members: list[Step] = []
+    for start in range(0, len(sigs), FIRST_CHUNK):  # the first run while the rest are made
+        chunk = [
+            Step.of(sig, new_job_id(), link_of(workflow, k))
+            for k, sig in enumerate(sigs[start : start + FIRST_CHUNK], start=start + 1)
+        ]
+        admit_by_queue(app, [(m, Admit("new", m.id, m.workflow, m.envelope(app.config))) for m in chunk])
+        members += chunk
     return workflow, members, after

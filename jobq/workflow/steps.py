@@ -58,8 +58,25 @@ class Step:
         if self.ready:
             return self.ready
         args = self.args if self.immutable else (*previous, *self.args)
-        env = Envelope(self.id, self.task, args, self.kwargs, time.time())
+        env = Envelope(self.id, self.task, args, self.kwargs, time.time(), workflow=self.workflow)
         return encode(env, config.max_payload_bytes, config.signing_key)
+
+
+def check_encodable(sigs: Sequence[Signature[Any]], config: Config, link: str) -> None:
+    """SerializationError now, before anything is written, for a call whose envelope (as a
+    member with a link as long as `link`) could not be made: the arguments of all are
+    encoded as one JSON text, and an envelope is made (and dropped) only for calls near the
+    size limit, so the envelopes can be made later, while the first members run."""
+    try:
+        texts = [_compact([[s.args, s.kwargs] for s in sigs])]
+    except (TypeError, ValueError, RecursionError):
+        texts = []  # each envelope says which call
+    rest = 256 + len(link) + max((len(s.task.name) for s in sigs), default=0)  # id, times, keys
+    if texts and len(texts[0].encode()) + rest < config.max_payload_bytes:
+        return  # all of them together are under the limit
+    for sig in sigs:
+        if not texts or len(_compact([sig.args, sig.kwargs]).encode()) + rest >= config.max_payload_bytes:
+            Step.of(sig, "0" * 32, link).envelope(config)
 
 
 def link_of(workflow: str, index: int) -> str:

@@ -36,9 +36,12 @@ class WorkflowView:
         return f"in {self.kind} workflow {self.id} ({done}){after}"
 
 
-def workflows_of(app: JobOwner, job_id: str, queue: str, waiting_on: str = "") -> list[WorkflowView]:
-    """The workflows of a job: the one it waits on, and those it is linked to (unfinished)."""
-    links = [unlink(link) for link in app.broker.links(queue, job_id)]
+def workflows_of(
+    app: JobOwner, job_id: str, queue: str, waiting_on: str = "", member_of: str = ""
+) -> list[WorkflowView]:
+    """The workflows of a job: the one it waits on, the one it is a member of (`member_of`:
+    its envelope's link), and those it is a parent in (while it is unfinished)."""
+    links = [unlink(link) for link in [member_of, *app.broker.links(queue, job_id)] if link]
     found = [(waiting_on, "")] if waiting_on else []
     found += [(w, index) for w, index in links if w != waiting_on]
     views = (_view(app, w, job_id, w == waiting_on, index) for w, index in found)

@@ -1,11 +1,11 @@
--- tell_workflows(links_key, outbox_key, id, blob): if the finished job `id` is linked to
--- workflows (a member, or a parent of a waiting job), write its "member finished" record
--- to the queue's outbox and unlink it (jobq.workflow.drain moves the record on). Returns
--- the record's entry id and the workflow ids, or nil when it is linked to none.
-local function tell_workflows(links_key, outbox_key, id, blob)
-  local wf = redis.call('HGET', links_key, id)
-  if not wf then return nil end
-  local eid = redis.call('XADD', outbox_key, '*', {{OUTBOX_JOB}}, id, {{OUTBOX_WORKFLOWS}}, wf, {{OUTBOX_OUTCOME}}, blob)
-  redis.call('HDEL', links_key, id)
-  return eid, wf
+-- tell_workflows(outbox_key, told): write one "members finished" record to the queue's
+-- outbox for the finished jobs in `told`, a flat list of job id, workflow links (space-
+-- separated), outcome blob (a JSON object, embedded as it is); jobq.workflow.drain moves
+-- it on to the workflows. Returns the record's entry id.
+local function tell_workflows(outbox_key, told)
+  local parts = {}
+  for i = 1, #told, 3 do
+    parts[#parts + 1] = '[' .. cjson.encode(told[i]) .. ',' .. cjson.encode(told[i + 1]) .. ',' .. told[i + 2] .. ']'
+  end
+  return redis.call('XADD', outbox_key, '*', {{OUTBOX_MEMBERS}}, '[' .. table.concat(parts, ',') .. ']')
 end
