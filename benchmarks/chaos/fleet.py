@@ -21,10 +21,9 @@ from pathlib import Path
 
 from benchmarks.chaos.history import clock
 from benchmarks.chaos.proxy import CuttingProxy
-from benchmarks.procs import jobq_command
+from benchmarks.procs import REPO, jobq_command, start_process
 from jobq.localredis import LocalRedis
 
-REPO = Path(__file__).resolve().parents[2]
 APP_SPEC = "benchmarks.chaos.app:app"
 FAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 POLL_S = 0.1
@@ -70,19 +69,9 @@ class Group:
 
     def __init__(self, name: str, args: list[str], env: dict[str, str], log: Path) -> None:
         self.name = name
-        with open(log, "ab") as out:
-            out.write(f"=== {clock():.3f} start {' '.join(args)}\n".encode())
-            out.flush()
-            self.proc = subprocess.Popen(
-                jobq_command() + args,
-                cwd=REPO,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                preexec_fn=die_with_parent(),
-            )
+        header = f"=== {clock():.3f} start {' '.join(args)}\n"
+        argv = jobq_command() + args
+        self.proc = start_process(argv, env, log, preexec_fn=die_with_parent(), header=header)
 
     @property
     def pid(self) -> int:
