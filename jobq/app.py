@@ -20,6 +20,7 @@ from jobq.job import Job
 from jobq.middleware import Chain, EnqueueInfo, LogHeaders, Middleware, as_middleware, headers_of
 from jobq.protocol import NewJob
 from jobq.task import AsyncTask, SyncTask, Task, TaskOptions, make_task, new_job_id, to_delay_ms
+from jobq.workflow.cascade import cascade
 from jobq.workflow.deps import enqueue_after
 from jobq.workflow.steps import Step
 
@@ -332,6 +333,10 @@ class App:
             return self.tasks[name]
         except KeyError:
             raise UnknownTask(f"no task named {name!r} is registered") from None
+
+    def cascade(self, queue: str) -> None:
+        """Tell the workflows of jobs just cancelled on `queue` (jobq.workflow.cascade)."""
+        cascade(self, queue)
 
     def result_ttl_for(self, queue: str) -> int:
         ttls = [t.options.result_ttl for t in self.tasks.values() if t.options.queue == queue]

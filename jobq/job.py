@@ -92,6 +92,8 @@ class JobOwner(Protocol):
 
     def result_ttl_for(self, queue: str) -> int: ...
 
+    def cascade(self, queue: str) -> None: ...
+
 
 class Job(Generic[R]):
     """A handle on one enqueued job: ask its status, wait for its result, cancel it."""
@@ -168,4 +170,6 @@ class Job(Generic[R]):
         """Cancel: a queued or scheduled job never runs; a running one is asked to stop."""
         ttl = self.app.result_ttl_for(self.queue)
         reply = self.app.broker.cancel(self.queue, self.id, ttl, records.CANCELLED_BLOB)
+        if reply == CancelReply.CANCELLED:
+            self.app.cascade(self.queue)  # its dependents (workflows) hear of it now
         return reply in (CancelReply.CANCELLED, CancelReply.STOPPING)  # not when a stop was asked already

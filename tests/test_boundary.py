@@ -201,6 +201,9 @@ SYNC_CALLS: dict[str, Callable[[Broker], object]] = {
     "wf_delete": lambda b: b.wf_delete("w"),
     "wf_members": lambda b: b.wf_members("w", 10),
     "wf_state": lambda b: b.wf_state("w", ["n"]),
+    "wf_results": lambda b: b.wf_results("w", 1),
+    "outbox_read": lambda b: b.outbox_read("q", "+", 10),
+    "outbox_delete": lambda b: b.outbox_delete("q", ["1-0"]),
 }
 SETTLEMENT = protocol.Settlement(SettleOp.OK, "1-0", "id", 60, "{}")
 ASYNC_CALLS: dict[str, Callable[[AsyncBroker], Awaitable[object]]] = {

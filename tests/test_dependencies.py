@@ -10,7 +10,6 @@ import pytest
 
 import jobq
 from jobq.testing import BackgroundWorker, drain
-from tests.support.waiting import wait_for
 
 
 @pytest.fixture
@@ -69,13 +68,20 @@ def test_a_failed_parent_cancels_its_dependents_down_the_line(app: jobq.App, t: 
         grandchild.result(1)
 
 
-def test_cancelling_a_parent_cancels_the_dependent(app: jobq.App, t: dict[str, Any]) -> None:
+def test_cancelling_a_parent_cancels_its_dependents_before_cancel_returns(
+    app: jobq.App, t: dict[str, Any]
+) -> None:
+    """No worker runs: the cancel itself drains what it told the workflows."""
     add = t["add"]
     parent = add.enqueue(args=(1, 1), delay=60)
     child = add.enqueue(args=(1, 2), after=[parent])
+    grandchild = add.enqueue(args=(1, 3), after=[child])
     assert parent.cancel()
-    with BackgroundWorker(app):  # a worker's sweep applies the cancelled parent's record
-        wait_for(lambda: child.status() == "cancelled", 15, "the dependent to be cancelled")
+    assert child.status() == "cancelled"
+    assert grandchild.status() == "cancelled"
+    with pytest.raises(jobq.JobCancelled, match=f"dependency {child.id} failed"):
+        grandchild.result(1)
+    assert app.broker.outbox_read("default", "+", 10) == []
 
 
 def test_bad_after_raises_and_enqueues_nothing(app: jobq.App, t: dict[str, Any]) -> None:

@@ -121,6 +121,18 @@ def test_cancelling_a_workflow_cancels_its_unfinished_jobs(app: jobq.App, t: dic
         job.result(5)
 
 
+def test_cancelling_a_member_closes_the_callback_and_later_steps_at_once(
+    app: jobq.App, t: dict[str, Any]
+) -> None:
+    add, total = t["add"], t["total"]
+    job = jobq.chord([add.s(i, 1) for i in range(3)], total.s()).delay()
+    assert job.group.jobs[1].cancel()
+    assert job.status() == "cancelled"  # by the time cancel() returned; no worker ran
+    steps = jobq.chain(add.s(1, 2), add.s(3), add.s(4)).delay()
+    assert steps.jobs[0].cancel()
+    assert [j.status() for j in steps.jobs] == ["cancelled"] * 3
+
+
 def test_job_show_and_explain_name_workflow_parents_and_children(app: jobq.App, t: dict[str, Any]) -> None:
     add, total = t["add"], t["total"]
     job = jobq.chain(add.s(1, 2), add.s(1)).delay()

@@ -71,6 +71,22 @@ class WorkflowCalls(Producer):
             found: Any = self.client.hget(self.ns.queue(queue).links, job_id)
         return str(found).split() if found else []
 
+    def wf_results(self, workflow_id: str, n: int) -> str:
+        """As AsyncWorkflowCalls.wf_results (a drain run by a cancel, jobq.workflow.cascade)."""
+        with self._errors():
+            fields: Any = self.client.hgetall(self.ns.workflow(workflow_id))
+        return results_list(fields, n)
+
+    def outbox_read(self, queue: str, before: int | str, count: int) -> list[protocol.Outboxed]:
+        """A queue's outbox records up to `before` (Redis ms; "+": all), oldest first."""
+        with self._errors():
+            found: Any = self.client.xrange(self.ns.queue(queue).outbox, "-", before, count=count)
+        return [rec for eid, fields in found for rec in outboxed(eid, fields)]
+
+    def outbox_delete(self, queue: str, entry_ids: Sequence[str]) -> None:
+        with self._errors():
+            self.client.xdel(self.ns.queue(queue).outbox, *dict.fromkeys(entry_ids))
+
     def wf_delete(self, workflow_id: str) -> None:
         """Drop a workflow whose jobs could not all be admitted (nothing of it runs)."""
         with self._errors():
@@ -94,12 +110,7 @@ class AsyncWorkflowCalls:
         """The JSON list of a chord's member results, in member order (null for a missing
         one): read here rather than in wf_apply.lua, where a big chord would hold Redis up."""
         with self._errors:  # type: ignore[attr-defined]
-            fields: Any = await self.client.hgetall(self.ns.workflow(workflow_id))
-        values = ["null"] * n
-        for field, value in fields.items():
-            if field.startswith("r.") and field[2:].isdigit() and 0 < int(field[2:]) <= n:
-                values[int(field[2:]) - 1] = value
-        return "[" + ",".join(values) + "]"
+            return results_list(await self.client.hgetall(self.ns.workflow(workflow_id)), n)
 
     async def wf_admit(self, queue: str, items: Sequence[protocol.Admit], ttl: int) -> list[Any]:
         """One reply per item (see wf_admit.lua): 1 / 0, or an outbox entry id."""
@@ -126,6 +137,15 @@ class AsyncWorkflowCalls:
         """Delete these records (an id given more than once is deleted once)."""
         with self._errors:  # type: ignore[attr-defined]
             await self.client.xdel(self.ns.queue(queue).outbox, *dict.fromkeys(entry_ids))
+
+
+def results_list(fields: Mapping[str, Any], n: int) -> str:
+    """The JSON list of the member results r.1 .. r.n of a workflow's state fields."""
+    values = ["null"] * n
+    for field, value in fields.items():
+        if field.startswith("r.") and field[2:].isdigit() and 0 < int(field[2:]) <= n:
+            values[int(field[2:]) - 1] = str(value)
+    return "[" + ",".join(values) + "]"
 
 
 def outboxed(entry_id: Any, fields: Mapping[str, Any]) -> list[protocol.Outboxed]:
