@@ -56,6 +56,14 @@ def sleep_sync(i: int, t: float) -> None:
     record(i, t, started)
 
 
+@app.task(name="bench.sleep_low", priority=1)
+def sleep_low(i: int, t: float) -> None:
+    """bench.sleep_sync at priority 1 (benchmarks.priority_latency's backlog)."""
+    started = time.time()
+    time.sleep(SLEEP_S)
+    record(i, t, started)
+
+
 @app.task(name="bench.album")
 def album(results: list[None]) -> int:
     """A chord's callback (benchmarks.workflows): one record when the members are done."""
@@ -63,4 +71,4 @@ def album(results: list[None]) -> int:
     return len(results)
 
 
-TASKS = {t.name: t for t in (noop, noop_async, sleep_async, sleep_sync, album)}
+TASKS = {t.name: t for t in (noop, noop_async, sleep_async, sleep_sync, sleep_low, album)}

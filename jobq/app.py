@@ -59,7 +59,10 @@ class App:
         max_payload_bytes: int = 1024 * 1024,
         signing_key: str | bytes | None = None,
         log_headers: Sequence[str] = (),
+        priority_aging: float = 60.0,
     ) -> None:
+        """`priority_aging`: seconds a job waits at its priority level before it moves up
+        one (so no level starves); 0 turns aging off (strict priorities)."""
         self.config = Config(
             redis_url=resolve_redis_url(redis_url),
             namespace=resolve_namespace(namespace),
@@ -67,6 +70,7 @@ class App:
             visibility_timeout=float(visibility_timeout),
             max_payload_bytes=max_payload_bytes,
             signing_key=resolve_signing_key(signing_key),
+            priority_aging=float(priority_aging),
         )
         check_url(self.config.redis_url)  # parsed now (no connection): a typo fails here
         self.tasks: dict[str, Task[Any, Any]] = {}

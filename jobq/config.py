@@ -27,6 +27,7 @@ class Config:
     visibility_timeout: float = 30.0
     max_payload_bytes: int = MIB
     signing_key: bytes | None = field(default=None, repr=False)  # HMAC key; None = unsigned
+    priority_aging: float = 60.0  # s a job waits at its priority level before it moves up one; 0: never
 
     def __repr__(self) -> str:
         """Safe to log: the URL's password redacted, the signing key left out."""
@@ -43,6 +44,8 @@ class Config:
             raise ConfigError("visibility_timeout must be positive")
         if self.max_payload_bytes <= 0:
             raise ConfigError("max_payload_bytes must be positive")
+        if not self.priority_aging >= 0:
+            raise ConfigError("priority_aging must be >= 0 seconds (0: no aging)")
 
 
 QUEUE_NAME_RULE = "a queue name is non-empty, without ':', '{', '}' or whitespace"

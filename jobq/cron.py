@@ -17,6 +17,7 @@ from jobq import schedule
 from jobq.cron_entry import CronEntry
 from jobq.envelope import Envelope, encode
 from jobq.errors import ConfigError
+from jobq.flow import DEFAULT_PRIORITY
 from jobq.records import outcome_state, parse_outcome
 
 if TYPE_CHECKING:
@@ -37,7 +38,9 @@ def find_entry(app: App, name: str) -> CronEntry | None:
 def tick_envelope(app: App, entry: CronEntry, job_id: str, now_s: float) -> str:
     """The envelope of one run of `entry`: the same wire format (and signature, when the app
     signs) as `App.submit` makes."""
-    env = Envelope(job_id, entry.task_name, (), {}, now_s)
+    task = app.tasks.get(entry.task_name)
+    level = task.options.priority if task else DEFAULT_PRIORITY
+    env = Envelope(job_id, entry.task_name, (), {}, now_s, priority=level)
     return encode(env, app.config.max_payload_bytes, app.config.signing_key)
 
 

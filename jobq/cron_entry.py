@@ -13,7 +13,16 @@ from jobq import schedule
 from jobq.errors import ConfigError
 
 OVERLAP_POLICIES = ("allow", "skip")
-TASK_OPTIONS = ("retries", "retry_on", "backoff", "backoff_max", "timeout", "result_ttl", "expires")
+TASK_OPTIONS = (
+    "retries",
+    "retry_on",
+    "backoff",
+    "backoff_max",
+    "timeout",
+    "result_ttl",
+    "expires",
+    "priority",
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,6 +41,7 @@ _raw_decode = json.JSONDecoder().raw_decode  # skips decode()'s whitespace regex
 ENVELOPE_ARGS = "a"  # the members holding the call's arguments: what jobq.records.kept_text
 ENVELOPE_KWARGS = "k"  # leaves out of a large envelope kept with a finished job's outcome
 ENVELOPE_WORKFLOW = "w"  # a workflow member's link, read by Lua too (jobq.records.LUA_VALUES)
+ENVELOPE_PRIORITY = "p"  # the priority level (requeue_dead.lua reads it to replay a job there)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +82,7 @@ def encode(env: Envelope, max_bytes: int, key: str | bytes | None = None) -> str
     if env.cap_key:
         body["ck"] = env.cap_key
     if env.priority != DEFAULT_PRIORITY:
-        body["p"] = env.priority
+        body[ENVELOPE_PRIORITY] = env.priority
     if env.workflow:
         body[ENVELOPE_WORKFLOW] = env.workflow
     try:
@@ -167,7 +168,7 @@ def from_object(body: Any) -> Envelope:
         expires = None if expires is None else float(expires)
         headers = body.get("h")
         rate_key, cap_key = body.get("rk", ""), body.get("ck", "")
-        priority = body.get("p", DEFAULT_PRIORITY)
+        priority = body.get(ENVELOPE_PRIORITY, DEFAULT_PRIORITY)
         workflow = body.get(ENVELOPE_WORKFLOW, "")
     except (KeyError, TypeError, ValueError) as exc:
         raise DecodeError(f"undecodable payload: missing or bad field {exc}") from None

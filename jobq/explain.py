@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from jobq.flow import DEFAULT_PRIORITY
 from jobq.jobfacts import AHEAD_LIMIT, JobFacts, facts_from, gather
 from jobq.jobtext import call_text, span, took, when
 from jobq.progress import Progress
@@ -89,6 +90,8 @@ def _queued(f: JobFacts, prior: int, max_attempts: int | None) -> list[str]:
         where = "next in line: queued behind no other job"
     else:
         where = f"queued behind {f.ahead} other job{'s' if f.ahead != 1 else ''}"
+    if f.priority not in (None, DEFAULT_PRIORITY):  # the default level says nothing new
+        where += f" at priority {f.priority} (0-9, higher first)"
     lines = [*f.flow, f"{where}; {_waiting_for(f)}"]
     if f.stream_id:
         entered = stream_id_ms(f.stream_id) / 1000
@@ -163,6 +166,7 @@ def summary(f: JobFacts, status: str) -> dict[str, Any]:
         "queue": f.queue,
         "task": f.task or None,
         "state": status,
+        "priority": f.priority,
         "attempts": f.attempts,
         "last_error": str(error) if error else None,
         "enqueued_at": f.envelope.enqueued_at if f.envelope else None,

@@ -31,6 +31,7 @@ from jobq.records import (
     SCHEDULED,
     WAITING,
     job_record,
+    level_of,
     outcome_state,
     parse_outcome,
 )
@@ -71,6 +72,15 @@ class JobFacts:
     progress: Progress | None = None  # the job's last progress report
     workflow: str = ""  # waiting: the workflow whose jobs it waits for
     workflows: tuple[WorkflowView, ...] = ()  # those it waits on or is in (unfinished)
+    level: int | None = None  # queued, running or scheduled: the priority level it is at now
+
+    @property
+    def priority(self) -> int | None:
+        """Its priority level: where it waits now (aging may have raised it), else the one
+        it was given."""
+        if self.level is not None:
+            return self.level
+        return self.envelope.priority if self.envelope is not None else None
 
     @property
     def task(self) -> str:
@@ -170,11 +180,12 @@ def facts_from(job_id: str, queue: str, row: JobRow) -> JobFacts:
     kind, rest = job_record(record)
     if kind == WAITING:
         return JobFacts(state="waiting", workflow=rest, **base)
+    level, rest = level_of(rest)
     if kind == SCHEDULED:
         env = _envelope(row.delayed)
-        return JobFacts(state="scheduled", envelope=env, due_at=int(rest) / 1000, **base)
+        return JobFacts(state="scheduled", envelope=env, due_at=int(rest) / 1000, level=level, **base)
     if kind in (QUEUED, CANCEL_ASKED):
-        return _stream_facts(kind, rest, row, base)
+        return _stream_facts(kind, rest, row, {**base, "level": level})
     if row.outcome is not None:
         outcome = parse_outcome(row.outcome)
         env = _kept_envelope(outcome.get(OUTCOME_ENVELOPE))

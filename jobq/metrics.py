@@ -7,10 +7,12 @@ Queue-level series are the same whichever exporter serves them; aggregate with `
 
 from __future__ import annotations
 
+import json
 import math
 import signal
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from types import FrameType
+from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import structlog
@@ -23,6 +25,9 @@ from jobq.app import App
 from jobq.errors import JobqError
 
 log = structlog.get_logger("jobq.metrics")
+
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 POLL_S = 0.5  # how soon the exporter notices SIGTERM while no scrape comes
 
@@ -45,6 +50,15 @@ def queue_metrics(snap: stats.Snapshot) -> Iterator[GaugeMetricFamily]:
         for q in snap.queues:
             family.add_metric([q.name], float(getattr(q, attr)))
         yield family
+    levels = GaugeMetricFamily(
+        "jobq_queue_priority_backlog",
+        "Jobs ready to run and not yet taken, by priority level (jobq_queue_backlog sums them).",
+        labels=["queue", "priority"],
+    )
+    for q in snap.queues:
+        for level, n in q.priorities.items():
+            levels.add_metric([q.name, str(level)], float(n))
+    yield levels
 
 
 def task_metrics(snap: stats.Snapshot) -> Iterator[CounterMetricFamily | HistogramMetricFamily]:
@@ -135,9 +149,36 @@ class _QuietHandler(WSGIRequestHandler):
         """Scrapes are not news; wsgiref would print one line per request."""
 
 
+QUEUE_PATH = "/queues/"
+
+
+def wsgi_app(app: App, queues: Sequence[str] | None = None) -> WSGIApp:
+    """/metrics for Prometheus; /queues/NAME for one queue's `stats --json` object (backlog
+    and in flight over every priority level), which an autoscaler such as KEDA's
+    metrics-api trigger reads without a Prometheus server (workers/k8s)."""
+    metrics = make_wsgi_app(registry_for(app, queues))
+
+    def serve_one(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path = str(environ.get("PATH_INFO", ""))
+        if not path.startswith(QUEUE_PATH):
+            served: Iterable[bytes] = metrics(environ, start_response)
+            return served
+        name = path.removeprefix(QUEUE_PATH)
+        try:
+            (queue,) = stats.snapshot(app.broker, [name]).queues
+        except (JobqError, ValueError) as exc:
+            start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+            return [str(exc).encode()]
+        body = json.dumps(stats.queue_json(queue)).encode()
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [body]
+
+    return serve_one
+
+
 def make_server_for(app: App, host: str, port: int, queues: Sequence[str] | None = None) -> WSGIServer:
     """Bind the HTTP server now (so a busy port fails here, clearly); serve later."""
-    return make_server(host, port, make_wsgi_app(registry_for(app, queues)), handler_class=_QuietHandler)
+    return make_server(host, port, wsgi_app(app, queues), handler_class=_QuietHandler)
 
 
 def serve(server: WSGIServer) -> int:

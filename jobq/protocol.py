@@ -14,6 +14,7 @@ from typing import Any
 from jobq import luascripts
 from jobq.flow import DEFAULT_PRIORITY
 from jobq.keys import GROUP, QueueKeys
+from jobq.protocol_levels import level_block
 from jobq.records import LEVEL_SEP
 from jobq.states import SettleOp
 
@@ -33,6 +34,7 @@ SCRIPT_NAMES = (
     "wf_admit",
     "wf_apply",
     "fetch_levels",
+    "age_levels",
 )
 
 
@@ -54,12 +56,6 @@ class NewJob:
     at_ms: int = 0
     unique: bool = False
     level: int = DEFAULT_PRIORITY
-
-
-def level_block(k: QueueKeys) -> list[str]:
-    """The keys a script needs to handle jobs of every priority level (lib/levels.lua):
-    the streams of levels 0..9, then the set of levels in use."""
-    return [*k.level_streams, k.levels]
 
 
 def enqueue(
@@ -176,16 +172,6 @@ def reclaim(
     return [k.level_stream(level)], [GROUP, consumer, min_idle_ms, cursor, count]
 
 
-def fetch_levels(k: QueueKeys, consumer: str, levels: Sequence[int], count: int) -> Call:
-    """`levels`: highest first."""
-    return [k.level_stream(level) for level in levels], [GROUP, consumer, count]
-
-
-def parse_fetch_levels(levels: Sequence[int], reply: Any) -> list[tuple[int, str, str | None]]:
-    """(level, stream id, envelope or None) of each entry read, in the order to start them."""
-    return [(levels[int(i) - 1], str(sid), env or None) for i, sid, env in reply]
-
-
 @dataclass(frozen=True, slots=True)
 class Reclaimed:
     stream_id: str
@@ -214,7 +200,7 @@ def requeue_dead(k: QueueKeys, items: Sequence[tuple[str, str, str]]) -> Call:
     for job_id, dead_id, envelope in items:
         args += [job_id, dead_id, envelope]
         keys.append(k.result(job_id))
-    return keys, args
+    return [*keys, *level_block(k)], args
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +210,7 @@ class PurgeBatch:
 
     queued: Sequence[tuple[str, str | None]]
     scheduled: Sequence[str]
+    level: int = DEFAULT_PRIORITY  # the priority level whose stream `queued` are on
 
 
 def our_group(groups: Any) -> dict[str, Any] | None:
@@ -242,10 +229,10 @@ def claimed_id(raw: str | None) -> str | None:
 
 
 def purge(k: QueueKeys, batch: PurgeBatch, ttl: int, blob: str) -> Call:
-    keys = [k.stream, k.jobs, k.scheduled, k.delayed, k.waiters]
+    keys = [k.level_stream(batch.level), k.jobs, k.scheduled, k.delayed, k.waiters]
     named = [(sid, job_id) for sid, job_id in batch.queued if job_id is not None]
     unnamed = [sid for sid, job_id in batch.queued if job_id is None]
-    args: list[Any] = [GROUP, ttl, blob, len(named), len(unnamed)]
+    args: list[Any] = [GROUP, ttl, blob, len(named), len(unnamed), batch.level]
     for sid, job_id in named:
         args += [sid, job_id]
     args += unnamed
@@ -315,7 +302,7 @@ def wf_admit(k: QueueKeys, items: Sequence[Admit], ttl: int) -> Call:
         args += [item.op, item.job_id, item.workflow_id, item.x]
         if item.op in ("cancel", "link"):
             keys.append(k.result(item.job_id))
-    return keys, [*args, ttl]
+    return [*keys, *level_block(k)], [*args, ttl]
 
 
 Member = tuple[str, str, str, str]  # job id, its index in the workflow, state, value JSON

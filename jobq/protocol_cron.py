@@ -8,6 +8,7 @@ from typing import Any
 
 from jobq.keys import QueueKeys
 from jobq.protocol import Call
+from jobq.protocol_levels import level_block
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +26,7 @@ class CronTick:
 
 
 def cron_fire(k: QueueKeys, tick: CronTick) -> Call:
-    keys = [k.stream, k.jobs, k.cron(tick.name), k.result(tick.job_id)]
+    keys = [k.stream, k.jobs, k.cron(tick.name), k.result(tick.job_id), *level_block(k)]
     args: list[Any] = [tick.due_ms, tick.job_id, tick.envelope, tick.grace_ms]
     return keys, [*args, "1" if tick.catch_up else "0", tick.overlap, tick.new_grace_ms]
 
@@ -36,4 +37,4 @@ def parse_cron_fire(reply: Any) -> tuple[str, int]:
 
 
 def cron_trigger(k: QueueKeys, name: str, job_id: str, envelope: str) -> Call:
-    return [k.stream, k.jobs, k.cron(name)], [job_id, envelope]
+    return [k.stream, k.jobs, k.cron(name), *level_block(k)], [job_id, envelope]

@@ -15,7 +15,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from jobq.envelope import ENVELOPE_ARGS, ENVELOPE_KWARGS, ENVELOPE_WORKFLOW, Envelope, encode
+from jobq.envelope import (
+    ENVELOPE_ARGS,
+    ENVELOPE_KWARGS,
+    ENVELOPE_PRIORITY,
+    ENVELOPE_WORKFLOW,
+    Envelope,
+    encode,
+)
 from jobq.flow import DEFAULT_PRIORITY
 from jobq.keys import GROUP
 from jobq.states import JobStatus
@@ -230,5 +237,6 @@ LUA_VALUES: Final[dict[str, str | int]] = {
     "ENVELOPE_ARGS": ENVELOPE_ARGS,
     "ENVELOPE_KWARGS": ENVELOPE_KWARGS,
     "ENVELOPE_WORKFLOW": ENVELOPE_WORKFLOW,
+    "ENVELOPE_PRIORITY": ENVELOPE_PRIORITY,
 }
 """The values Lua scripts name as {{NAME}}."""

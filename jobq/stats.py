@@ -15,6 +15,7 @@ from typing import Any
 from jobq import records, startfail
 from jobq.broker import Reads
 from jobq.broker.rows import QueueRow
+from jobq.flow import DEFAULT_PRIORITY
 
 DURATION_BOUNDS: tuple[float, ...] = (*records.DURATION_BOUNDS, math.inf)
 """Upper bounds (seconds) of the run-duration buckets workers count into; inf last."""
@@ -48,6 +49,7 @@ class QueueStats:
     expired: int = 0  # jobs not started before their `expires` (never run)
     throttled: int = 0  # starts deferred by a rate limit
     capped: int = 0  # starts deferred by a concurrency cap
+    priorities: dict[int, int] = field(default_factory=dict)  # level -> backlog (levels used)
 
     @property
     def paused(self) -> bool:
@@ -115,12 +117,21 @@ def stream_id_ms(stream_id: str) -> int:
 
 
 def queue_stats(row: QueueRow, now: float) -> QueueStats:
-    """QueueStats from one row of `Reads.snapshot`."""
-    pending = row.group.pending if row.group else 0
-    age = max(0.0, now - stream_id_ms(row.oldest_id) / 1000.0) if row.oldest_id else 0.0
+    """QueueStats from one row of `Reads.snapshot`: backlog, in flight and the oldest age
+    count every priority level's stream."""
+    streams = [(DEFAULT_PRIORITY, row.length, row.group, row.oldest_id)]
+    streams += [(lv.level, lv.length, lv.group, lv.oldest_id) for lv in row.levels]
+    priorities: dict[int, int] = {}
+    pending = 0
+    for level, length, group, _ in streams:
+        held = group.pending if group else 0
+        pending += held
+        priorities[level] = max(0, length - held)
+    oldest = [stream_id_ms(first) for *_, first in streams if first]
+    age = max(0.0, now - min(oldest) / 1000.0) if oldest else 0.0
     return QueueStats(
         name=row.name,
-        backlog=max(0, row.length - pending),
+        backlog=sum(priorities.values()),
         in_flight=pending,
         scheduled=row.scheduled,
         dead=row.dead,
@@ -132,7 +143,16 @@ def queue_stats(row: QueueRow, now: float) -> QueueStats:
         expired=_int(row.counters.get(records.EXPIRED)),
         throttled=_int(row.counters.get(records.THROTTLED)),
         capped=_int(row.counters.get(records.CAPPED)),
+        priorities=dict(sorted(priorities.items(), reverse=True)),
     )
+
+
+def level_backlog(priorities: Mapping[int, int]) -> str:
+    """The backlog of each priority level that has one, highest first ("9:3 5:120"); "-"
+    when the queue uses one level only."""
+    if len(priorities) <= 1:
+        return "-"
+    return " ".join(f"{level}:{n}" for level, n in sorted(priorities.items(), reverse=True) if n) or "0"
 
 
 def task_stats(counters: Mapping[str, str]) -> tuple[TaskStats, ...]:
@@ -240,6 +260,7 @@ def queue_json(q: QueueStats) -> dict[str, Any]:
         "expired": q.expired,
         "throttled": q.throttled,
         "capped": q.capped,
+        "priorities": {str(level): n for level, n in q.priorities.items()},
     }
 
 

@@ -220,6 +220,7 @@ ASYNC_CALLS: dict[str, Callable[[AsyncBroker], Awaitable[object]]] = {
     "paused": lambda b: b.paused(["q"]),
     "queue_state": lambda b: b.queue_state(["q"]),
     "read_levels": lambda b: b.read_levels("q", (9, 5), 10),
+    "age_levels": lambda b: b.age_levels("q", 1000, 10),
     "promote": lambda b: b.promote("q", 10),
     "read": lambda b: b.read({"s": ">"}, 1, 10),
     "read_counts": lambda b: b.read_counts({"s": 1}),

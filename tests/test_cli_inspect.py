@@ -104,6 +104,7 @@ def test_stats_json_is_the_contract_schema(app: jobq.App, tasks: dict[str, Any])
         "expired": 0,
         "throttled": 0,
         "capped": 0,
+        "priorities": {"5": 2},
     }
     assert queues["default"]["oldest_age_s"] >= 0.0 and queues["mail"]["backlog"] == 1
     (worker,) = data["workers"]

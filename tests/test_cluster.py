@@ -239,7 +239,7 @@ def test_every_lua_script_ran_on_the_cluster() -> None:
     """The scenarios above run each script; a new script must get a cluster scenario too."""
     covered = {"enqueue", "promote", "settle", "renew", "reclaim", "status", "cancel", "requeue_dead"}
     covered |= {"purge", "cron_fire", "cron_trigger"}
-    covered |= {"flow_acquire"}  # tests/test_cluster_flow.py
+    covered |= {"flow_acquire", "fetch_levels", "age_levels"}  # tests/test_cluster_flow.py
     covered |= {"wf_admit", "wf_apply"}
     missing = set(protocol.SCRIPT_NAMES) - covered
     assert not missing, f"add a Redis Cluster scenario to tests/test_cluster.py for {sorted(missing)}"

@@ -14,6 +14,7 @@ from jobq import stats
 from jobq.keys import limiter_id
 from jobq.testing import BackgroundWorker
 from tests.support.cluster import RedisClusterSet
+from tests.support.priorities import level_of, run_in_steps
 from tests.support.weights import WEIGHTS, assert_shares, fill_and_drain
 
 
@@ -64,3 +65,37 @@ def test_a_concurrency_cap_and_a_rate_limit_on_a_cluster(capp: jobq.App) -> None
     assert capp.broker.client.keyslot(capp.broker.queue_keys("calls").rate(limiter_id("rated", ""))) == (
         capp.broker.client.keyslot(capp.broker.queue_keys("calls").stream)
     )
+
+
+def test_priorities_on_a_cluster(capp: jobq.App, cluster: RedisClusterSet) -> None:
+    order: list[str] = []
+
+    @capp.task(name="levelled", queue="prio-a")
+    def levelled(label: str) -> None:
+        order.append(label)
+
+    @capp.task(name="elsewhere", queue="prio-b", priority=8)
+    def elsewhere() -> str:
+        return "done"
+
+    k = capp.broker.queue_keys("prio-a")
+    assert capp.broker.client.keyslot(k.level_stream(9)) == capp.broker.client.keyslot(k.stream)
+    levelled.delay_many([("five",)] * 2)
+    levelled.enqueue(args=("zero",), priority=0)
+    levelled.enqueue(args=("nine",), priority=9)
+    dropped = levelled.enqueue(args=("dropped",), priority=2)
+    assert dropped.cancel() is True and dropped.status() == "cancelled"
+    row = stats.queue_json(stats.snapshot(capp.broker, ["prio-a"]).queues[0])
+    assert row["backlog"] == 4 and row["priorities"] == {"9": 1, "5": 2, "2": 0, "0": 1}
+    run_in_steps(capp, ["prio-a"], 5)
+    assert order == ["nine", "five", "five", "zero"]
+    other = elsewhere.delay()
+    with BackgroundWorker(capp, ["prio-a", "prio-b"], concurrency=2):
+        assert other.result(timeout=20) == "done"
+    aging = jobq.App(cluster.url, namespace=capp.config.namespace, priority_aging=0.05)
+    aged = aging.task(name="aged", queue="prio-c")(lambda: None)
+    late = aged.enqueue(priority=0)
+    aging.pause("prio-c")  # the worker below ages the job but starts nothing
+    time.sleep(0.1)  # past the aging time
+    run_in_steps(aging, ["prio-c"], 1)
+    assert level_of(aging, "prio-c", late.id) == 1 and late.status() == "queued"

@@ -185,6 +185,15 @@ CASES = [
         ],
     ),
     Example(
+        "priorities",
+        0,
+        [
+            r"levels queued: \{'9': 1, '6': 1, '5': 0, '1': 2000\}",
+            r"reset link for ada@example\.com sent \d+ ms after resume",
+            r"newsletters still queued behind it: True",
+        ],
+    ),
+    Example(
         "rate_limits",
         0,
         [r"acme: 15 calls in [2-9]\.\d s, at most [1-5] in any second", r"globex: 15 calls in [2-9]\.\d s"],

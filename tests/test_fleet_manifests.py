@@ -16,8 +16,9 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from jobq import metrics, stats
+from jobq.broker.rows import QueueRow
 from jobq.cli import cli
-from jobq.keys import GROUP, QueueKeys
 from jobq.worker.pool import KILL_GRACE_S
 
 WORKERS = Path(__file__).resolve().parent.parent / "workers"
@@ -152,19 +153,28 @@ def test_every_stop_grace_covers_the_shutdown_timeout() -> None:
     assert "KillMode=mixed" in unit, "systemd must signal the supervisor alone, not its children"
 
 
-def test_keda_scales_the_worker_deployment_on_the_consumer_group() -> None:
+def test_keda_scales_the_worker_deployment_on_the_whole_backlog() -> None:
+    """The triggers read the queue's backlog and in-flight count over every priority level
+    from the metrics exporter's /queues/<queue> (a trigger per level stream would take the
+    largest level's backlog, not their sum)."""
     (scaled,) = k8s("ScaledObject")
     target = scaled["spec"]["scaleTargetRef"]["name"]
     assert target == "jobq-worker" and any(d["metadata"]["name"] == target for d in k8s("Deployment"))
     assert scaled["spec"]["minReplicaCount"] >= 1
     triggers = scaled["spec"]["triggers"]
-    assert {t["type"] for t in triggers} == {"redis-streams"}
+    assert {t["type"] for t in triggers} == {"metrics-api"}
+    (service,) = k8s("Service")
+    (port,) = service["spec"]["ports"]
+    exporter = next(d for d in k8s("Deployment") if d["metadata"]["name"] == service["metadata"]["name"])
+    (container,) = exporter["spec"]["template"]["spec"]["containers"]
+    assert container["args"][:1] == ["metrics"] and str(port["port"]) in container["args"]
+    fields = set(stats.queue_json(stats.queue_stats(QueueRow("default"), 0.0)))
     for trigger in triggers:
         meta = trigger["metadata"]
-        assert meta["consumerGroup"] == GROUP
-        assert meta["stream"] == QueueKeys("jobq", "default").stream
-        assert "lagCount" in meta or "pendingEntriesCount" in meta
-    assert any("lagCount" in t["metadata"] and "activationLagCount" in t["metadata"] for t in triggers)
+        host = f"http://{service['metadata']['name']}.default.svc.cluster.local:{port['port']}"
+        assert meta["url"] == host + metrics.QUEUE_PATH + "default"
+        assert meta["valueLocation"] in fields
+    assert {t["metadata"]["valueLocation"] for t in triggers} == {"backlog", "in_flight"}
 
 
 def test_pdb_selects_the_worker_pods_and_pods_run_as_non_root() -> None:

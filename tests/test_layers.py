@@ -37,6 +37,7 @@ LAYERS: list[tuple[str, ...]] = [
         "jobq.luascripts",
         "jobq.protocol",
         "jobq.protocol_cron",
+        "jobq.protocol_levels",
         "jobq.broker",
         "jobq.localredis",
     ),

@@ -8,6 +8,8 @@ from typing import Any
 
 from jobq import protocol, records
 from jobq.broker.link import Link
+from jobq.flow import DEFAULT_PRIORITY
+from jobq.keys import QueueKeys
 
 
 class Admin(Link):
@@ -29,26 +31,39 @@ class Admin(Link):
         return int(count)
 
     def purge_waiting(self, queue: str, limit: int, ttl: int, blob: str) -> tuple[int, int]:
-        """One bounded batch: list up to `limit` undelivered entries and scheduled jobs, then
-        purge.lua removes those still waiting. Returns (entries removed, scheduled removed)."""
+        """One bounded batch per priority level: list up to `limit` undelivered entries of
+        each level's stream (and scheduled jobs), then purge.lua removes those still
+        waiting. Returns (entries removed, scheduled removed)."""
         k = self.ns.queue(queue)
         with self._errors():
-            pipe = self.client.pipeline(transaction=False)
-            pipe.xinfo_groups(k.stream)
+            levels = sorted((int(x) for x in self.client.smembers(k.levels)), reverse=True)
+            queued, moved = self._purge_level(k, DEFAULT_PRIORITY, limit, ttl, blob)
+            for level in levels:
+                queued += self._purge_level(k, level, limit, ttl, blob)[0]
+        return queued, moved
+
+    def _purge_level(self, k: QueueKeys, level: int, limit: int, ttl: int, blob: str) -> tuple[int, int]:
+        """Scheduled jobs go with the default level's batch (they are on no stream yet)."""
+        stream = k.level_stream(level)
+        pipe = self.client.pipeline(transaction=False)
+        pipe.xinfo_groups(stream)
+        if level == DEFAULT_PRIORITY:
             pipe.zrange(k.scheduled, 0, limit - 1)
-            groups, scheduled = pipe.execute(raise_on_error=False)
-            if isinstance(scheduled, Exception):
-                raise scheduled
-            group = None if isinstance(groups, Exception) else protocol.our_group(groups)
-            last = str(group.get("last-delivered-id", "0-0")) if group else "0-0"
-            entries: Any = self.client.xrange(k.stream, f"({last}", "+", count=limit)
-            batch = protocol.PurgeBatch(
-                [(str(sid), protocol.claimed_id(f.get(records.ENTRY_ENVELOPE))) for sid, f in entries],
-                [str(job_id) for job_id in scheduled],
-            )
-            if not batch.queued and not batch.scheduled:
-                return 0, 0
-            queued, moved = self._run("purge", protocol.purge(k, batch, ttl, blob))
+        groups, *found = pipe.execute(raise_on_error=False)
+        scheduled = found[0] if found else []
+        if isinstance(scheduled, Exception):
+            raise scheduled
+        group = None if isinstance(groups, Exception) else protocol.our_group(groups)
+        last = str(group.get("last-delivered-id", "0-0")) if group else "0-0"
+        entries: Any = self.client.xrange(stream, f"({last}", "+", count=limit)
+        batch = protocol.PurgeBatch(
+            [(str(sid), protocol.claimed_id(f.get(records.ENTRY_ENVELOPE))) for sid, f in entries],
+            [str(job_id) for job_id in scheduled],
+            level,
+        )
+        if not batch.queued and not batch.scheduled:
+            return 0, 0
+        queued, moved = self._run("purge", protocol.purge(k, batch, ttl, blob))
         return int(queued), int(moved)
 
     def delete_namespace(self, batch: int = 500) -> int:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from jobq import records
 from jobq.broker.link import Link
 from jobq.broker.rows import DeadRow, GroupRow, JobRow, PendingRow
-from jobq.keys import GROUP, QueueKeys
+from jobq.flow import DEFAULT_PRIORITY
+from jobq.keys import GROUP
 
 
 class JobReads(Link):
@@ -67,19 +69,23 @@ class JobReads(Link):
                 progress=progress,
             )
             if record and record[0] in "QX":
-                row = self._in_stream(k, row, record[1:], GroupRow.find(groups), ahead_limit)
+                level, stream_id = records.level_of(record[1:])
+                if level != DEFAULT_PRIORITY:  # a queued job of another level: its stream's group
+                    groups = self.client.xinfo_groups(k.level_stream(level))
+                group = GroupRow.find(groups)
+                row = self._in_stream(k.level_stream(level), row, stream_id, group, ahead_limit)
         return row
 
     def _in_stream(
-        self, k: QueueKeys, row: JobRow, stream_id: str, group: GroupRow | None, ahead_limit: int
+        self, stream: str, row: JobRow, stream_id: str, group: GroupRow | None, ahead_limit: int
     ) -> JobRow:
         """`row` with the job's stream entry, its pending entry if delivered, else the count
         of undelivered entries ahead of it, and the heartbeat of the worker holding it."""
         last = group.last_delivered_id if group else "0-0"
         pipe = self.client.pipeline(transaction=False)
-        pipe.xrange(k.stream, stream_id, stream_id, count=1)
-        pipe.xpending_range(k.stream, GROUP, min=stream_id, max=stream_id, count=1)
-        pipe.xrange(k.stream, f"({last}", f"({stream_id}", count=ahead_limit + 1)
+        pipe.xrange(stream, stream_id, stream_id, count=1)
+        pipe.xpending_range(stream, GROUP, min=stream_id, max=stream_id, count=1)
+        pipe.xrange(stream, f"({last}", f"({stream_id}", count=ahead_limit + 1)
         entry, pending, ahead = pipe.execute(raise_on_error=False)
         if isinstance(entry, Exception):
             raise entry

@@ -14,7 +14,8 @@ from typing import Any
 from jobq import startfail
 from jobq.broker.flow import paused_since
 from jobq.broker.link import Link
-from jobq.broker.rows import CronRow, GroupRow, QueueRow, SnapshotRows, WorkerRow
+from jobq.broker.rows import CronRow, GroupRow, LevelRow, QueueRow, SnapshotRows, WorkerRow
+from jobq.flow import DEFAULT_PRIORITY
 
 
 class Reads(Link):
@@ -60,11 +61,11 @@ class Reads(Link):
             beats = [(str(w), float(ms)) for w, ms in first[1]]
             rows = self._queue_rows(names)
             hashes = self._worker_hashes([w for w, _ in beats])
-            oldest = self._oldest_ids(rows)
+            rows = self._oldest_ids(rows)
         sec, usec = first[0]
         return SnapshotRows(
             time=float(sec) + usec / 1e6,
-            queues=tuple(replace(row, oldest_id=found) for row, found in zip(rows, oldest, strict=True)),
+            queues=tuple(rows),
             workers=tuple(WorkerRow(w, ms, h) for (w, ms), h in zip(beats, hashes, strict=True) if h),
         )
 
@@ -78,27 +79,56 @@ class Reads(Link):
             pipe.xlen(k.dead)
             pipe.hgetall(k.counters)
             pipe.get(k.paused)
+            pipe.smembers(k.levels)
         replies: Any = pipe.execute(raise_on_error=False)
         rows = []
         for i, name in enumerate(names):
-            length, groups, scheduled, dead, counters, paused = replies[6 * i : 6 * i + 6]
-            for reply in (length, scheduled, dead, counters, paused):
+            length, groups, scheduled, dead, counters, paused, levels = replies[7 * i : 7 * i + 7]
+            for reply in (length, scheduled, dead, counters, paused, levels):
                 if isinstance(reply, Exception):
                     raise reply
             # XINFO GROUPS fails with "no such key" while the stream does not exist yet
             group = GroupRow.find(groups)
             row = QueueRow(name, int(length), group, int(scheduled), int(dead), dict(counters))
-            rows.append(replace(row, paused_since=paused_since(paused)))
-        return rows
+            used = tuple(LevelRow(int(level)) for level in sorted(levels, key=int, reverse=True))
+            rows.append(replace(row, paused_since=paused_since(paused), levels=used))
+        return self._level_rows(rows) if any(row.levels for row in rows) else rows
 
-    def _oldest_ids(self, rows: Sequence[QueueRow]) -> list[str | None]:
-        """Each queue's first entry not yet delivered to the group (None: there is none)."""
+    def _level_rows(self, rows: list[QueueRow]) -> list[QueueRow]:
+        """The rows with the length and group of each priority level's stream."""
         pipe = self.client.pipeline(transaction=False)
         for row in rows:
-            last = row.group.last_delivered_id if row.group else "0-0"
-            pipe.xrange(self.ns.queue(row.name).stream, f"({last}", "+", count=1)
-        found: Any = pipe.execute()
-        return [str(entries[0][0]) if entries else None for entries in found]
+            for level in row.levels:
+                stream = self.ns.queue(row.name).level_stream(level.level)
+                pipe.xlen(stream)
+                pipe.xinfo_groups(stream)
+        replies: Any = iter(pipe.execute(raise_on_error=False))
+        out = []
+        for row in rows:
+            levels = []
+            for level in row.levels:
+                length, groups = next(replies), next(replies)
+                length = 0 if isinstance(length, Exception) else int(length)
+                levels.append(replace(level, length=length, group=GroupRow.find(groups)))
+            out.append(replace(row, levels=tuple(levels)))
+        return out
+
+    def _oldest_ids(self, rows: Sequence[QueueRow]) -> list[QueueRow]:
+        """The rows with each stream's first entry not yet delivered to the group (None:
+        there is none): the queue's own, and each of its priority levels'."""
+        pipe = self.client.pipeline(transaction=False)
+        for row in rows:
+            for level, group in ((DEFAULT_PRIORITY, row.group), *((lv.level, lv.group) for lv in row.levels)):
+                last = group.last_delivered_id if group else "0-0"
+                pipe.xrange(self.ns.queue(row.name).level_stream(level), f"({last}", "+", count=1)
+        found: Any = iter(pipe.execute())
+        first = [str(entries[0][0]) if entries else None for entries in found]
+        out, at = [], 0
+        for row in rows:
+            levels = tuple(replace(lv, oldest_id=first[at + 1 + j]) for j, lv in enumerate(row.levels))
+            out.append(replace(row, oldest_id=first[at], levels=levels))
+            at += 1 + len(row.levels)
+        return out
 
     def _worker_hashes(self, ids: Sequence[str]) -> list[dict[str, str]]:
         pipe = self.client.pipeline(transaction=False)

@@ -29,8 +29,19 @@ class GroupRow:
 
 
 @dataclass(frozen=True, slots=True)
+class LevelRow:
+    """The stream of one priority level other than the default, at snapshot time."""
+
+    level: int
+    length: int = 0
+    group: GroupRow | None = None
+    oldest_id: str | None = None  # its first entry not yet delivered
+
+
+@dataclass(frozen=True, slots=True)
 class QueueRow:
-    """One queue at snapshot time; `oldest_id` is the first entry not yet delivered."""
+    """One queue at snapshot time; `oldest_id` is the first entry not yet delivered (of its
+    default-level stream; `levels`: the streams of its other priority levels)."""
 
     name: str
     length: int = 0
@@ -40,6 +51,7 @@ class QueueRow:
     counters: Mapping[str, str] = field(default_factory=dict)
     oldest_id: str | None = None
     paused_since: float | None = None  # Unix s the queue was paused at (None: it runs)
+    levels: tuple[LevelRow, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

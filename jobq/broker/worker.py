@@ -14,7 +14,7 @@ from typing import Any
 import redis
 import redis.asyncio as aioredis
 
-from jobq import protocol, startfail
+from jobq import protocol, protocol_levels, startfail
 from jobq.broker.connection import connect_async, connect_checked, register_scripts
 from jobq.broker.errors import Translating
 from jobq.broker.workflows import AsyncWorkflowCalls
@@ -102,8 +102,13 @@ class AsyncBroker(AsyncWorkflowCalls):
     ) -> list[tuple[int, str, str | None]]:
         """Up to `count` new entries of one queue's priority levels, highest level first,
         without blocking (fetch_levels.lua): (level, stream id, envelope or None)."""
-        call = protocol.fetch_levels(self.ns.queue(queue), self.consumer, levels, count)
-        return protocol.parse_fetch_levels(levels, await self._run("fetch_levels", call))
+        call = protocol_levels.fetch_levels(self.ns.queue(queue), self.consumer, levels, count)
+        return protocol_levels.parse_fetch_levels(levels, await self._run("fetch_levels", call))
+
+    async def age_levels(self, queue: str, age_ms: int, limit: int) -> int:
+        """Move entries waiting longer than `age_ms` up one priority level (age_levels.lua)."""
+        call = protocol_levels.age_levels(self.ns.queue(queue), age_ms, limit)
+        return int(await self._run("age_levels", call))
 
     async def _read_each(
         self, streams: dict[str, str], count: int, block_ms: int
@@ -219,15 +224,17 @@ class AsyncBroker(AsyncWorkflowCalls):
         """Remove a consumer from the groups if it holds nothing (keeps XINFO small)."""
         with self._errors:
             for q in queues:
-                stream = self.ns.queue(q).stream
-                try:
-                    pending = await self.client.xpending_range(
-                        stream, GROUP, min="-", max="+", count=1, consumername=consumer
-                    )
-                    if not pending:
-                        await self.client.xgroup_delconsumer(stream, GROUP, consumer)
-                except redis.ResponseError:
-                    continue
+                k = self.ns.queue(q)
+                levels = [int(x) for x in await self.client.smembers(k.levels)]  # type: ignore[misc]
+                for stream in (k.stream, *(k.level_stream(level) for level in levels)):
+                    try:
+                        pending = await self.client.xpending_range(
+                            stream, GROUP, min="-", max="+", count=1, consumername=consumer
+                        )
+                        if not pending:
+                            await self.client.xgroup_delconsumer(stream, GROUP, consumer)
+                    except redis.ResponseError:
+                        continue
 
     async def paused(self, queues: Sequence[str]) -> set[str]:
         """Which of `queues` are paused now (one pipelined round trip)."""

@@ -51,7 +51,7 @@ def job_show_command(job_id: str, redis_url: str | None, namespace: str | None, 
 def job_text(data: dict[str, Any]) -> list[str]:
     """The lines of `jobq job show`: what --json holds, arguments and times included."""
     lines = []
-    for key in ("id", "queue", "task", "state", "attempts", "last_error", "result", "worker"):
+    for key in ("id", "queue", "task", "state", "priority", "attempts", "last_error", "result", "worker"):
         if key in data:
             value = "-" if data[key] is None else data[key]
             lines.append(f"{key.replace('_', ' ') + ':':<12} {value}")

@@ -37,21 +37,7 @@ def stats_text(snap: stats.Snapshot, namespace: str) -> str:
     """The human `jobq stats` view: one table of queues, one of workers."""
     out = [f"namespace {namespace} at {when(snap.taken_at)}", ""]
     if snap.queues:
-        rows = [
-            [
-                f"{q.name} (paused)" if q.paused else q.name,
-                q.backlog,
-                q.in_flight,
-                q.scheduled,
-                q.dead,
-                q.processed,
-                q.failed,
-                span(q.oldest_age_s),
-            ]
-            for q in snap.queues
-        ]
-        headers = ["QUEUE", "BACKLOG", "IN FLIGHT", "SCHEDULED", "DEAD", "PROCESSED", "FAILED", "OLDEST"]
-        out.append(table(headers, rows, numeric=range(1, 8)))
+        out.append(_queue_table(snap.queues))
     else:
         out.append("no queues yet (nothing has been enqueued in this namespace)")
     out.append("")
@@ -62,6 +48,25 @@ def stats_text(snap: stats.Snapshot, namespace: str) -> str:
         out.append("no live workers")
     out += [f"✖ {startfail.describe(f)}" for f in snap.start_failures]
     return "\n".join(out)
+
+
+_QUEUE_HEADERS = ["QUEUE", "BACKLOG", "IN FLIGHT", "SCHEDULED", "DEAD", "PROCESSED", "FAILED", "OLDEST"]
+_FLOW_HEADERS = ["THROTTLED", "CAPPED", "LEVELS"]
+
+
+def _queue_table(queues: Sequence[stats.QueueStats]) -> str:
+    """One row per queue; the flow-control columns (deferrals by a rate limit or a
+    concurrency cap, backlog per priority level) only when some queue has something there."""
+    flow = any(q.throttled or q.capped or len(q.priorities) > 1 for q in queues)
+    rows = []
+    for q in queues:
+        name = f"{q.name} (paused)" if q.paused else q.name
+        row = [name, q.backlog, q.in_flight, q.scheduled, q.dead, q.processed, q.failed, span(q.oldest_age_s)]
+        if flow:
+            row += [q.throttled, q.capped, stats.level_backlog(q.priorities)]
+        rows.append(row)
+    headers = _QUEUE_HEADERS + (_FLOW_HEADERS if flow else [])
+    return table(headers, rows, numeric=range(1, 10))
 
 
 _WORKER_HEADERS = ["WORKER", "HOST", "PID", "QUEUES", "BUSY", "DONE", "SEEN", "WAIT p50/p95"]

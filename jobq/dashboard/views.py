@@ -17,7 +17,7 @@ from jobq.dashboard.table import Column, fit, render
 from jobq.dlq import DeadJob
 from jobq.startfail import StartFailure
 from jobq.startfail import describe as describe_start_failure
-from jobq.stats import WorkerStats, stalled_notes
+from jobq.stats import WorkerStats, level_backlog, stalled_notes
 
 QUEUE_COLUMNS = (
     Column("name", "QUEUE", 10, grow=22, left=True),
@@ -30,6 +30,9 @@ QUEUE_COLUMNS = (
     Column("trend", "TREND", 10, drop=9, grow=TREND_BUCKETS - 10, left=True),
     Column("oldest", "OLDEST", 6, drop=6),
     Column("latency", "P50/P95", 10, drop=8),
+    Column("priorities", "LEVELS", 9, drop=10, grow=12, left=True),
+    Column("rate_deferred", "THROT", 5, drop=11),
+    Column("cap_deferred", "CAP", 5, drop=12),
 )
 WORKER_COLUMNS = (
     Column("host", "WORKER", 8, grow=16, left=True),
@@ -68,6 +71,9 @@ def queue_cells(row: QueueRow, trend_width: int = 10) -> dict[str, str]:
         "trend": fmt.sparkline(row.rates.trend, trend_width),
         "oldest": fmt.age(q.oldest_age_s) if q.backlog else "-",
         "latency": fmt.latency(row.latency),
+        "priorities": level_backlog(q.priorities),
+        "rate_deferred": fmt.count(q.throttled, 5),
+        "cap_deferred": fmt.count(q.capped, 5),
     }
 
 

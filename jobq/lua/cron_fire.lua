@@ -2,7 +2,8 @@
 -- Decide one cron tick and, if it is to run, enqueue its job: one step, in the queue's slot,
 -- so any number of schedulers offering the same tick enqueue it once.
 -- KEYS[1] stream   KEYS[2] jobs   KEYS[3] the entry's state hash ("ns:{q}:cron:<name>")
--- KEYS[4] result key of the tick's job
+-- KEYS[4] result key of the tick's job, then the level block (lib/levels.lua): the job is
+-- queued at the priority level its envelope names
 -- ARGV[1] due time of the tick (ms, Redis clock)   ARGV[2] job id (the tick id)
 -- ARGV[3] envelope   ARGV[4] misfire grace (ms)   ARGV[5] catch_up ("1" / "0")
 -- ARGV[6] overlap policy ("allow" / "skip")   ARGV[7] grace for an entry with no state yet
@@ -21,6 +22,7 @@
 --   overlap   left out: the entry's previous run is unfinished (overlap "skip")
 --   early     not due on this server's clock yet: offer it again later
 --#include now_ms
+--#include levels
 --#include queue_entry
 local now = now_ms()
 local due_text, id = ARGV[1], ARGV[2]
@@ -53,7 +55,9 @@ if ARGV[6] == 'skip' and previous and redis.call('HEXISTS', KEYS[2], previous) =
   redis.call('HSET', KEYS[3], 'mark', due_text, 'skipped', due_text, 'skipped_at', now, 'skip_why', 'overlap')
   return {'overlap', late}
 end
-queue_entry(KEYS[1], KEYS[2], id, ARGV[3])
+local level = envelope_level(ARGV[3])
+use_level(5, level)
+queue_entry(KEYS[level_slot(5, level, 1)], KEYS[2], id, ARGV[3], level)
 redis.call('HSET', KEYS[3], 'mark', due_text, 'tick', due_text, 'job', id, 'fired', now)
 redis.call('HDEL', KEYS[3], 'skipped_at')  -- a skip is reported only until the next run
 return {'fired', late}

@@ -3,19 +3,20 @@
 -- the group and scheduled jobs; each one still waiting now is removed and recorded as
 -- cancelled (so Job.status() says so and blocked Job.result() callers wake). Entries a
 -- worker took meanwhile are left alone: they finish or fail as usual. Dead letters are kept.
--- KEYS[1] stream   KEYS[2] jobs   KEYS[3] scheduled   KEYS[4] delayed   KEYS[5] waiters,
+-- KEYS[1] stream (of one priority level)   KEYS[2] jobs   KEYS[3] scheduled   KEYS[4] delayed   KEYS[5] waiters,
 -- then the result key and the notify key of each listed job, in the order of ARGV
 -- ARGV[1] group   ARGV[2] result ttl s   ARGV[3] outcome blob of a cancelled job (a JSON
 -- object; the job's envelope is added as member "j")   ARGV[4] number of queued jobs Q
--- ARGV[5] number of stream entries without a readable job id U
+-- ARGV[5] number of stream entries without a readable job id U   ARGV[6] the stream's level
 -- then Q pairs (stream id, job id), U stream ids, and the ids of scheduled jobs
 -- Returns {undelivered entries removed, scheduled jobs removed}.
 --#include pending_entry
+--#include levels
 --#include entry_envelope
 --#include store_outcome
 --#include wake_waiters
 local group, ttl, blob = ARGV[1], tonumber(ARGV[2]), ARGV[3]
-local nq, nu = tonumber(ARGV[4]), tonumber(ARGV[5])
+local nq, nu, level = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local slot = 5
 
 local function cancelled(id, env)
@@ -34,11 +35,11 @@ local function undelivered(sid)
 end
 
 local queued = 0
-for i = 6, 5 + 2 * nq, 2 do
+for i = 7, 6 + 2 * nq, 2 do
   local sid, id = ARGV[i], ARGV[i + 1]
   local fields = undelivered(sid)
   if fields then
-    if redis.call('HGET', KEYS[2], id) == {{JOB_QUEUED}} .. sid then
+    if redis.call('HGET', KEYS[2], id) == {{JOB_QUEUED}} .. at_level(level, sid) then
       cancelled(id, entry_envelope(fields))
     end
     redis.call('XDEL', KEYS[1], sid)
@@ -46,7 +47,7 @@ for i = 6, 5 + 2 * nq, 2 do
   end
   slot = slot + 2
 end
-for i = 6 + 2 * nq, 5 + 2 * nq + nu do
+for i = 7 + 2 * nq, 6 + 2 * nq + nu do
   if undelivered(ARGV[i]) then
     redis.call('XDEL', KEYS[1], ARGV[i])
     queued = queued + 1
@@ -54,7 +55,7 @@ for i = 6 + 2 * nq, 5 + 2 * nq + nu do
 end
 
 local scheduled = 0
-for i = 6 + 2 * nq + nu, #ARGV do
+for i = 7 + 2 * nq + nu, #ARGV do
   local id = ARGV[i]
   if redis.call('ZREM', KEYS[3], id) == 1 then
     local env = redis.call('HGET', KEYS[4], id)

@@ -4,10 +4,12 @@
 -- A dead letter whose id has a newer run (pending, or finished other than dead) is stale:
 -- it is removed instead, so a replay never brings an old run back over a newer one.
 -- KEYS[1] dead   KEYS[2] deadidx   KEYS[3] stream   KEYS[4] jobs, then the result key of
--- each job, in order
+-- each job, in order, then the level block (lib/levels.lua): a job goes back to the
+-- priority level its envelope names (member "p"; the default when it names none)
 -- ARGV: triples: job id, dead entry id, fresh envelope
 -- Returns one integer per job: 1 requeued, 0 no longer in the dead-letter stream,
 -- 2 removed as stale (a newer run of the id exists).
+--#include levels
 --#include queue_entry
 local function superseded(id, result_key)
   if redis.call('HEXISTS', KEYS[4], id) == 1 then return true end
@@ -16,6 +18,8 @@ local function superseded(id, result_key)
   local ok, outcome = pcall(cjson.decode, blob)
   return ok and type(outcome) == 'table' and outcome[{{OUTCOME_STATE}}] ~= {{STATUS_DEAD}}
 end
+
+local base = #KEYS - 10
 
 local out = {}
 local n = 0
@@ -34,7 +38,9 @@ for i = 1, #ARGV, 3 do
       out[n] = 2
     else
       redis.call('DEL', result_key)
-      queue_entry(KEYS[3], KEYS[4], id, env)
+      local level = envelope_level(env)
+      use_level(base, level)
+      queue_entry(KEYS[level_slot(base, level, 3)], KEYS[4], id, env, level)
       out[n] = 1
     end
   end

@@ -44,7 +44,11 @@ local base = tonumber(ARGV[5])
 local mine = {}
 local function held_at(level)
   local held = redis.call('XPENDING', KEYS[level_slot(base, level, 1)], group, '-', '+', 1000000, consumer)
-  for _, p in ipairs(held) do mine[at_level(level, p[1])] = true end
+  if level == {{LEVEL_DEFAULT}} then
+    for _, p in ipairs(held) do mine[p[1]] = true end
+  else
+    for _, p in ipairs(held) do mine[at_level(level, p[1])] = true end
+  end
 end
 local levels = {}  -- level -> stream ids to acknowledge there
 if base == 0 then

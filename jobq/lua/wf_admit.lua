@@ -1,7 +1,8 @@
 #!lua flags=allow-oom
 -- Workflows: put members and steps of workflows into one queue (jobq.workflow).
 -- KEYS[1] stream   KEYS[2] jobs   KEYS[3] links   KEYS[4] outbox, then the result key of
--- each cancel and link item, in order
+-- each cancel and link item, in order, then the level block (lib/levels.lua): a job is
+-- queued at the priority level its envelope names
 -- ARGV: 4 values per item: op, job id, workflow id, x
 --   new     enqueue now (x: envelope; a member's carries its link to the workflow)
 --   wait    record the job as waiting on the workflow (W<workflow id>), unless known
@@ -15,10 +16,17 @@
 -- ARGV[#ARGV] result ttl s of cancelled jobs. A links value is a space-separated list of
 -- workflow links (a job may be a parent in several workflows).
 -- Returns one value per item: 1 done, 0 no-op (link: see above).
+--#include levels
 --#include queue_entry
 --#include tell_workflows
 --#include workflow_links
 local ttl = tonumber(ARGV[#ARGV])
+local base = #KEYS - 10
+local function enter(id, env)
+  local level = envelope_level(env)
+  use_level(base, level)
+  queue_entry(KEYS[level_slot(base, level, 1)], KEYS[2], id, env, level)
+end
 local out, result_keys = {}, 4
 local function waiting(id)
   local rec = redis.call('HGET', KEYS[2], id)
@@ -32,13 +40,13 @@ for i = 1, #ARGV - 1, 4 do
   local op, id, wf, x = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local done = 0
   if op == 'new' then
-    queue_entry(KEYS[1], KEYS[2], id, x)
+    enter(id, x)
     done = 1
   elseif op == 'wait' then
     done = redis.call('HSETNX', KEYS[2], id, {{JOB_WAITING}} .. wf)
   elseif op == 'run' then
     if waiting(id) then
-      queue_entry(KEYS[1], KEYS[2], id, x)
+      enter(id, x)
       done = 1
     end
   elseif op == 'link' then

@@ -206,7 +206,7 @@ class Worker:
             await self.setup()
             await self.lifecycle.start_or_raise()
         before = self.done
-        await self.maintenance.promote()
+        await self.maintenance.before_step()
         entries = await self._read(self.concurrency, block_ms)
         self._admit(entries)
         await self._drain(None)

@@ -93,6 +93,8 @@ class Maintenance:
         self._next: dict[str, float] = defaultdict(float)
         self.closing = False
         self.watchdog = Watchdog(host.id, vt)
+        self.aging_ms = int(config.priority_aging * 1000)
+        self.age_every = max(0.05, min(1.0, config.priority_aging / 4))
         self.drainer = Drainer(broker, config)
 
     def _due(self, duty: str, every: float, now: float) -> bool:
@@ -195,6 +197,15 @@ class Maintenance:
             if 0 <= wait_ms < soonest * 1000:
                 soonest = wait_ms / 1000
         self._next["promote"] = min(self._next["promote"], time.monotonic() + soonest)
+        used = self.w.fetcher.levels.used  # aging: only queues with more than one level
+        if used and self.aging_ms and self._due("aging", self.age_every, time.monotonic()):
+            for queue in used:
+                await self.broker.age_levels(queue, self.aging_ms, PROMOTE_LIMIT)
+
+    async def before_step(self) -> None:
+        """What `Worker.step` does before it reads: learn pauses and levels, promote due jobs."""
+        await self.pauses()
+        await self.promote()
 
     async def pauses(self) -> None:
         """Which queues are paused, and which priority levels each uses (one round trip)."""

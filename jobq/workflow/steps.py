@@ -11,6 +11,7 @@ from typing import Any
 
 from jobq.config import Config
 from jobq.envelope import Envelope, decode_value, encode
+from jobq.flow import DEFAULT_PRIORITY
 from jobq.protocol import Admit
 from jobq.records import OUTCOME_ERROR, OUTCOME_RESULT, outcome_blob, outcome_state
 from jobq.states import JobStatus
@@ -33,16 +34,22 @@ class Step:
     ttl: int
     workflow: str = ""
     ready: str = ""  # an envelope made at enqueue (a job with after=): used as it is
+    priority: int = DEFAULT_PRIORITY  # the task's level: where its job is queued
 
     @classmethod
     def of(cls, sig: Signature[Any], job_id: str, workflow: str = "") -> Step:
         ttl = int(sig.task.options.result_ttl)
-        return cls(job_id, sig.task.name, sig.queue, sig.args, sig.kwargs, sig.immutable, ttl, workflow)
+        return cls(
+            *(job_id, sig.task.name, sig.queue, sig.args, sig.kwargs, sig.immutable, ttl, workflow),
+            priority=sig.task.options.priority,
+        )
 
     def to_json(self) -> str:
         """SerializationError (from encode) is raised by `envelope` first, at creation."""
         body = {"id": self.id, "t": self.task, "q": self.queue, "a": list(self.args), "k": self.kwargs}
         more = {"im": self.immutable, "ttl": self.ttl, "w": self.workflow, "env": self.ready}
+        if self.priority != DEFAULT_PRIORITY:
+            more["p"] = self.priority
         return _compact({**body, **more})
 
     @classmethod
@@ -51,6 +58,7 @@ class Step:
         return cls(
             str(d["id"]), str(d["t"]), str(d["q"]), tuple(d.get("a") or ()), dict(d.get("k") or {}),
             bool(d.get("im")), int(d.get("ttl", 86400)), str(d.get("w", "")), str(d.get("env", "")),
+            int(d.get("p", DEFAULT_PRIORITY)),
         )  # fmt: skip
 
     def envelope(self, config: Config, previous: tuple[Any, ...] = ()) -> str:
@@ -58,7 +66,9 @@ class Step:
         if self.ready:
             return self.ready
         args = self.args if self.immutable else (*previous, *self.args)
-        env = Envelope(self.id, self.task, args, self.kwargs, time.time(), workflow=self.workflow)
+        env = Envelope(
+            self.id, self.task, args, self.kwargs, time.time(), workflow=self.workflow, priority=self.priority
+        )
         return encode(env, config.max_payload_bytes, config.signing_key)
 
 

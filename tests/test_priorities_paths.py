@@ -1,0 +1,67 @@
+"""Every path that queues a job again queues it at its priority level: purge, dead-letter
+replay, cron, workflows and dependencies (real Redis)."""
+
+from __future__ import annotations
+
+import jobq
+from jobq import cron, dlq
+from jobq.cli.inspect import purge_waiting
+from tests.support.priorities import level_of, run_in_steps
+
+
+def test_purge_cancels_waiting_jobs_of_every_level(app: jobq.App) -> None:
+    @app.task(queue="purged")
+    def noop() -> None: ...
+
+    jobs = [noop.enqueue(priority=level) for level in (9, 5, 0)]
+    later = noop.enqueue(priority=9, delay=60)
+    assert purge_waiting(app, "purged", 10) == (3, 1)
+    assert [j.status() for j in (*jobs, later)] == ["cancelled"] * 4
+    k = app.broker.ns.queue("purged")
+    assert [app.broker.client.xlen(k.level_stream(level)) for level in (9, 5, 0)] == [0, 0, 0]
+
+
+def test_a_replayed_dead_letter_goes_back_to_its_level(app: jobq.App) -> None:
+    runs: list[int] = []
+
+    @app.task(queue="replay", priority=8)
+    def picky() -> None:
+        runs.append(1)
+        if len(runs) == 1:
+            raise jobq.Reject("not yet")
+
+    job = picky.delay()
+    run_in_steps(app, ["replay"], 1)
+    assert job.status() == "dead"
+    assert dlq.requeue(app.broker, "replay", [job.id]).requeued == [job.id]
+    assert job.status() == "queued" and level_of(app, "replay", job.id) == 8
+    run_in_steps(app, ["replay"], 1)
+    assert job.status() == "succeeded" and len(runs) == 2
+
+
+def test_cron_runs_and_workflow_steps_are_queued_at_the_tasks_level(app: jobq.App) -> None:
+    @app.cron("0 0 1 1 *", queue="ticks", priority=9)
+    def nightly() -> None: ...
+
+    entry = cron.find_entry(app, nightly.name)
+    assert entry is not None
+    tick = cron.trigger(app, entry)
+    assert level_of(app, "ticks", tick) == 9
+
+    @app.task(queue="flows", priority=7)
+    def first() -> int:
+        return 1
+
+    @app.task(queue="flows", priority=2)
+    def second(x: int) -> int:
+        return x + 1
+
+    flow = jobq.chain(first.s(), second.s()).delay()
+    k = app.broker.ns.queue("flows")
+    assert app.broker.client.xlen(k.level_stream(7)) == 1
+    parent = first.delay()
+    child = second.enqueue(args=(0,), after=[parent])
+    run_in_steps(app, ["flows"], 6)
+    assert flow.result(timeout=5) == 2
+    assert child.result(timeout=5) == 1
+    assert [app.broker.client.xlen(k.level_stream(level)) for level in (7, 2)] == [0, 0]
