@@ -104,7 +104,7 @@ def command_path(args: list[str]) -> tuple[tuple[str, ...], list[str]]:
     path: list[str] = []
     rest = list(args)
     while isinstance(group, click.Group) and rest:
-        sub = group.commands.get(rest[0])
+        sub = group.get_command(click.Context(group), rest[0])  # the CLI loads commands lazily
         assert sub is not None, f"jobq has no command {' '.join([*path, rest[0]])!r}"
         path.append(rest.pop(0))
         group = sub
