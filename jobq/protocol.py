@@ -19,22 +19,9 @@ from jobq.records import LEVEL_SEP
 from jobq.states import SettleOp
 
 SCRIPT_NAMES = (
-    "enqueue",
-    "promote",
-    "settle",
-    "renew",
-    "reclaim",
-    "status",
-    "cancel",
-    "requeue_dead",
-    "purge",
-    "cron_fire",
-    "cron_trigger",
-    "flow_acquire",
-    "wf_admit",
-    "wf_apply",
-    "fetch_levels",
-    "age_levels",
+    *("enqueue", "enqueue_now", "promote", "settle", "renew", "reclaim", "status", "cancel"),
+    *("requeue_dead", "purge", "cron_fire", "cron_trigger", "flow_acquire", "wf_admit"),
+    *("wf_apply", "fetch_levels", "age_levels"),
 )
 
 
@@ -73,6 +60,12 @@ def enqueue(
         if job.unique:
             keys.append(k.result(job.id))
     return keys, args
+
+
+def enqueue_now(k: QueueKeys, jobs: Sequence[NewJob], first: Sequence[str] = ()) -> Call:
+    """Jobs at the default level, due now, under ids jobq made: ids and envelopes only
+    (`first`: the keys, as for enqueue)."""
+    return list(first or (k.stream, k.jobs)), [x for job in jobs for x in (job.id, job.envelope)]
 
 
 def promote(k: QueueKeys, limit: int) -> Call:

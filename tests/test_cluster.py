@@ -237,7 +237,8 @@ def _on_queue(task: jobq.Task[..., int], queue: str) -> Any:
 
 def test_every_lua_script_ran_on_the_cluster() -> None:
     """The scenarios above run each script; a new script must get a cluster scenario too."""
-    covered = {"enqueue", "promote", "settle", "renew", "reclaim", "status", "cancel", "requeue_dead"}
+    covered = {"enqueue", "enqueue_now", "promote", "settle", "renew", "reclaim", "status", "cancel"}
+    covered |= {"requeue_dead"}
     covered |= {"purge", "cron_fire", "cron_trigger"}
     covered |= {"flow_acquire", "fetch_levels", "age_levels"}  # tests/test_cluster_flow.py
     covered |= {"wf_admit", "wf_apply"}

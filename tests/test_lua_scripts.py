@@ -113,7 +113,7 @@ def test_the_paste_check_finds_renamed_copies() -> None:
         "math.floor(tonumber(t[2]) / 1000)\n",
         "pending_entry": "local ok, p = pcall(redis.call, 'XPENDING', KEYS[2], ARGV[1], rest, rest, 1)\n",
         "queue_entry": "local sid = redis.call('XADD', KEYS[1], '*', {{ENTRY_ENVELOPE}}, ARGV[3])\n"
-        "redis.call('HSET', KEYS[2], id, {{JOB_QUEUED}} .. at_level(level or {{LEVEL_DEFAULT}}, sid))\n",
+        "local rec = {{JOB_QUEUED}} .. at_level(level or {{LEVEL_DEFAULT}}, sid)\n",
         "wake_waiters": "local waiting = tonumber(redis.call('HGET', KEYS[6], id) or '0')\n"
         "for _ = 1, waiting do redis.call('RPUSH', KEYS[7], '1') end\n",
         "entry_envelope": "for j = 1, #entry[2], 2 do\n  if entry[2][j] == {{ENTRY_ENVELOPE}} then "

@@ -8,6 +8,7 @@ and `jobq.broker.Broker` is all of them over one connection.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import redis
@@ -18,6 +19,16 @@ from jobq.broker.direct import DirectLine, ScriptHead
 from jobq.broker.errors import Translating
 from jobq.config import Config
 from jobq.keys import NamespaceKeys, QueueKeys
+
+
+@dataclass(frozen=True, slots=True)
+class EnqueueTarget:
+    """A queue at one priority level, as the producer's enqueue needs it: its keys and the
+    packed heads of enqueue.lua and (at the default level) enqueue_now.lua."""
+
+    keys: QueueKeys
+    later: ScriptHead
+    now: ScriptHead | None
 
 
 class Link:
@@ -31,8 +42,8 @@ class Link:
         self.cluster = isinstance(self.client, redis.RedisCluster)
         self._scripts = register_scripts(self.client)
         self._known_queues: set[str] = set()
-        # (queue, level) -> its keys and packed enqueue head, made after it was registered
-        self._enqueue_targets: dict[tuple[str, int], tuple[QueueKeys, ScriptHead]] = {}
+        # (queue, level) -> its EnqueueTarget, made once the queue was registered
+        self._enqueue_targets: dict[tuple[str, int], EnqueueTarget] = {}
         self._translating = Translating(self.url)
         # the producer's enqueue path (a Cluster routes by key: redis-py's path only)
         self._line = None if self.cluster else DirectLine(self.client)

@@ -8,13 +8,20 @@ from typing import Any
 
 from jobq import protocol
 from jobq.broker.connection import SOCKET_TIMEOUT_S
-from jobq.broker.direct import ScriptHead
-from jobq.broker.link import Link
+from jobq.broker.link import EnqueueTarget, Link
 from jobq.flow import DEFAULT_PRIORITY
-from jobq.keys import GROUP, QueueKeys
+from jobq.keys import GROUP
 from jobq.states import CancelReply
 
 ENQUEUE_CHUNK = 500
+
+
+def _run_now(jobs: Sequence[protocol.NewJob]) -> bool:
+    """Jobs enqueue_now.lua takes (at the default level): due now, under ids jobq made."""
+    if len(jobs) == 1:
+        job = jobs[0]
+        return not (job.delay_ms or job.at_ms or job.unique)
+    return not any(job.delay_ms or job.at_ms or job.unique for job in jobs)
 
 
 class Producer(Link):
@@ -25,25 +32,34 @@ class Producer(Link):
         level = jobs[0].level if jobs else DEFAULT_PRIORITY
         if len(jobs) > 1 and any(job.level != level for job in jobs):
             return self._enqueue_levels(queue, jobs)
+        if len(jobs) > ENQUEUE_CHUNK:
+            chunks = [jobs[start : start + ENQUEUE_CHUNK] for start in range(0, len(jobs), ENQUEUE_CHUNK)]
+        else:
+            chunks = [jobs]
         with self._errors():
-            target = self._enqueue_targets.get((queue, level)) or self._enqueue_target(queue, level)
-            k, head = target
-            calls = [
-                protocol.enqueue(k, jobs[start : start + ENQUEUE_CHUNK], level, head.keys)
-                for start in range(0, len(jobs), ENQUEUE_CHUNK)
-            ]
+            to = self._enqueue_targets.get((queue, level)) or self._enqueue_target(queue, level)
+            if to.now is not None and _run_now(jobs):
+                head = to.now
+                calls = [protocol.enqueue_now(to.keys, chunk, head.keys) for chunk in chunks]
+                self._scripted("enqueue_now", calls, [head.call(keys, args) for keys, args in calls])
+                return [True] * len(jobs)
+            head = to.later
+            calls = [protocol.enqueue(to.keys, chunk, level, head.keys) for chunk in chunks]
             replies = self._scripted("enqueue", calls, [head.call(keys, args) for keys, args in calls])
         return [bool(x) for reply in replies for x in reply]
 
-    def _enqueue_target(self, queue: str, level: int) -> tuple[QueueKeys, ScriptHead]:
-        """A queue's keys and packed script head at a level, made at its first enqueue."""
+    def _enqueue_target(self, queue: str, level: int) -> EnqueueTarget:
+        """A queue's keys and packed script heads at a level, made at its first enqueue."""
         if queue not in self._known_queues:
             self._register_queue(queue)
         k = self.ns.queue(queue)
-        target = self._enqueue_targets[queue, level] = (
-            k,
-            self._script_head("enqueue", protocol.enqueue(k, (), level)[0]),
+        later = self._script_head("enqueue", protocol.enqueue(k, (), level)[0])
+        now = (
+            self._script_head("enqueue_now", protocol.enqueue_now(k, ())[0])
+            if level == DEFAULT_PRIORITY
+            else None
         )
+        target = self._enqueue_targets[queue, level] = EnqueueTarget(k, later, now)
         return target
 
     def _enqueue_levels(self, queue: str, jobs: Sequence[protocol.NewJob]) -> list[bool]:
