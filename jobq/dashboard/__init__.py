@@ -2,7 +2,7 @@
 
 Layout: `model` (rates from snapshot deltas), `format`/`table`/`views` (text, pure),
 `cron_view` (cron rows), `board` (state between redraws), `source` (the only part that
-talks to Redis), `background` (calls off the UI thread), `tui`/`screens` (Textual),
+talks to Redis), `background` (calls off the UI thread), `tui`/`screens`/`job_view` (Textual),
 `plain` (no terminal: a text frame per refresh).
 """
 

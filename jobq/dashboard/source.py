@@ -11,13 +11,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from jobq import dlq
+from jobq import dlq, jobfacts
 from jobq.app import App
 from jobq.config import redact_url
 from jobq.dashboard.board import Poll
 from jobq.dashboard.cron_view import CronRow, cron_rows
 from jobq.dlq import DeadJob
 from jobq.errors import JobqError
+from jobq.explain import explain
 from jobq.stats import Snapshot, snapshot
 
 T = TypeVar("T")
@@ -82,3 +83,9 @@ class Source:
 
     def purge(self, queue: str) -> int:
         return self.app.broker.purge_dead(queue)
+
+    def job_lines(self, job_id: str) -> list[str]:
+        """What `jobq explain` says of one job (JobNotFound if no queue knows it)."""
+        facts = jobfacts.gather(self.app, job_id)
+        task = self.app.tasks.get(facts.task)
+        return explain(facts, task.options.retries + 1 if task else None)

@@ -20,6 +20,7 @@ from textual.widgets.option_list import Option
 from jobq.dashboard import views
 from jobq.dashboard.background import Outcome, Polled, Poller
 from jobq.dashboard.board import Board
+from jobq.dashboard.job_view import JobIdScreen, JobScreen
 from jobq.dashboard.screens import DeadLettersScreen
 from jobq.dashboard.source import Source
 
@@ -53,6 +54,7 @@ class DashboardApp(TextualApp[None]):
         Binding("q", "quit", "quit"),
         Binding("ctrl+c", "quit", "quit", show=False, priority=True),
         Binding("d", "dead_letters", "dead letters"),
+        Binding("j", "open_job", "job"),
     ]
 
     def __init__(self, source: Source, refresh_s: float) -> None:
@@ -154,7 +156,7 @@ class DashboardApp(TextualApp[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """`d` belongs to the main screen: hidden on the others (no stacking of lists)."""
-        if action == "dead_letters":
+        if action in ("dead_letters", "open_job"):
             return self.screen is self.default_screen
         return True
 
@@ -164,6 +166,13 @@ class DashboardApp(TextualApp[None]):
             self.notify("no queue to open yet", severity="warning")
             return
         self.push_screen(DeadLettersScreen(self.source, self.board, queue, self.refresh_s))
+
+    def action_open_job(self) -> None:
+        def opened(job_id: str | None) -> None:
+            if job_id:
+                self.push_screen(JobScreen(self.source, job_id))
+
+        self.push_screen(JobIdScreen(), opened)
 
     def refresh_now(self) -> None:
         self.poller.wake()
