@@ -263,16 +263,17 @@ class Task(Generic[P, R]):
         arguments."""
         return Signature(self, args, kwargs, immutable=True)
 
-    def delay_many(self, calls: Iterable[Sequence[Any]]) -> list[Job[R]]:
-        """Enqueue many calls (each a tuple of positional args) in pipelined batches."""
+    def delay_many(self, calls: Iterable[Sequence[Any]], *, priority: int | None = None) -> list[Job[R]]:
+        """Enqueue many calls (each a tuple of positional args) in pipelined batches, at
+        `priority` (0..9; None: the task's)."""
+        level = self.options.priority if priority is None else check_priority(priority, self.name)
         if self.app.middleware.enqueues:
-            return self._delay_many_through_middleware(calls)
+            return self._delay_many_through_middleware(calls, level)
         now = time.time()
         expires = expires_at(None, self.options.expires, now, self.name)
         limit = self.app.config.max_payload_bytes
         key = self.app.config.signing_key
         queue = self.options.queue
-        level = self.options.priority
         new: list[NewJob] = []
         for args in calls:
             self.check_arguments(args, {})
@@ -284,7 +285,7 @@ class Task(Generic[P, R]):
             self.app.broker.enqueue(queue, new)
         return [Job(self.app, job.id, queue) for job in new]
 
-    def _delay_many_through_middleware(self, calls: Iterable[Sequence[Any]]) -> list[Job[R]]:
+    def _delay_many_through_middleware(self, calls: Iterable[Sequence[Any]], level: int) -> list[Job[R]]:
         """delay_many with the app's enqueue hooks run for each job, still one write."""
         queue, config = self.options.queue, self.app.config
         now = time.time()
@@ -293,8 +294,6 @@ class Task(Generic[P, R]):
         for args in calls:
             self.check_arguments(args, {})
             out.append(EnqueueInfo(new_job_id(), self.name, queue, tuple(args), {}))
-
-        level = self.options.priority
 
         def write() -> None:
             new = [

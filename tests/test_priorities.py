@@ -29,6 +29,7 @@ def test_higher_levels_start_first_and_the_default_level_keeps_its_stream(app: j
         order.append(label)
 
     note.delay_many([("low",)] * 2)  # the default level, 5
+    note.delay_many([("seven",)], priority=7)
     for label in ("zero-a", "zero-b"):
         note.enqueue(args=(label,), priority=0)
     for label in ("nine-a", "nine-b"):
@@ -37,10 +38,10 @@ def test_higher_levels_start_first_and_the_default_level_keeps_its_stream(app: j
     k = app.broker.ns.queue("prio")
     assert app.broker.client.xlen(k.stream) == 2  # level 5 stays on the queue's own stream
     assert app.broker.client.xlen(k.level_stream(9)) == 2
-    assert sorted(int(x) for x in app.broker.client.smembers(k.levels)) == [0, 8, 9]
-    run_in_steps(app, ["prio"], 8)
-    assert order == ["nine-a", "nine-b", "eight", "low", "low", "zero-a", "zero-b"]
-    for level in (0, 5, 8, 9):  # every entry acknowledged and deleted on its own stream
+    assert sorted(int(x) for x in app.broker.client.smembers(k.levels)) == [0, 7, 8, 9]
+    run_in_steps(app, ["prio"], 9)
+    assert order == ["nine-a", "nine-b", "eight", "seven", "low", "low", "zero-a", "zero-b"]
+    for level in (0, 5, 7, 8, 9):  # every entry acknowledged and deleted on its own stream
         assert app.broker.client.xlen(k.level_stream(level)) == 0
 
 
@@ -56,6 +57,8 @@ def test_a_bad_priority_is_refused_and_nothing_is_enqueued(app: jobq.App, bad: A
         fine.enqueue(priority=bad)
     with pytest.raises(jobq.ConfigError, match="priority"):
         app.submit("fine", priority=bad)
+    with pytest.raises(jobq.ConfigError, match="priority"):
+        fine.delay_many([()] * 3, priority=bad)
     k = app.broker.ns.queue("badprio")
     assert app.broker.client.exists(k.stream, k.levels, k.jobs) == 0
 
