@@ -260,7 +260,10 @@ class App:
         else:
             level = check_priority(priority, task_name)
         expiry = expires_at(expires, task.options.expires if task else None, now, task_name)
-        target = self.queue_of(task_name) if queue is None else check_queue_name(queue)
+        if queue is None:
+            target = self.queue_of(task_name)
+        else:  # a task's own queue (Task.enqueue passes it) was checked when it was made
+            target = queue if task is not None and queue == task.options.queue else check_queue_name(queue)
         unique = job_id is not None
         jid = job_id if job_id is not None else new_job_id()
         keys = task.options.limit_keys(args, kwargs or {}) if task and task.options.limited else ("", "")
