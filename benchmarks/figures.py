@@ -24,3 +24,11 @@ def percentile(sorted_values: Sequence[float], q: float) -> float | None:
 
 def ratio(a: float | None, b: float | None) -> float | None:
     return a / b if a is not None and b else None
+
+
+RAW_SINGLE, RAW_PIPELINED = "raw XADD", "raw XADD pipelined"  # W1's floors (benchmarks.enqueue)
+
+
+def floor_of(variant: str) -> str:
+    """The raw variant a W1 variant is compared against: batches against pipelined XADDs."""
+    return RAW_PIPELINED if variant.startswith(("delay_many", RAW_PIPELINED)) else RAW_SINGLE

@@ -45,6 +45,17 @@ def test_w1_ratio_is_taken_within_each_run() -> None:
     assert report.w1_ratios(rows)["delay"] == pytest.approx(0.8)
 
 
+def test_a_w1_batch_is_compared_with_pipelined_xadds() -> None:
+    rows = [
+        {"workload": "W1", "variant": "raw XADD", "run": 1, "rate": 10.0},
+        {"workload": "W1", "variant": "raw XADD pipelined", "run": 1, "rate": 100.0},
+        {"workload": "W1", "variant": "delay_many (batches of 1,000)", "run": 1, "rate": 85.0},
+    ]
+    assert report.w1_ratios(rows)["delay_many (batches of 1,000)"] == pytest.approx(0.85)
+    line = next(x for x in report.targets({"rows": rows, "backlog": None}) if "0.8x" in x)
+    assert line.endswith("| met |")
+
+
 def test_target_verdicts_and_lost_jobs_are_reported() -> None:
     drain = {"workload": "W2", "variant": "sync no-op", "config": "c", "n": 10, "run": 1, "rate": 30_000.0}
     lines = report.targets({"rows": [drain], "backlog": None})
