@@ -3,10 +3,16 @@ replay, cron, workflows and dependencies (real Redis)."""
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import jobq
-from jobq import cron, dlq
+from jobq import cron, dlq, records
 from jobq.cli.inspect import purge_waiting
+from jobq.testing import BackgroundWorker
+from jobq.worker import Worker
 from tests.support.priorities import level_of, run_in_steps
+from tests.support.waiting import wait_for
 
 
 def test_purge_cancels_waiting_jobs_of_every_level(app: jobq.App) -> None:
@@ -65,3 +71,35 @@ def test_cron_runs_and_workflow_steps_are_queued_at_the_tasks_level(app: jobq.Ap
     assert flow.result(timeout=5) == 2
     assert child.result(timeout=5) == 1
     assert [app.broker.client.xlen(k.level_stream(level)) for level in (7, 2)] == [0, 0]
+
+
+def test_a_rate_limit_deferral_keeps_the_jobs_level(app: jobq.App) -> None:
+    @app.task(queue="limited", priority=8, rate_limit="1/m")
+    def call() -> None: ...
+
+    first, second = call.delay(), call.delay()
+    with BackgroundWorker(app, ["limited"], concurrency=2):
+        wait_for(lambda: (first.status(), second.status()) == ("succeeded", "scheduled"), 10, "a deferral")
+    assert level_of(app, "limited", second.id) == 8
+
+
+def test_one_fetch_takes_no_more_than_asked_highest_level_first(app: jobq.App) -> None:
+    @app.task(queue="bounded")
+    def noop() -> None: ...
+
+    for level in (0, 5, 9):
+        noop.delay_many([()] * 10, priority=level)
+
+    async def fetch() -> list[Any]:
+        worker = Worker(app, ["bounded"], 2)
+        try:
+            await worker.setup()
+            return await worker.fetcher.read(3, 20)
+        finally:
+            await worker.close()
+
+    entries = asyncio.run(fetch())
+    refs = [ref for _, items in entries for ref, _ in items]
+    assert len(refs) == 3 and all(records.level_of(ref)[0] == 9 for ref in refs)
+    levelled = app.broker.ns.queue("bounded").level_stream
+    assert [app.broker.client.xlen(levelled(level)) for level in (0, 5, 9)] == [10, 10, 10]
