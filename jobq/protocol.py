@@ -301,11 +301,11 @@ def wf_admit(k: QueueKeys, items: Sequence[Admit], ttl: int) -> Call:
 Member = tuple[str, str, str, str]  # job id, its index in the workflow, state, value JSON
 
 
-def wf_apply(state_key: str, records: Sequence[Member]) -> Call:
+def wf_apply(state_key: str, records: Sequence[Member], created: bool = False) -> Call:
     flat: list[Any] = []
     for record in records:
         flat += record
-    return [state_key], [_json_array(flat)]
+    return [state_key], [_json_array(flat), "1" if created else "0"]
 
 
 @dataclass(frozen=True, slots=True)

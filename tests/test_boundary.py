@@ -197,11 +197,12 @@ SYNC_CALLS: dict[str, Callable[[Broker], object]] = {
     "links": lambda b: b.links("q", "id"),
     "wf_admit": lambda b: b.wf_admit("q", [protocol.Admit("wait", "id", "w")], 0),
     "wf_apply": lambda b: b.wf_apply("w", [("id", "succeeded", "1")]),
-    "wf_create": lambda b: b.wf_create("w", {"kind": "group"}),
+    "wf_create": lambda b: b.wf_create("w", {"kind": "group"}, 60),
     "wf_delete": lambda b: b.wf_delete("w"),
     "wf_members": lambda b: b.wf_members("w", 10),
     "wf_state": lambda b: b.wf_state("w", ["n"]),
     "wf_results": lambda b: b.wf_results("w", 1),
+    "wf_created": lambda b: b.wf_created("w"),
     "outbox_read": lambda b: b.outbox_read("q", "+", 10),
     "outbox_delete": lambda b: b.outbox_delete("q", ["1-0"]),
 }
@@ -236,6 +237,7 @@ ASYNC_CALLS: dict[str, Callable[[AsyncBroker], Awaitable[object]]] = {
     "wf_admit": lambda b: b.wf_admit("q", [protocol.Admit("wait", "id", "w")], 0),
     "wf_apply": lambda b: b.wf_apply("w", [("id", "succeeded", "1")]),
     "wf_results": lambda b: b.wf_results("w", 1),
+    "waiting_page": lambda b: b.waiting_page("q", 0, 10),
 }
 NO_REDIS = ("close", "queue_keys")  # local only: nothing to translate
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from jobq import protocol
 from jobq.broker.producer import Producer
-from jobq.records import OUTBOX_MEMBERS
+from jobq.records import OUTBOX_MEMBERS, WAITING, job_record
 
 ADMIT_CHUNK = 1000
 _compact = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
@@ -23,15 +23,23 @@ _compact = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 class WorkflowCalls(Producer):
     """The producer's side: create workflows, admit their first jobs, read their state."""
 
-    def wf_create(self, workflow_id: str, fields: Mapping[str, str]) -> None:
-        """Write a new workflow's state (before any of its jobs exists)."""
+    def wf_create(self, workflow_id: str, fields: Mapping[str, str], ttl: int) -> None:
+        """Write a new workflow's state (before any of its jobs exists), expiring in `ttl`
+        seconds unless `wf_created` says every job of it was written."""
         key = self.ns.workflow(workflow_id)
         items = list(fields.items())
         with self._errors():
             pipe = self.client.pipeline(transaction=False)
             for start in range(0, len(items), 1000):
                 pipe.hset(key, mapping=dict(items[start : start + 1000]))
+            pipe.expire(key, ttl)  # in the same write as the fields
             pipe.execute()
+
+    def wf_created(self, workflow_id: str) -> None:
+        """Every job of the workflow is written: its state stops expiring until it finishes
+        (then it expires with the results; see wf_apply.lua)."""
+        with self._errors():
+            self._run("wf_apply", protocol.wf_apply(self.ns.workflow(workflow_id), [], created=True))
 
     def wf_admit(self, queue: str, items: Sequence[protocol.Admit], ttl: int) -> list[Any]:
         """Run wf_admit.lua on one queue, in chunks (each chunk is atomic)."""
@@ -105,6 +113,17 @@ class AsyncWorkflowCalls:
     async def wf_apply(self, workflow_id: str, records: Sequence[protocol.Member]) -> protocol.Applied:
         call = protocol.wf_apply(self.ns.workflow(workflow_id), records)
         return protocol.parse_wf_apply(await self._run("wf_apply", call))
+
+    async def waiting_page(self, queue: str, cursor: int, count: int) -> tuple[int, list[tuple[str, str]]]:
+        """One HSCAN page of a queue's job records: the next cursor (0: the scan is done),
+        and the (job id, workflow id) of the waiting jobs on it."""
+        with self._errors:  # type: ignore[attr-defined]
+            cursor, found = await self.client.hscan(self.ns.queue(queue).jobs, cursor, count=count)
+        pairs = (job_record(str(v)) for v in found.values())
+        ids = list(found)
+        return int(cursor), [
+            (str(i), rest) for i, (kind, rest) in zip(ids, pairs, strict=True) if kind == WAITING
+        ]
 
     async def wf_results(self, workflow_id: str, n: int) -> str:
         """The JSON list of a chord's member results, in member order (null for a missing

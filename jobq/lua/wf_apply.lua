@@ -4,6 +4,9 @@
 -- KEYS[1] the workflow's state hash (its own slot)
 -- ARGV[1] JSON array of 4 values per record, flattened: job id, member index (1-based,
 --         from the job's link), state, value JSON (the result, or a failure description)
+-- ARGV[2] "1": its producer has written all its jobs, so an unfinished state stops
+--         expiring (it is written with a TTL: a creation that dies half way leaves
+--         nothing for ever, and the drainer's sweep cancels the jobs left waiting on it)
 -- State fields: kind (chain, group, chord, after), n (members), ok, failed, ttl, inc ("1":
 -- a callback runs with failures included), fail (first failed member), next (JSON spec
 -- of the callback or the waiting job), r.<index> (a finished member's value JSON: its
@@ -78,5 +81,7 @@ end
 local over = ok + failed >= n or (kind == 'chain' and failed > 0)
 if over and ttl and ttl > 0 then
   redis.call('EXPIRE', state_key, ttl)  -- finished: the state goes with the results
+elseif ARGV[2] == '1' then
+  redis.call('PERSIST', state_key)
 end
 return {n, ok, failed, actions}

@@ -17,7 +17,7 @@ from jobq.protocol import Admit, Member
 from jobq.records import outcome_blob, parse_outcome
 from jobq.states import JobStatus
 from jobq.task import new_job_id
-from jobq.workflow.start import MIN_STATE_TTL
+from jobq.workflow.start import CREATING_S, MIN_STATE_TTL
 from jobq.workflow.steps import Admits, Step, follow, link_of, member_value
 
 RECORD_EXPIRED = outcome_blob(JobStatus.CANCELLED, error="its record expired")  # a parent gone meanwhile
@@ -49,7 +49,7 @@ def enqueue_after(app: JobOwner, job: Step, parents: Sequence[Parent], unique: b
     fields = {"kind": "after", "n": str(len(queues)), "ttl": str(max(MIN_STATE_TTL, job.ttl)), "inc": "0"}
     fields["next"] = job.to_json()
     fields.update({f"i.{pid}": str(k) for k, pid in enumerate(queues, start=1)})
-    app.broker.wf_create(workflow, fields)
+    app.broker.wf_create(workflow, fields, CREATING_S)
     if not app.broker.wf_admit(job.queue, [Admit("wait", job.id, workflow)], 0)[0]:
         app.broker.wf_delete(workflow)
         if unique:
@@ -61,6 +61,7 @@ def enqueue_after(app: JobOwner, job: Step, parents: Sequence[Parent], unique: b
         follow(admits, app.broker.wf_apply(workflow, finished).actions, app.config)
         for (queue, ttl), items in admits.items():
             app.broker.wf_admit(queue, items, ttl)
+    app.broker.wf_created(workflow)
     return True
 
 

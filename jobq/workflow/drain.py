@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -20,10 +21,10 @@ import structlog
 from jobq.broker import AsyncBroker
 from jobq.config import Config
 from jobq.errors import BrokerError
-from jobq.protocol import Member, Outboxed, Settlement
+from jobq.protocol import Admit, Member, Outboxed, Settlement
 from jobq.records import parse_outcome
 from jobq.states import JobStatus, SettleOp
-from jobq.workflow.steps import Admits, follow, member_value, unlink
+from jobq.workflow.steps import Admits, follow, member_value, unlink, workflow_gone
 
 log = structlog.get_logger("jobq.worker")
 SUCCEEDED = JobStatus.SUCCEEDED.value
@@ -33,6 +34,9 @@ SWEEP_COUNT = 1000
 GATHER_S = 0.005  # a drain waits this long for more records: one batch, fewer round trips;
 GATHER_MAX_S = 0.04  # while records keep coming in bursts, up to this long (doubling)
 BURST = 16  # records: a batch this big is a burst
+UNSTICK_S = 10.0  # how often a worker looks for jobs left waiting (one page a queue)
+UNSTICK_COUNT = 500
+GONE_TTL = 86400  # s: the cancelled outcome of a job whose workflow is gone is kept this long
 FAULT_ENV = "JOBQ_TEST_FAULT"  # tests only: "kill-before-drain", "slow-drain" (after_settle)
 
 
@@ -55,6 +59,8 @@ class Drainer:
         self.fault = os.environ.get(FAULT_ENV, "")
         self.pending: dict[str, list[Outboxed]] = defaultdict(list)
         self.task: asyncio.Task[None] | None = None
+        self.cursors: dict[str, int] = {}  # unstick: where each queue's scan of job records is
+        self.unstick_at = time.monotonic() + UNSTICK_S
 
     async def drain(self, queue: str, records: Sequence[Outboxed]) -> None:
         """Apply, release, delete: raises BrokerError and leaves the records to a sweep."""
@@ -68,25 +74,65 @@ class Drainer:
                 workflow_id, index = unlink(link)
                 by_workflow[workflow_id].append((rec.job_id, index, state, value))
         admits: Admits = defaultdict(list)
+        await self._apply(by_workflow, admits)
+        cascades = await self._admit(admits)
+        await self.broker.outbox_delete(queue, [rec.entry_id for rec in records])
+        await self._cascade(cascades)
+
+    async def _apply(self, by_workflow: dict[str, list[Member]], admits: Admits) -> set[str]:
+        """Apply members to their workflows, adding to `admits` what follows; returns the
+        workflows whose state is gone (finished and expired, or never fully created)."""
+        gone = set()
         for workflow_id, members in by_workflow.items():
             applied = await self.broker.wf_apply(workflow_id, members)
+            if not applied.members:
+                gone.add(workflow_id)
             actions = applied.actions
             if any(op == "collect" for op, _, _ in actions):  # a chord is complete
                 results = await self.broker.wf_results(workflow_id, applied.members)
                 actions = [("run", s, results) if op == "collect" else (op, s, x) for op, s, x in actions]
             follow(admits, actions, self.config)
+        return gone
+
+    async def _admit(self, admits: Admits) -> dict[str, list[str]]:
+        """Release or cancel; returns the outbox records of cancelled jobs that were parents."""
         cascades: dict[str, list[str]] = defaultdict(list)
         for (target, ttl), items in admits.items():
             replies = await self.broker.wf_admit(target, items, ttl)
             cascades[target] += [str(r) for r in replies if isinstance(r, str) and "-" in r]
-        await self.broker.outbox_delete(queue, [rec.entry_id for rec in records])
+        return cascades
+
+    async def _cascade(self, cascades: dict[str, list[str]]) -> None:
         for target, entry_ids in cascades.items():  # cancelled jobs that were parents too
             if entry_ids:
                 await self.drain(target, await self.broker.outbox_entries(target, entry_ids))
 
+    async def unstick(self, queues: Sequence[str]) -> None:
+        """Jobs left waiting by a producer that died creating their workflow: one page of
+        each queue's job records a call (a cursor per queue, so every record is seen in
+        turn). A waiter whose workflow state is gone is cancelled; one whose workflow is
+        complete is released (wf_admit.lua acts only on a job that still waits)."""
+        for queue in queues:
+            cursor, waiting = await self.broker.waiting_page(queue, self.cursors.get(queue, 0), UNSTICK_COUNT)
+            self.cursors[queue] = cursor
+            by_workflow: dict[str, list[str]] = defaultdict(list)
+            for job_id, workflow_id in waiting:
+                by_workflow[workflow_id].append(job_id)
+            admits: Admits = defaultdict(list)
+            gone = await self._apply({w: [] for w in by_workflow}, admits)
+            for workflow_id in gone:
+                why = workflow_gone(workflow_id)
+                admits[(queue, GONE_TTL)] += [Admit("cancel", j, "", why) for j in by_workflow[workflow_id]]
+                log.warning("workflow.waiters_cancelled", queue=queue, workflow=workflow_id)
+            await self._cascade(await self._admit(admits))
+
     async def sweep(self, queues: Sequence[str]) -> None:
-        """Finish drains that a dead worker left behind (records older than SWEEP_AGE_MS)."""
+        """Finish drains that a dead worker left behind (records older than SWEEP_AGE_MS),
+        and now and then look for jobs left waiting on workflows (`unstick`)."""
         now_ms = await self.broker.server_time_ms()
+        if time.monotonic() >= self.unstick_at:
+            self.unstick_at = time.monotonic() + UNSTICK_S
+            await self.unstick(queues)
         for queue in queues:
             records = await self.broker.outbox_read(queue, now_ms - SWEEP_AGE_MS, SWEEP_COUNT)
             if records:

@@ -17,6 +17,7 @@ from jobq.workflow.signature import Signature
 from jobq.workflow.steps import Step, check_encodable, link_of
 
 MIN_STATE_TTL = 1  # s: a workflow whose jobs keep no result keeps its state this long
+CREATING_S = 3600  # a state whose producer died before writing every job expires after this
 FIRST_CHUNK = 500  # members enqueued a chunk at a time, each as soon as its envelopes are made
 
 
@@ -56,9 +57,10 @@ def start_chain(app: JobOwner, sigs: Sequence[Signature[Any]]) -> tuple[str, lis
     for k, step in enumerate(steps, start=1):
         fields[f"i.{step.id}"] = str(k)
         fields[f"s.{k}"] = step.to_json()
-    app.broker.wf_create(workflow, fields)
+    app.broker.wf_create(workflow, fields, CREATING_S)
     admit_by_queue(app, [(s, Admit("wait", s.id, workflow)) for s in steps[1:]])
     admit_by_queue(app, [(steps[0], Admit("new", steps[0].id, steps[0].workflow, first))])
+    app.broker.wf_created(workflow)
     return workflow, steps
 
 
@@ -86,7 +88,7 @@ def start_group(
     fields["inc"] = "1" if include_failures else "0"
     if after is not None:
         fields["next"] = after.to_json()
-    app.broker.wf_create(workflow, fields)
+    app.broker.wf_create(workflow, fields, CREATING_S)
     if after is not None:
         admit_by_queue(app, [(after, Admit("wait", after.id, workflow))])
     members: list[Step] = []
@@ -97,4 +99,5 @@ def start_group(
         ]
         admit_by_queue(app, [(m, Admit("new", m.id, m.workflow, m.envelope(app.config))) for m in chunk])
         members += chunk
+    app.broker.wf_created(workflow)
     return workflow, members, after

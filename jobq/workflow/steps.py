@@ -123,6 +123,13 @@ def dependency_failed(member: str) -> str:
     return outcome_blob(JobStatus.CANCELLED, error=why, reason=why)
 
 
+def workflow_gone(workflow_id: str) -> str:
+    """The stored outcome of a job that waited on a workflow whose state is gone: its
+    producer died before writing every job of it, so it can never complete."""
+    why = f"workflow {workflow_id} was never completely created"
+    return outcome_blob(JobStatus.CANCELLED, error=why, reason=why)
+
+
 def member_value(job_id: str, outcome: dict[str, Any]) -> tuple[str, str]:
     """(state, value JSON) of a finished member: its result, or what a callback that takes
     failures gets in its place: {"job": id, "state": "dead"/"cancelled", "error": text}."""
