@@ -11,6 +11,7 @@ from jobq import cron, dlq, records
 from jobq.cli.inspect import purge_waiting
 from jobq.testing import BackgroundWorker
 from jobq.worker import Worker
+from tests.support.jobq_run import one_error_line, run_main
 from tests.support.priorities import level_of, run_in_steps
 from tests.support.waiting import wait_for
 
@@ -103,3 +104,13 @@ def test_one_fetch_takes_no_more_than_asked_highest_level_first(app: jobq.App) -
     assert len(refs) == 3 and all(records.level_of(ref)[0] == 9 for ref in refs)
     levelled = app.broker.ns.queue("bounded").level_stream
     assert [app.broker.client.xlen(levelled(level)) for level in (0, 5, 9)] == [10, 10, 10]
+
+
+def test_the_enqueue_command_takes_a_priority_and_refuses_a_bad_one(app: jobq.App) -> None:
+    where = ["--redis-url", app.config.redis_url, "--namespace", app.config.namespace]
+    proc = run_main(["enqueue", "tests.apps.core_app", "work", "0.01", "--priority", "9", *where])
+    assert proc.returncode == 0, proc.stderr
+    assert level_of(app, "default", proc.stdout.strip()) == 9
+    bad = run_main(["enqueue", "tests.apps.core_app", "work", "0.01", "--priority", "10", *where])
+    assert bad.returncode == 2 and "--priority" in one_error_line(bad)
+    assert app.broker.client.xlen(app.broker.ns.queue("default").level_stream(9)) == 1

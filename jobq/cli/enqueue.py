@@ -34,6 +34,12 @@ def _json(text: str, what: str) -> Any:
 )
 @click.option("--queue", "queue", default=None, help="Override the task's queue.")
 @click.option("--job-id", default=None, help="Idempotency key.")
+@click.option(
+    "--priority",
+    type=click.IntRange(0, 9),
+    metavar="0-9",
+    help="Priority, higher first (default: the task's).",
+)
 def enqueue_command(
     app_spec: str,
     task_name: str,
@@ -44,6 +50,7 @@ def enqueue_command(
     delay: float | None,
     queue: str | None,
     job_id: str | None,
+    priority: int | None,
 ) -> None:
     """Enqueue one call of TASK; each ARG_JSON is one positional argument. Prints the job id."""
     if queue is not None:
@@ -59,7 +66,7 @@ def enqueue_command(
         _registered(app, app_spec, task_name).check_arguments(values, kwargs)
     except TypeError as exc:
         raise click.BadParameter(str(exc), param_hint="ARG_JSON") from None
-    job = app.submit(task_name, values, kwargs, delay=delay, queue=queue, job_id=job_id)
+    job = app.submit(task_name, values, kwargs, delay=delay, queue=queue, job_id=job_id, priority=priority)
     click.echo(job.id)
 
 
