@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any, Concatenate, Generic, ParamSpec, Protocol, TypeVar, overload
 
 from jobq.config import check_queue_name
-from jobq.envelope import Envelope, encode
+from jobq.envelope import Envelope, batch_encoder, encode
 from jobq.errors import ConfigError
 from jobq.flow import (
     DEFAULT_PRIORITY,
@@ -97,6 +97,12 @@ class TaskOptions:
 def new_job_id() -> str:
     """128 random bits as 32 hex digits, like uuid4().hex without building a UUID."""
     return os.urandom(16).hex()
+
+
+def new_job_ids(n: int) -> list[str]:
+    """n ids as new_job_id makes them, from one read of the system's random source."""
+    digits = os.urandom(16 * n).hex()
+    return [digits[i : i + 32] for i in range(0, 32 * n, 32)]
 
 
 def to_delay_ms(delay: float | timedelta | None, at: datetime | None) -> tuple[int, int]:
@@ -271,19 +277,27 @@ class Task(Generic[P, R]):
             return self._delay_many_through_middleware(calls, level)
         now = time.time()
         expires = expires_at(None, self.options.expires, now, self.name)
-        limit = self.app.config.max_payload_bytes
-        key = self.app.config.signing_key
-        queue = self.options.queue
-        new: list[NewJob] = []
-        for args in calls:
-            self.check_arguments(args, {})
-            jid = new_job_id()
-            keys = self.options.limit_keys(args, {}) if self.options.limited else ("", "")
-            env = Envelope(jid, self.name, tuple(args), {}, now, 0, expires, None, *keys, level)
-            new.append(NewJob(jid, encode(env, limit, key), level=level))
-        if new:
-            self.app.broker.enqueue(queue, new)
-        return [Job(self.app, job.id, queue) for job in new]
+        config, queue, counts = self.app.config, self.options.queue, self.positional_range
+        todo = [tuple(args) for args in calls]
+        for args in todo:  # all checked before any is sent
+            if counts is None or not counts[0] <= len(args) <= counts[1]:
+                self.check_arguments(args, {})
+        ids = new_job_ids(len(todo))
+        if self.options.limited:  # the limit keys of each call
+            limit, key = config.max_payload_bytes, config.signing_key
+            keys = [self.options.limit_keys(args, {}) for args in todo]
+            texts = [
+                encode(Envelope(i, self.name, a, {}, now, 0, expires, None, *k, level), limit, key)
+                for i, a, k in zip(ids, todo, keys, strict=True)
+            ]
+        else:
+            one = batch_encoder(self.name, now, expires, level, config.max_payload_bytes, config.signing_key)
+            texts = [one(jid, args) for jid, args in zip(ids, todo, strict=True)]
+        if ids:
+            self.app.broker.enqueue(
+                queue, [NewJob(j, t, level=level) for j, t in zip(ids, texts, strict=True)]
+            )
+        return [Job(self.app, jid, queue) for jid in ids]
 
     def _delay_many_through_middleware(self, calls: Iterable[Sequence[Any]], level: int) -> list[Job[R]]:
         """delay_many with the app's enqueue hooks run for each job, still one write."""

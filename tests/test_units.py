@@ -7,7 +7,7 @@ import random
 import pytest
 
 from jobq.config import Config, redact_url, resolve_namespace, resolve_redis_url
-from jobq.envelope import DecodeError, Envelope, decode, encode
+from jobq.envelope import DecodeError, Envelope, batch_encoder, decode, encode
 from jobq.errors import ConfigError, SerializationError
 from jobq.retry import Ack, Cancel, DeadLetter, Outcome, Policy, RetryIn, backoff, decide
 
@@ -118,3 +118,28 @@ def test_redact_url_hides_passwords() -> None:
     assert redact_url("redis://user:secret@h:6379/0") == "redis://user:***@h:6379/0"
     assert redact_url("rediss://:secret@h/1") == "rediss://:***@h/1"
     assert redact_url("redis://h:6379/0") == "redis://h:6379/0"
+
+
+@pytest.mark.parametrize(
+    ("args", "expires", "priority", "key"),
+    [
+        ((1, 2.5), None, 5, None),
+        (("é\n", {"z": [None, True]}), 1_764_676_800.25, 2, None),
+        ((), None, 9, "secret"),
+    ],
+)
+def test_a_batch_encoder_writes_what_encode_writes(
+    args: tuple[object, ...], expires: float | None, priority: int, key: str | None
+) -> None:
+    one = batch_encoder("mod.task", 1_764_676_800.5, expires, priority, 1 << 20, key)
+    env = Envelope("0123abcd" * 4, "mod.task", args, {}, 1_764_676_800.5, 0, expires, None, "", "", priority)
+    assert one(env.id, args) == encode(env, 1 << 20, key)
+    assert decode(one(env.id, args), key) == env
+
+
+def test_a_batch_encoder_refuses_what_encode_refuses() -> None:
+    one = batch_encoder("mod.task", 1.0, None, 5, 200, None)
+    with pytest.raises(SerializationError, match=r"cannot encode arguments of mod\.task"):
+        one("0" * 32, (object(),))
+    with pytest.raises(SerializationError, match="over the 200 byte limit"):
+        one("0" * 32, ("x" * 300,))
