@@ -114,3 +114,28 @@ def test_the_enqueue_command_takes_a_priority_and_refuses_a_bad_one(app: jobq.Ap
     bad = run_main(["enqueue", "tests.apps.core_app", "work", "0.01", "--priority", "10", *where])
     assert bad.returncode == 2 and "--priority" in one_error_line(bad)
     assert app.broker.client.xlen(app.broker.ns.queue("default").level_stream(9)) == 1
+
+
+def test_an_idle_worker_blocks_on_every_level_and_wakes_for_any(app: jobq.App) -> None:
+    @app.task(queue="idle")
+    def noop() -> None: ...
+
+    noop.enqueue(priority=9)
+    run_in_steps(app, ["idle"], 1)  # the queue now uses level 9, and every stream is empty
+
+    async def fetch() -> list[Any]:
+        worker = Worker(app, ["idle"], 2)
+        try:
+            await worker.setup()
+            assert await worker.fetcher.read(2, 50) == []
+            later = asyncio.get_running_loop().call_later(0.2, lambda: noop.enqueue(priority=9))
+            try:
+                return await worker.fetcher.read(2, 5000)  # blocks on level 9 and level 5 at once
+            finally:
+                later.cancel()
+        finally:
+            await worker.close()
+
+    (stream, [(ref, _)]), *rest = asyncio.run(fetch())
+    assert not rest and stream == app.broker.ns.queue("idle").level_stream(9)
+    assert records.level_of(ref)[0] == 9

@@ -78,12 +78,14 @@ class Levels:
         ]
 
     def refs(self, entries: list[Any]) -> Entries:
-        """Entries of a blocking read, their stream ids made references at their level."""
+        """Entries of a blocking read, their stream ids made references at their level, the
+        highest level first (a Cluster answers each stream's read apart, in any order)."""
         level_of = self.level_of
-        out: Entries = []
+        out: list[tuple[int, str, list[tuple[str, dict[str, str]]]]] = []
         for stream, items in entries:
-            level = level_of.get(stream)
-            if level is not None:
+            level = level_of.get(stream, DEFAULT_PRIORITY)
+            if level != DEFAULT_PRIORITY:
                 items = [(records.at_level(level, sid), fields) for sid, fields in items]
-            out.append((stream, items))
-        return out
+            out.append((level, stream, items))
+        out.sort(key=lambda found: -found[0])
+        return [(stream, items) for _, stream, items in out]
