@@ -267,6 +267,8 @@ class Worker:
             if not entries and self.burst and self._idle():
                 self.stop("burst: queues are empty")
             self._admit(entries)
+            if self.runner.fresh_async:  # their first step before the next read
+                await self.runner.step_fresh()
 
     def paused_now(self, queues: set[str]) -> None:
         """The queues paused now (from maintenance); a resume wakes the fetch loop."""

@@ -51,6 +51,14 @@ class Runner:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.may_start: Callable[[Held], bool] | None = None  # False: do not start it
         self._loop_thread = 0
+        self.fresh_async = False  # an async job was started and has not yet run a step
+
+    async def step_fresh(self) -> None:
+        """Yield once to the loop: async jobs just started take their first step now, one
+        loop turn after the read that brought them, not after the next read is built and
+        sent (asyncio on 3.11 has no eager tasks). Awaited only when there are such jobs."""
+        self.fresh_async = False
+        await asyncio.sleep(0)
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
@@ -89,6 +97,7 @@ class Runner:
         if h.task.is_async:
             run = self._run_async(h, info) if self.hooks is None else self._run_hooked(h, info, self.hooks)
             h.atask = watch(loop.create_task(run), "job run", **h.log_fields())
+            self.fresh_async = True
         else:
             h.slot = RunSlot()
             self.threads.submit(h, h.slot, h.task, h.env, info)
