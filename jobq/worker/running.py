@@ -4,6 +4,7 @@ on the event loop), stops them at their timeout or on cancel, and hands every ou
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 from collections import deque
@@ -82,10 +83,18 @@ class Runner:
             self._threads.shutdown()
 
     def start_ready(self) -> None:
+        threads = self._threads if not self.running else None
+        if threads is not None:
+            threads.handed = False
         while self.ready and self.running < self.concurrency:
             h = self.ready.popleft()
             if not h.lost and (self.may_start is None or self.may_start(h)):
                 self._start(h)
+        if threads is not None and threads.handed:
+            # The worker was idle and woke a task thread: give it the CPU and the interpreter
+            # lock now, not when the loop next blocks in I/O (after building the next read).
+            # Once per idle -> busy, after the whole batch is handed over: a drain never pays.
+            os.sched_yield()
 
     def _start(self, h: Held) -> None:
         loop = self._loop

@@ -80,6 +80,7 @@ class ThreadRunner:
         self.idle = 0
         self.stopping = False
         self.check_scheduled = False
+        self.handed = False  # a job was submitted since the runner last yielded
         self._spawn()
 
     def _spawn(self) -> None:
@@ -94,6 +95,7 @@ class ThreadRunner:
 
     def submit(self, token: Any, slot: RunSlot, task: Task[Any, Any], env: Envelope, info: JobInfo) -> None:
         self.inbox.put((token, slot, task, env, info))
+        self.handed = True
         if not self.check_scheduled:
             self.check_scheduled = True
             self.loop.call_later(SPAWN_AFTER_WAIT_S, self._grow)
