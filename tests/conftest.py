@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import jobq
+from tests.support.cluster import CLUSTER_VT, RedisClusterSet
 from tests.support.processes import JobqProcess, env_for
 from tests.support.redis_server import RedisServer
 
@@ -34,6 +35,19 @@ def namespace() -> str:
 @pytest.fixture
 def app(redis_url: str, namespace: str) -> jobq.App:
     return jobq.App(redis_url, namespace=namespace, visibility_timeout=5.0)
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[RedisClusterSet]:
+    """A 3-master Redis Cluster for the tests of one module (tests/test_cluster*.py)."""
+    topology = RedisClusterSet().start()
+    yield topology
+    topology.close()
+
+
+@pytest.fixture
+def capp(cluster: RedisClusterSet, namespace: str) -> jobq.App:
+    return jobq.App(cluster.url, namespace=namespace, visibility_timeout=CLUSTER_VT)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import subprocess
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -35,18 +35,6 @@ from tests.support.waiting import wait_for
 
 Start = Callable[..., JobqProcess]
 FLEET_QUEUES = ("alpha", "beta", "gamma", "delta")
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[RedisClusterSet]:
-    topology = RedisClusterSet().start()
-    yield topology
-    topology.close()
-
-
-@pytest.fixture
-def capp(cluster: RedisClusterSet, namespace: str) -> jobq.App:
-    return jobq.App(cluster.url, namespace=namespace, visibility_timeout=3.0)
 
 
 def run_cli(*args: str) -> str:

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
-
-import pytest
 
 import jobq
 from jobq import stats
@@ -16,18 +13,6 @@ from jobq.testing import BackgroundWorker
 from tests.support.cluster import RedisClusterSet
 from tests.support.priorities import level_of, run_in_steps
 from tests.support.weights import WEIGHTS, assert_shares, fill_and_drain
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[RedisClusterSet]:
-    topology = RedisClusterSet().start()
-    yield topology
-    topology.close()
-
-
-@pytest.fixture
-def capp(cluster: RedisClusterSet, namespace: str) -> jobq.App:
-    return jobq.App(cluster.url, namespace=namespace, visibility_timeout=3.0)
 
 
 def test_weighted_queues_on_shards_of_their_own(capp: jobq.App, cluster: RedisClusterSet) -> None:

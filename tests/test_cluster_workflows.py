@@ -4,33 +4,19 @@ only the outbox and its sweep carry a member's end to the workflow across a kill
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 import jobq
 from tests.apps.workflow_app import register
 from tests.support import runlog
-from tests.support.cluster import RedisClusterSet
+from tests.support.cluster import CLUSTER_VT, RedisClusterSet
 from tests.support.processes import JobqProcess
 from tests.support.waiting import wait_for
 
 Start = Callable[..., JobqProcess]
-VT = 3.0
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[RedisClusterSet]:
-    topology = RedisClusterSet().start()
-    yield topology
-    topology.close()
-
-
-@pytest.fixture
-def capp(cluster: RedisClusterSet, namespace: str) -> jobq.App:
-    return jobq.App(cluster.url, namespace=namespace, visibility_timeout=VT)
+VT = CLUSTER_VT
 
 
 def test_a_worker_killed_after_each_members_settle_on_a_cluster(

@@ -17,6 +17,7 @@ import redis
 from tests.support.redis_server import RedisServer
 from tests.support.waiting import wait_for
 
+CLUSTER_VT = 3.0  # visibility timeout (s) of the apps the cluster tests use
 SENTINEL_SERVICE = "jobq-primary"
 
 
