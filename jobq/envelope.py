@@ -128,19 +128,27 @@ def batch_encoder(
     priority: int,
     max_bytes: int,
     key: str | bytes | None,
-) -> Callable[[str, Sequence[Any]], str]:
+    linked: bool = False,
+) -> Callable[..., str]:
     """encode() of envelopes that differ only in their id (one jobq made: hex digits) and
-    positional args, as delay_many makes them: all the rest is encoded once, and the text is
-    the one encode() gives."""
-    sample = encode(Envelope("", task, (), {}, enqueued_at, 0, expires, None, "", "", priority), max_bytes)
+    positional args, as delay_many makes them, and with `linked`, in their workflow link
+    (jobq.workflow.steps.link_of: hex digits, "/" and digits), as a group's members do: all
+    the rest is encoded once, and the text is the one encode() gives."""
+    mark = "L" if linked else ""
+    sample = encode(
+        Envelope("", task, (), {}, enqueued_at, 0, expires, None, "", "", priority, mark), max_bytes
+    )
     args_at = sample.index(f',"{ENVELOPE_ARGS}":[]')
     head, middle = sample[: len('{"id":"')], sample[len('{"id":"') : args_at] + f',"{ENVELOPE_ARGS}":'
     tail = sample[args_at + len(f',"{ENVELOPE_ARGS}":[]') :]
+    end = ""
+    if linked:
+        tail, end = tail[: -len('L"}')], '"}'
     secret = as_key(key)
 
-    def one(job_id: str, args: Sequence[Any]) -> str:
+    def one(job_id: str, args: Sequence[Any], link: str = "") -> str:
         try:
-            text = head + job_id + middle + _encode(args) + tail
+            text = head + job_id + middle + _encode(args) + tail + link + end
         except (TypeError, ValueError, RecursionError) as exc:
             raise SerializationError(f"cannot encode arguments of {task}: {exc}") from None
         if len(text) * 4 > max_bytes and len(text.encode()) > max_bytes:

@@ -137,6 +137,17 @@ def test_a_batch_encoder_writes_what_encode_writes(
     assert decode(one(env.id, args), key) == env
 
 
+@pytest.mark.parametrize(("priority", "key"), [(5, None), (7, "secret")])
+def test_a_linked_batch_encoder_writes_a_members_envelope(priority: int, key: str | None) -> None:
+    """A group's members: each envelope carries its own workflow link."""
+    one = batch_encoder("mod.task", 1_764_676_800.5, None, priority, 1 << 20, key, linked=True)
+    for link in ("ab12" * 8 + "/1", "cd34" * 8 + "/10000"):
+        at = 1_764_676_800.5
+        env = Envelope("0123abcd" * 4, "mod.task", (1, "x"), {}, at, priority=priority, workflow=link)
+        assert one(env.id, env.args, link) == encode(env, 1 << 20, key)
+        assert decode(one(env.id, env.args, link), key) == env
+
+
 def test_a_batch_encoder_refuses_what_encode_refuses() -> None:
     one = batch_encoder("mod.task", 1.0, None, 5, 200, None)
     with pytest.raises(SerializationError, match=r"cannot encode arguments of mod\.task"):

@@ -22,10 +22,17 @@
 --#include workflow_links
 local ttl = tonumber(ARGV[#ARGV])
 local base = #KEYS - 10
-local function enter(id, env)
+local records = {}  -- job records of 'new' items, written by one HSET (flush_records)
+local function flush_records()
+  if #records > 0 then
+    redis.call('HSET', KEYS[2], unpack(records))
+    records = {}
+  end
+end
+local function enter(id, env, batched)
   local level = envelope_level(env)
   use_level(base, level)
-  queue_entry(KEYS[level_slot(base, level, 1)], KEYS[2], id, env, level)
+  queue_entry(KEYS[level_slot(base, level, 1)], KEYS[2], id, env, level, batched and records or nil)
 end
 local out, result_keys = {}, 4
 local function waiting(id)
@@ -39,8 +46,9 @@ end
 for i = 1, #ARGV - 1, 4 do
   local op, id, wf, x = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local done = 0
+  if op ~= 'new' or #records >= 1000 then flush_records() end  -- later items read the records
   if op == 'new' then
-    enter(id, x)
+    enter(id, x, true)
     done = 1
   elseif op == 'wait' then
     done = redis.call('HSETNX', KEYS[2], id, {{JOB_WAITING}} .. wf)
@@ -68,4 +76,5 @@ for i = 1, #ARGV - 1, 4 do
   end
   out[#out + 1] = done
 end
+flush_records()
 return out

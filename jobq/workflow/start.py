@@ -5,10 +5,13 @@ it releases is waiting)."""
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from jobq.config import Config
+from jobq.envelope import batch_encoder
 from jobq.errors import BadStep, EmptyWorkflow
 from jobq.job import JobOwner
 from jobq.protocol import Admit
@@ -19,6 +22,34 @@ from jobq.workflow.steps import Step, check_encodable, link_of
 MIN_STATE_TTL = 1  # s: a workflow whose jobs keep no result keeps its state this long
 CREATING_S = 3600  # a state whose producer died before writing every job expires after this
 FIRST_CHUNK = 500  # members enqueued a chunk at a time, each as soon as its envelopes are made
+
+
+class MemberEnvelopes:
+    """Members' envelopes, made as delay_many makes a batch's: what members of one task at
+    one level share is encoded once (the text Step.envelope gives, enqueued at one time)."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.enqueued_at = time.time()
+        self.encoders: dict[tuple[str, int], Callable[..., str]] = {}
+
+    def __call__(self, step: Step) -> str:
+        if step.kwargs:
+            return step.envelope(self.config)
+        one = self.encoders.get((step.task, step.priority))
+        if one is None:
+            c = self.config
+            one = batch_encoder(
+                step.task,
+                self.enqueued_at,
+                None,
+                step.priority,
+                c.max_payload_bytes,
+                c.signing_key,
+                linked=True,
+            )
+            self.encoders[(step.task, step.priority)] = one
+        return one(step.id, step.args, step.workflow)
 
 
 def checked(sig: Signature[Any], gets_result: bool) -> None:
@@ -92,12 +123,13 @@ def start_group(
     if after is not None:
         admit_by_queue(app, [(after, Admit("wait", after.id, workflow))])
     members: list[Step] = []
+    envelope = MemberEnvelopes(app.config)
     for start in range(0, len(sigs), FIRST_CHUNK):  # the first run while the rest are made
         chunk = [
             Step.of(sig, new_job_id(), link_of(workflow, k))
             for k, sig in enumerate(sigs[start : start + FIRST_CHUNK], start=start + 1)
         ]
-        admit_by_queue(app, [(m, Admit("new", m.id, m.workflow, m.envelope(app.config))) for m in chunk])
+        admit_by_queue(app, [(m, Admit("new", m.id, m.workflow, envelope(m))) for m in chunk])
         members += chunk
     app.broker.wf_created(workflow)
     return workflow, members, after
