@@ -121,7 +121,7 @@ def test_clip_marks_the_cut() -> None:
 
 def test_every_queue_column_fits_80_columns_but_the_flow_control_ones() -> None:
     fitted = fit(QUEUE_COLUMNS, 79)
-    flow = ["priorities", "rate_deferred", "cap_deferred", "expired"]  # all shown from 107 columns on
+    flow = ["priorities", "rate_deferred", "cap_deferred", "expiries"]  # all shown from 107 columns on
     assert [c.key for c in fitted.columns] == [c.key for c in QUEUE_COLUMNS if c.key not in flow]
     assert len(fitted.header()) <= 79
     assert [c.key for c in fit(QUEUE_COLUMNS, 107).columns] == [c.key for c in QUEUE_COLUMNS]

@@ -33,7 +33,7 @@ QUEUE_COLUMNS = (
     Column("priorities", "LEVELS", 9, drop=10, grow=12, left=True),
     Column("rate_deferred", "THROT", 5, drop=11),
     Column("cap_deferred", "CAP", 5, drop=12),
-    Column("expired", "EXP", 5, drop=13),
+    Column("expiries", "EXP", 5, drop=13),
 )
 WORKER_COLUMNS = (
     Column("host", "WORKER", 8, grow=16, left=True),
@@ -75,7 +75,7 @@ def queue_cells(row: QueueRow, trend_width: int = 10) -> dict[str, str]:
         "priorities": level_backlog(q.priorities),
         "rate_deferred": fmt.count(q.throttled, 5),
         "cap_deferred": fmt.count(q.capped, 5),
-        "expired": fmt.count(q.expired, 5),
+        "expiries": fmt.count(q.expired, 5),
     }
 
 
