@@ -17,18 +17,13 @@ from datetime import datetime, timezone
 import redis
 
 from tests.support.processes import JobqProcess
-from tests.support.redis_server import RedisServer
+from tests.support.redis_server import RedisServer, redis_time
 from tests.support.waiting import wait_for
 
 Start = Callable[..., JobqProcess]
 RUN_S = 12.5  # the three schedulers run at least twelve seconds
 TICK_S = 2
 SETTLE_S = 2.0  # a tick due this close to the stop may not be fired yet on a loaded machine
-
-
-def redis_time(client: redis.Redis) -> float:
-    sec, usec = client.time()
-    return float(sec) + usec / 1e6
 
 
 def tick_counts(client: redis.Redis, namespace: str) -> Counter[float]:

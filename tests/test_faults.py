@@ -9,7 +9,6 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -18,7 +17,7 @@ from jobq.keys import NamespaceKeys
 from tests.support import runlog
 from tests.support.corepool import Start, held_job_ids, producer, start_pool
 from tests.support.processes import env_for, jobq_executable
-from tests.support.redis_server import RedisServer, free_port
+from tests.support.redis_server import RedisServer, free_port, redis_time
 from tests.support.waiting import wait_for
 
 Servers = Callable[..., RedisServer]
@@ -227,7 +226,7 @@ def test_long_delays_and_retry_backoff_survive_restarts(
     server.start()
     assert client.zscore(keys.scheduled, hour.id) == due[hour.id]
     assert hour.status() == "scheduled" and soon.status() == "scheduled"
-    restarted_ms = _redis_ms(client)
+    restarted_ms = redis_time(client) * 1000
     start_pool(jobq_cli, server.url, namespace, runs, 3.0, "-p", "1")
     workers = NamespaceKeys(namespace).workers
     wait_for(lambda: client.zcount(workers, restarted_ms, "+inf") > 0, 30, "the new pool's first heartbeat")
@@ -253,11 +252,6 @@ def test_long_delays_and_retry_backoff_survive_restarts(
         dead=0,
         delayed_ran_late_ms=round(soon_late),
     )
-
-
-def _redis_ms(client: Any) -> float:
-    seconds, micros = client.time()
-    return seconds * 1000 + micros / 1000
 
 
 FAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"

@@ -40,3 +40,9 @@ class RedisServer(LocalRedis):
             ssl=self.tls is not None,
             ssl_ca_certs=str(self.tls.ca) if self.tls is not None else None,
         )
+
+
+def redis_time(client: redis.Redis) -> float:
+    """The server's clock (Unix seconds): what scripts and heartbeats are scored by."""
+    sec, usec = client.time()
+    return float(sec) + usec / 1e6
