@@ -34,9 +34,17 @@ class Producer:
     task: jobq.Task[[float], str]
     done: list[tuple[str, float]] = field(default_factory=list)  # (job id, when it returned)
     failures: int = 0
+    crashed: BaseException | None = None  # what ended run() other than stop, for the failure message
     stop: threading.Event = field(default_factory=threading.Event)
 
     def run(self) -> None:
+        try:
+            self._run()
+        except BaseException as exc:
+            self.crashed = exc
+            raise
+
+    def _run(self) -> None:
         n = 0
         while not self.stop.is_set():
             job_id = f"job-{n:05d}"
@@ -76,8 +84,17 @@ def test_kill_the_master_mid_run_producers_and_workers_follow_the_failover(
     producer = Producer(work)
     thread = threading.Thread(target=producer.run, daemon=True)
     thread.start()
+
+    def state() -> str:
+        return (
+            f"enqueued={len(producer.done)} producer_errors={producer.failures} "
+            f"producer_crashed={producer.crashed!r} started={len(runlog.started(runs))} "
+            f"ended={len(runlog.ended(runs))} sentinel_master={_master_port(sentinel_set)} "
+            f"master={sentinel_set.master.port}\npool output:\n{pool.output()[-3000:]}"
+        )
+
     try:
-        wait_for(lambda: len(runlog.ended(runs)) >= 40, 60, "40 jobs to run before the kill")
+        wait_for(lambda: len(runlog.ended(runs)) >= 40, 60, "40 jobs to run before the kill", explain=state)
         barrier = time.monotonic()
         master = sentinel_set.master.client()
         master.set(f"{namespace}:barrier", "1")
@@ -88,14 +105,21 @@ def test_kill_the_master_mid_run_producers_and_workers_follow_the_failover(
         wait_for(sentinel_set.failed_over, 30, "the sentinel to promote the replica")
         failed_over_s = time.monotonic() - killed
         count_at_failover = len(producer.done)
-        wait_for(lambda: len(producer.done) >= count_at_failover + 40, 60, "40 enqueues after failover")
+        wait_for(
+            lambda: len(producer.done) >= count_at_failover + 40,
+            60,
+            "40 enqueues after failover",
+            explain=state,
+        )
     finally:
         producer.stop.set()
         thread.join(10)
 
     must_run = set(producer.returned_between(0, barrier)) | set(producer.returned_between(killed, 1e12))
     window = producer.returned_between(barrier, killed)
-    wait_for(lambda: must_run <= set(runlog.ended(runs)), 60, "every job outside the window to run")
+    wait_for(
+        lambda: must_run <= set(runlog.ended(runs)), 60, "every job outside the window to run", explain=state
+    )
     wait_for(lambda: not _unfinished(app, "alpha"), 30, "the queue to drain")
     ended = runlog.ended(runs)
     lost = [j for j in window if j not in ended]
@@ -110,6 +134,13 @@ def test_kill_the_master_mid_run_producers_and_workers_follow_the_failover(
         lost_in_window=len(lost),
         ran_twice=sum(1 for n in ended.values() if n > 1),
     )
+
+
+def _master_port(topology: SentinelSet) -> object:
+    try:
+        return topology.sentinel.master_port() if topology.sentinel is not None else None
+    except Exception as exc:  # a diagnostic: say what went wrong instead
+        return repr(exc)
 
 
 def _unfinished(app: jobq.App, queue: str) -> int:
