@@ -121,7 +121,8 @@ def test_a_killed_holder_frees_its_slot_within_the_visibility_timeout(
     killed = time.monotonic()
     # Until Redis has seen the killed worker's connection close, its blocked XREADGROUP
     # could still be handed a new entry (which would then count an attempt): wait for that.
-    time.sleep(0.5)
+    client = redis.Redis.from_url(redis_url)
+    wait_for(lambda: client.info("clients")["blocked_clients"] == 0, 10, "Redis to drop the killed read")
     second = flow_app.per_tenant.delay("acme", 0.1)
     again = pool(jobq_cli, redis_url, namespace, runs, "-p", "1", "-c", "2")
     wait_for(lambda: second.status() == "succeeded", 30, "the second job of the killed holder's key")
