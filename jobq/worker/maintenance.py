@@ -95,7 +95,7 @@ class Maintenance:
         self.watchdog = Watchdog(host.id, vt)
         self.aging_ms = int(config.priority_aging * 1000)
         self.age_every = max(0.05, min(1.0, config.priority_aging / 4))
-        self.drainer = Drainer(broker, config)
+        self.drainer = Drainer(broker, config, lambda: bool(host.held))
 
     def _due(self, duty: str, every: float, now: float) -> bool:
         if now >= self._next[duty]:

@@ -14,7 +14,7 @@ import os
 import signal
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import structlog
 
@@ -32,7 +32,8 @@ SUCCEEDED = JobStatus.SUCCEEDED.value
 SWEEP_AGE_MS = 3000  # an outbox record this old was left by a drain that did not finish
 SWEEP_COUNT = 1000
 GATHER_S = 0.005  # a drain waits this long for more records: one batch, fewer round trips;
-GATHER_MAX_S = 0.04  # while records keep coming in bursts, up to this long (doubling)
+GATHER_MAX_S = 0.04  # while records keep coming in bursts, up to this long (doubling); but
+# only while the worker holds jobs: once it holds none, no settle is coming to join
 BURST = 16  # records: a batch this big is a burst
 UNSTICK_S = 10.0  # how often a worker looks for jobs left waiting (one page a queue)
 UNSTICK_COUNT = 500
@@ -53,9 +54,10 @@ def told(entry_id: str, job_id: str, workflows: str, s: Settlement | None) -> Ou
 class Drainer:
     """Drains outbox records into workflows, for one worker."""
 
-    def __init__(self, broker: AsyncBroker, config: Config) -> None:
+    def __init__(self, broker: AsyncBroker, config: Config, busy: Callable[[], bool] = lambda: True) -> None:
         self.broker = broker
         self.config = config
+        self.busy = busy  # does the worker hold jobs (whose settles would join a batch)?
         self.fault = os.environ.get(FAULT_ENV, "")
         self.pending: dict[str, list[Outboxed]] = defaultdict(list)
         self.task: asyncio.Task[None] | None = None
@@ -156,7 +158,7 @@ class Drainer:
             await asyncio.sleep(SWEEP_AGE_MS / 1000 + 1.5)
         gather = GATHER_S
         while self.pending:
-            await asyncio.sleep(gather)  # let the settles of the next few ms join this batch
+            await self._gather(gather)
             batch, self.pending = self.pending, defaultdict(list)
             burst = sum(map(len, batch.values())) >= BURST
             gather = min(GATHER_MAX_S, gather * 2) if burst else GATHER_S
@@ -167,3 +169,11 @@ class Drainer:
                     log.warning(
                         "workflow.drain_failed", queue=queue, error=str(exc), note="a sweep retries it"
                     )
+
+    async def _gather(self, seconds: float) -> None:
+        """Let the settles of the next `seconds` join this batch, while the worker holds
+        jobs: the last member of a chord is drained at once, not after a burst's wait."""
+        waited = 0.0
+        while waited < seconds and self.busy():
+            await asyncio.sleep(GATHER_S)
+            waited += GATHER_S
