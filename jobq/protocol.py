@@ -280,7 +280,7 @@ def parse_flow_acquire(reply: Any) -> list[tuple[str, int]]:
 
 @dataclass(frozen=True, slots=True)
 class Admit:
-    """One item for wf_admit.lua: op new / wait / run / cancel (see its header)."""
+    """One item for wf_admit.lua: op wait / run / cancel / link (see its header)."""
 
     op: str
     job_id: str

@@ -28,14 +28,11 @@ def test_a_creation_that_dies_half_way_leaves_no_state_and_no_job_waiting_for_ev
 
     monkeypatch.setattr(start, "CREATING_S", 1)
     monkeypatch.setattr(drain, "UNSTICK_S", 0.0)  # every outbox sweep (1 s) looks for waiters
-    admit = app.broker.wf_admit
 
-    def dies_before_the_members(queue: str, items: list[Any], ttl: int) -> list[Any]:
-        if any(item.op == "new" for item in items):
-            raise BrokerUnavailable("injected: the producer died here")
-        return admit(queue, items, ttl)
+    def dies_before_the_members(queue: str, jobs: list[Any]) -> list[bool]:
+        raise BrokerUnavailable("injected: the producer died here")
 
-    monkeypatch.setattr(app.broker, "wf_admit", dies_before_the_members)
+    monkeypatch.setattr(app.broker, "enqueue", dies_before_the_members)
     with pytest.raises(BrokerUnavailable):
         jobq.chord([part.s(1), part.s(2)], total.s()).delay()
     client: Any = app.broker.client

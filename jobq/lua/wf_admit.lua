@@ -1,10 +1,10 @@
 #!lua flags=allow-oom
--- Workflows: put members and steps of workflows into one queue (jobq.workflow).
+-- Workflows: record, release or cancel the waiting jobs of workflows in one queue
+-- (jobq.workflow; the jobs that run at once are enqueued as any job is).
 -- KEYS[1] stream   KEYS[2] jobs   KEYS[3] links   KEYS[4] outbox, then the result key of
 -- each cancel and link item, in order, then the level block (lib/levels.lua): a job is
 -- queued at the priority level its envelope names
 -- ARGV: 4 values per item: op, job id, workflow id, x
---   new     enqueue now (x: envelope; a member's carries its link to the workflow)
 --   wait    record the job as waiting on the workflow (W<workflow id>), unless known
 --   run     enqueue a waiting job (x: envelope); a no-op unless it is still waiting, so
 --           replaying the same release never runs a step twice
@@ -22,17 +22,10 @@
 --#include workflow_links
 local ttl = tonumber(ARGV[#ARGV])
 local base = #KEYS - 10
-local records = {}  -- job records of 'new' items, written by one HSET (flush_records)
-local function flush_records()
-  if #records > 0 then
-    redis.call('HSET', KEYS[2], unpack(records))
-    records = {}
-  end
-end
-local function enter(id, env, batched)
+local function enter(id, env)
   local level = envelope_level(env)
   use_level(base, level)
-  queue_entry(KEYS[level_slot(base, level, 1)], KEYS[2], id, env, level, batched and records or nil)
+  queue_entry(KEYS[level_slot(base, level, 1)], KEYS[2], id, env, level)
 end
 local out, result_keys = {}, 4
 local function waiting(id)
@@ -46,11 +39,7 @@ end
 for i = 1, #ARGV - 1, 4 do
   local op, id, wf, x = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local done = 0
-  if op ~= 'new' or #records >= 1000 then flush_records() end  -- later items read the records
-  if op == 'new' then
-    enter(id, x, true)
-    done = 1
-  elseif op == 'wait' then
+  if op == 'wait' then
     done = redis.call('HSETNX', KEYS[2], id, {{JOB_WAITING}} .. wf)
   elseif op == 'run' then
     if waiting(id) then
@@ -76,5 +65,4 @@ for i = 1, #ARGV - 1, 4 do
   end
   out[#out + 1] = done
 end
-flush_records()
 return out

@@ -93,8 +93,8 @@ class Group(Generic[R]):
 
     def delay(self) -> GroupResult[R]:
         app = _app_of(self.members)
-        workflow, steps, _ = start_group(app, self.members)
-        return GroupResult(app, workflow, [Job(app, s.id, s.queue) for s in steps])
+        workflow, members, _ = start_group(app, self.members)
+        return GroupResult(app, workflow, [Job(app, job_id, queue) for job_id, queue in members])
 
 
 class Chord(Generic[R]):
@@ -110,9 +110,10 @@ class Chord(Generic[R]):
 
     def delay(self) -> ChordJob[R]:
         app = _app_of([self.callback])
-        workflow, steps, after = start_group(app, self.members, self.callback, self.include_failures)
+        workflow, members, after = start_group(app, self.members, self.callback, self.include_failures)
         assert after is not None
-        group: GroupResult[Any] = GroupResult(app, workflow, [Job(app, s.id, s.queue) for s in steps])
+        jobs: list[Job[Any]] = [Job(app, job_id, queue) for job_id, queue in members]
+        group: GroupResult[Any] = GroupResult(app, workflow, jobs)
         return ChordJob(
             app, after.id, after.queue, workflow, [*group.jobs, Job(app, after.id, after.queue)], group
         )

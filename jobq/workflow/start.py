@@ -14,14 +14,15 @@ from jobq.config import Config
 from jobq.envelope import batch_encoder
 from jobq.errors import BadStep, EmptyWorkflow
 from jobq.job import JobOwner
-from jobq.protocol import Admit
-from jobq.task import new_job_id
+from jobq.protocol import Admit, NewJob
+from jobq.task import new_job_id, new_job_ids
 from jobq.workflow.signature import Signature
 from jobq.workflow.steps import Step, check_encodable, link_of
 
 MIN_STATE_TTL = 1  # s: a workflow whose jobs keep no result keeps its state this long
 CREATING_S = 3600  # a state whose producer died before writing every job expires after this
 FIRST_CHUNK = 500  # members enqueued a chunk at a time, each as soon as its envelopes are made
+Member = tuple[str, str]  # a group member's job id and queue
 
 
 class MemberEnvelopes:
@@ -33,23 +34,18 @@ class MemberEnvelopes:
         self.enqueued_at = time.time()
         self.encoders: dict[tuple[str, int], Callable[..., str]] = {}
 
-    def __call__(self, step: Step) -> str:
-        if step.kwargs:
-            return step.envelope(self.config)
-        one = self.encoders.get((step.task, step.priority))
+    def __call__(self, sig: Signature[Any], job_id: str, link: str) -> str:
+        if sig.kwargs:
+            return Step.of(sig, job_id, link).envelope(self.config)
+        task, priority = sig.task.name, sig.task.options.priority
+        one = self.encoders.get((task, priority))
         if one is None:
             c = self.config
             one = batch_encoder(
-                step.task,
-                self.enqueued_at,
-                None,
-                step.priority,
-                c.max_payload_bytes,
-                c.signing_key,
-                linked=True,
+                task, self.enqueued_at, None, priority, c.max_payload_bytes, c.signing_key, linked=True
             )
-            self.encoders[(step.task, step.priority)] = one
-        return one(step.id, step.args, step.workflow)
+            self.encoders[(task, priority)] = one
+        return one(job_id, sig.args, link)
 
 
 def checked(sig: Signature[Any], gets_result: bool) -> None:
@@ -90,7 +86,7 @@ def start_chain(app: JobOwner, sigs: Sequence[Signature[Any]]) -> tuple[str, lis
         fields[f"s.{k}"] = step.to_json()
     app.broker.wf_create(workflow, fields, CREATING_S)
     admit_by_queue(app, [(s, Admit("wait", s.id, workflow)) for s in steps[1:]])
-    admit_by_queue(app, [(steps[0], Admit("new", steps[0].id, steps[0].workflow, first))])
+    app.broker.enqueue(steps[0].queue, [NewJob(steps[0].id, first, level=steps[0].priority)])
     app.broker.wf_created(workflow)
     return workflow, steps
 
@@ -100,7 +96,7 @@ def start_group(
     sigs: Sequence[Signature[Any]],
     callback: Signature[Any] | None = None,
     include_failures: bool = False,
-) -> tuple[str, list[Step], Step | None]:
+) -> tuple[str, list[Member], Step | None]:
     """Enqueue a group's members (a chord's callback waits for them all)."""
     if not sigs:
         raise EmptyWorkflow("a group needs at least one member")
@@ -122,14 +118,25 @@ def start_group(
     app.broker.wf_create(workflow, fields, CREATING_S)
     if after is not None:
         admit_by_queue(app, [(after, Admit("wait", after.id, workflow))])
-    members: list[Step] = []
-    envelope = MemberEnvelopes(app.config)
-    for start in range(0, len(sigs), FIRST_CHUNK):  # the first run while the rest are made
-        chunk = [
-            Step.of(sig, new_job_id(), link_of(workflow, k))
-            for k, sig in enumerate(sigs[start : start + FIRST_CHUNK], start=start + 1)
-        ]
-        admit_by_queue(app, [(m, Admit("new", m.id, m.workflow, envelope(m))) for m in chunk])
-        members += chunk
+    members = enqueue_members(app, workflow, sigs)
     app.broker.wf_created(workflow)
     return workflow, members, after
+
+
+def enqueue_members(app: JobOwner, workflow: str, sigs: Sequence[Signature[Any]]) -> list[Member]:
+    """Enqueue a group's members as delay_many enqueues jobs (one script call a queue and
+    chunk), a chunk at a time: the first run while the rest are made."""
+    envelope = MemberEnvelopes(app.config)
+    members: list[Member] = []
+    for start in range(0, len(sigs), FIRST_CHUNK):
+        chunk = sigs[start : start + FIRST_CHUNK]
+        by_queue: dict[str, list[NewJob]] = defaultdict(list)
+        for k, (job_id, sig) in enumerate(zip(new_job_ids(len(chunk)), chunk, strict=True), start=start + 1):
+            queue = sig.queue
+            by_queue[queue].append(
+                NewJob(job_id, envelope(sig, job_id, link_of(workflow, k)), level=sig.task.options.priority)
+            )
+            members.append((job_id, queue))
+        for queue, jobs in by_queue.items():
+            app.broker.enqueue(queue, jobs)
+    return members
