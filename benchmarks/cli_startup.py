@@ -1,11 +1,15 @@
 """How long an operator waits for `jobq --help` and `jobq stats`, as whole processes.
 
-    python -m benchmarks.cli_startup [--runs 20] [--jobq PATH]
+    python -m benchmarks.cli_startup [--runs 20] [--jobq PATH] [--redis-url URL]
 
-Starts a private redis-server with three queues of queued jobs, then runs each command
+Starts a private redis-server (or uses the one at --redis-url, in a namespace of its own
+that it deletes afterwards) with three queues of queued jobs, then runs each command
 --runs times, interleaved, and prints the median wall time and the median CPU time
 (user + sys of the child, from getrusage) next to the interpreter's own floor. CPU time
 is the steadier figure on a shared machine; the targets (issue 17) are wall times.
+`jobq stats` reads one server without redis-py (jobq.broker.lite); the row "jobq stats
+via redis-py" names the same server with an option only redis-py takes, so it shows the
+other path, which Cluster and Sentinel URLs use.
 `jobq` is the console script next to this interpreter unless --jobq names another. The
 commands run in the temporary directory, so PYTHONPATH alone decides which jobq they
 import: `PYTHONPATH=/path/to/other/checkout python -m benchmarks.cli_startup` measures it.
@@ -14,6 +18,7 @@ import: `PYTHONPATH=/path/to/other/checkout python -m benchmarks.cli_startup` me
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import resource
 import shutil
@@ -22,13 +27,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import jobq
 from jobq.localredis import LocalRedis
 
-NAMESPACE = "clibench"
-TARGETS_S = {"jobq --help": 0.15, "jobq stats": 0.25}
+NAMESPACE = f"clibench-{os.getpid()}"
+TARGETS_S = {"jobq --help": 0.15, "jobq stats": 0.25, "jobq stats --json": 0.25}
 
 
 def child_cpu_s() -> float:
@@ -53,27 +59,42 @@ def run_once(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
     return wall, child_cpu_s() - cpu
 
 
-def fill(url: str) -> None:
+def fill(url: str) -> jobq.App:
     """Three queues with jobs waiting, so `jobq stats` renders real tables."""
     app = jobq.App(url, NAMESPACE)
     for queue in ("emails", "reports", "default"):
         for n in range(20):
             app.submit("bench.send", [n], queue=queue)
-    app.broker.close()
+    return app
+
+
+@contextlib.contextmanager
+def server_url(given: str | None) -> Iterator[str]:
+    """The URL of a Redis with NAMESPACE filled: `given`, or a private redis-server."""
+    with contextlib.ExitStack() as stack:
+        url = given or stack.enter_context(LocalRedis()).url
+        app = fill(url)
+        try:
+            yield url
+        finally:
+            if given:
+                app.broker.delete_namespace()
+            app.broker.close()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--jobq", default=str(Path(sys.executable).with_name("jobq")))
+    parser.add_argument("--redis-url", default=None, help="a running Redis (else a private redis-server)")
     args = parser.parse_args()
     script = args.jobq if os.path.exists(args.jobq) else shutil.which("jobq")
     if script is None:
         raise SystemExit("no jobq console script: pip install -e . first")
     py = sys.executable
-    with LocalRedis() as server:
-        fill(server.url)
-        env = {**os.environ, "JOBQ_REDIS_URL": server.url, "JOBQ_NAMESPACE": NAMESPACE}
+    with server_url(args.redis_url) as url:
+        env = {**os.environ, "JOBQ_REDIS_URL": url, "JOBQ_NAMESPACE": NAMESPACE}
+        only_redis_py = url + ("&" if "?" in url else "?") + "socket_timeout=5"
         commands = {
             "python -S -c pass": [py, "-S", "-c", "pass"],
             "python -c pass": [py, "-c", "pass"],
@@ -81,6 +102,8 @@ def main() -> None:
             "jobq --help": [script, "--help"],
             "python -m jobq --help": [py, "-m", "jobq", "--help"],
             "jobq stats": [script, "stats"],
+            "jobq stats --json": [script, "stats", "--json"],
+            "jobq stats via redis-py": [script, "stats", "--redis-url", only_redis_py],
         }
         for argv in commands.values():  # warm the page cache and the .pyc files
             run_once(argv, env)
@@ -90,6 +113,7 @@ def main() -> None:
                 samples[name].append(run_once(argv, env))
     load = os.getloadavg()[0]
     print(f"median of {args.runs} runs each, interleaved; load average {load:.2f}, {os.cpu_count()} cores")
+    print(f"redis: {args.redis_url or 'a private redis-server'}")
     print(f"{'command':<28} {'wall ms':>8} {'CPU ms':>8}  target")
     for name, runs in samples.items():
         wall = statistics.median(w for w, _ in runs) * 1000

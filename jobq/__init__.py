@@ -7,8 +7,7 @@ or a program actually touches `jobq.App` and friends.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from jobq.errors import (
     BadStep,
@@ -29,6 +28,7 @@ from jobq.errors import (
     UnknownTask,
     WorkflowError,
 )
+from jobq.lazy import lazy_names
 
 if TYPE_CHECKING:
     from jobq.app import App
@@ -66,18 +66,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'jobq' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later reads are plain attribute lookups
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
-
+__getattr__, __dir__ = lazy_names(__name__, _LAZY, globals())
 
 __all__ = [
     "App",

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jobq import records, startfail
-from jobq.broker import Reads
 from jobq.broker.rows import QueueRow
+from jobq.broker.snapshot import SnapshotReads
 from jobq.flow import DEFAULT_PRIORITY
 
 DURATION_BOUNDS: tuple[float, ...] = (*records.DURATION_BOUNDS, math.inf)
@@ -81,7 +81,7 @@ class Snapshot:
     start_failures: list[startfail.StartFailure] = field(default_factory=list)
 
 
-def snapshot(broker: Reads, queues: Sequence[str] | None = None) -> Snapshot:
+def snapshot(broker: SnapshotReads, queues: Sequence[str] | None = None) -> Snapshot:
     """One consistent-enough look at `queues` (None: every queue in ns:queues) and workers."""
     rows = broker.snapshot(queues)
     now = rows.time

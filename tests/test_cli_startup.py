@@ -8,6 +8,7 @@ command list `jobq --help` prints says what the commands themselves say.
 
 from __future__ import annotations
 
+import json
 import subprocess
 
 import click
@@ -21,6 +22,8 @@ from tests.support.processes import env_for, jobq_executable
 
 # Never needed to list the commands (the first three are what `stats` needs besides).
 NOT_FOR_HELP = ("redis", "jobq.broker", "jobq.app", "asyncio", "jobq.stats")
+# redis-py and what uses it: `jobq stats` on one server needs none of it (jobq.broker.lite).
+REDIS_PY = ("redis", "jobq.broker.link", "jobq.broker.reads", "jobq.broker.connection", "jobq.broker.errors")
 # Needed by no read-only snapshot: logging, cron, the UI, workers, explaining, metrics.
 NOT_FOR_STATS = (
     "structlog",
@@ -72,11 +75,23 @@ def test_help_lists_every_command_without_importing_any(redis_url: str) -> None:
     assert names_listed == sorted(COMMANDS)
 
 
-def test_stats_imports_redis_but_nothing_it_does_not_use(redis_url: str, namespace: str) -> None:
+def test_stats_on_one_server_imports_neither_redis_py_nor_anything_it_does_not_use(
+    redis_url: str, namespace: str
+) -> None:
+    """redis-py's import alone is most of the budget: jobq.broker.lite reads without it."""
     jobq.App(redis_url, namespace).submit("any.task", [1], queue="mail")
     out, names = imported_by(["stats", "--namespace", namespace, "-q", "mail"], redis_url)
     assert out.splitlines()[2].split()[:2] == ["QUEUE", "BACKLOG"] and "mail" in out
-    assert "redis" in names and "jobq.stats" in names
+    assert {"hiredis", "jobq.stats", "jobq.broker.lite"} <= names
+    assert loaded(names, REDIS_PY + NOT_FOR_STATS) == []
+
+
+def test_stats_on_a_url_only_redis_py_takes_uses_redis_py(redis_url: str, namespace: str) -> None:
+    jobq.App(redis_url, namespace).submit("any.task", [1], queue="mail")
+    url = f"{redis_url}?socket_timeout=5"
+    out, names = imported_by(["stats", "--redis-url", url, "--namespace", namespace, "--json"], redis_url)
+    assert [q["name"] for q in json.loads(out)["queues"]] == ["mail"]
+    assert {"redis", "jobq.broker.reads"} <= names
     assert loaded(names, NOT_FOR_STATS) == []
 
 

@@ -3,7 +3,6 @@ hook that backs off and shows in stats, stop hooks after the last job (tests/app
 
 from __future__ import annotations
 
-import json
 import signal
 import subprocess
 from collections.abc import Callable
@@ -15,7 +14,7 @@ import jobq
 from jobq.dashboard.views import worker_lines
 from jobq.startfail import StartFailure, parse
 from jobq.worker.lifecycle import start_backoff
-from tests.support.processes import JobqProcess, env_for, jobq_executable
+from tests.support.processes import JobqProcess, env_for, jobq_executable, stats_json
 from tests.support.redis_server import RedisServer
 from tests.support.waiting import wait_for
 
@@ -31,18 +30,6 @@ def events(log: Path, kind: str) -> list[tuple[int, float]]:
 
 def start_pool(jobq_cli: Start, url: str, namespace: str, log: Path, *args: str, **env: str) -> JobqProcess:
     return jobq_cli(["worker", "hooks_app", "--namespace", namespace, *args], url, HOOKS_LOG=str(log), **env)
-
-
-def stats_json(url: str, namespace: str) -> dict[str, object]:
-    out = subprocess.run(
-        [*jobq_executable(), "stats", "--json", "--namespace", namespace],
-        env=env_for(url),
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=True,
-    )
-    return json.loads(out.stdout)  # type: ignore[no-any-return]
 
 
 # registration ------------------------------------------------------------------------

@@ -16,6 +16,7 @@ LAYERS: list[tuple[str, ...]] = [
     # core types and pure decisions: no I/O, no Redis, no App
     (
         "jobq.errors",
+        "jobq.lazy",
         "jobq.states",
         "jobq.signing",
         "jobq.retry",

@@ -9,12 +9,16 @@ import json
 import signal
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
 import jobq
+from jobq.broker.lite import LiteReads, open_reads
+from jobq.broker.reads import Reads
+from jobq.config import Config
 from tests.support.inproc import work_until
 from tests.support.processes import JobqProcess
 from tests.support.tls import Certificate, TlsRedisServer, TlsUnavailable, make_certificate, openssl_missing
@@ -114,3 +118,29 @@ def test_the_real_worker_and_cli_over_tls_with_a_password(
     assert worker.wait(60) == 0, worker.output()
     for proc in (enqueue, worker, stats):
         assert "Canary" not in proc.output()
+
+
+@pytest.mark.parametrize("form", ["verified with the CA", "unverified", "a CA that did not sign it"])
+def test_stats_reads_over_tls_without_redis_py_as_with_it(
+    form: str, tls_server: TlsRedisServer, certificates: tuple[Certificate, Certificate], namespace: str
+) -> None:
+    """`jobq stats`' own small client (jobq.broker.lite) over TLS, with an ACL user."""
+    query = {
+        "verified with the CA": ca_query(tls_server.certificate),
+        "unverified": "ssl_cert_reqs=none",
+        "a CA that did not sign it": ca_query(certificates[1]),
+    }[form]
+    config = Config(redis_url=tls_url(tls_server, query, f"{USER}:{PASSWORD}@"), namespace=namespace)
+    lite = open_reads(config)
+    assert isinstance(lite, LiteReads)
+    if form.startswith("a CA"):
+        refusals = []
+        for reads in (lite, Reads(config)):
+            with pytest.raises(jobq.BrokerError) as info:
+                reads.snapshot(None)
+            refusals.append(str(info.value))
+        assert refusals[0] == refusals[1] and "certificate verify failed" in refusals[0]
+        return
+    jobq.App(config.redis_url, namespace).submit("any.task", [1], queue="tls")
+    theirs = Reads(config).snapshot(None)
+    assert replace(lite.snapshot(None), time=theirs.time) == theirs and theirs.queues

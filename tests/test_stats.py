@@ -17,6 +17,7 @@ from jobq.keys import NamespaceKeys
 from jobq.worker import Worker
 from tests.support.holding import hold_entries
 from tests.support.redis_server import RedisServer, free_port
+from tests.support.snapshots import run_then_beat, stats_tasks
 from tests.support.waiting import wait_for
 
 # pure parsing ------------------------------------------------------------------------
@@ -101,22 +102,6 @@ def test_worker_stats_survives_garbage() -> None:
 # real Redis --------------------------------------------------------------------------
 
 
-def _tasks(app: jobq.App) -> tuple[jobq.Task, jobq.Task, jobq.Task]:  # type: ignore[type-arg]
-    @app.task(name="ok")
-    def ok(x: int) -> int:
-        return x
-
-    @app.task(name="boom", retries=0)
-    def boom() -> None:
-        raise ValueError("kaboom")
-
-    @app.task(name="later", queue="other")
-    def later() -> None:
-        return None
-
-    return ok, boom, later
-
-
 def test_empty_namespace(app: jobq.App) -> None:
     snap = stats.snapshot(app.broker)
     assert snap.queues == [] and snap.workers == []
@@ -125,7 +110,7 @@ def test_empty_namespace(app: jobq.App) -> None:
 
 
 def test_backlog_oldest_age_and_scheduled_before_any_worker(app: jobq.App) -> None:
-    ok, _, later = _tasks(app)
+    ok, _, later = stats_tasks(app)
     ok.delay_many([(i,) for i in range(5)])
     later.enqueue(delay=3600)
     # the age is measured on the Redis clock: it grows from 0 as soon as a ms has passed
@@ -146,19 +131,11 @@ def test_backlog_oldest_age_and_scheduled_before_any_worker(app: jobq.App) -> No
 
 
 def test_counts_after_a_worker_ran(app: jobq.App) -> None:
-    ok, boom, _ = _tasks(app)
+    ok, boom, _ = stats_tasks(app)
     ok.delay_many([(i,) for i in range(3)])
     boom.delay()
     worker = Worker(app, ["default"], concurrency=4)
-
-    async def run() -> None:
-        done = 0
-        deadline = time.monotonic() + 30
-        while done < 4 and time.monotonic() < deadline:
-            done += await worker.step()
-        await worker.maintenance.heartbeat()
-
-    asyncio.run(run())
+    asyncio.run(run_then_beat(worker, 4))
     snap = stats.snapshot(app.broker, ["default"])
     (q,) = snap.queues
     assert (q.backlog, q.in_flight, q.dead, q.processed, q.failed) == (0, 0, 1, 3, 1)
@@ -173,7 +150,7 @@ def test_counts_after_a_worker_ran(app: jobq.App) -> None:
 
 
 def test_in_flight_counts_taken_entries(app: jobq.App) -> None:
-    ok, _, _ = _tasks(app)
+    ok, _, _ = stats_tasks(app)
     ok.delay_many([(i,) for i in range(4)])
     hold_entries(app, "default", 3)
     (q,) = stats.snapshot(app.broker).queues
@@ -190,7 +167,7 @@ def test_expired_worker_hash_is_dropped(app: jobq.App) -> None:
 
 
 def test_to_json_matches_contract_schema(app: jobq.App) -> None:
-    ok, _, _ = _tasks(app)
+    ok, _, _ = stats_tasks(app)
     ok.delay(1)
     data = json.loads(json.dumps(stats.to_json(stats.snapshot(app.broker))))
     (q,) = data["queues"]
@@ -206,7 +183,7 @@ def test_unreachable_redis_is_a_broker_error() -> None:
 
 def test_snapshot_uses_only_bounded_commands(app: jobq.App, redis_server: RedisServer) -> None:
     """MONITOR the server while a snapshot is taken: no KEYS, SCAN or XINFO STREAM."""
-    ok, _, _ = _tasks(app)
+    ok, _, _ = stats_tasks(app)
     ok.delay(1)
     seen: list[str] = []
     with redis_server.client().monitor() as m:

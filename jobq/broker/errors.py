@@ -8,12 +8,10 @@ error string.
 
 from __future__ import annotations
 
-from types import TracebackType
-from typing import Literal
-
 import redis
 import redis.sentinel
 
+from jobq.broker import translating
 from jobq.config import redact_url
 from jobq.errors import (
     BrokerError,
@@ -50,24 +48,15 @@ def describe_error(url: str, exc: BaseException) -> BrokerError:
     return BrokerUnavailable(f"Redis at {safe} failed: {text}")
 
 
-class Translating:
-    """Context manager: a Redis or socket error raised inside leaves as a BrokerError.
+def redis_failure(url: str, exc: BaseException) -> BrokerError | None:
+    """describe_error's BrokerError for a Redis or socket error; None for anything else."""
+    return describe_error(url, exc) if isinstance(exc, redis.RedisError | OSError) else None
 
-    A class rather than a generator-based context manager: it wraps every worker read and
-    settle, and costs nothing when no error is raised.
-    """
 
-    __slots__ = ("url",)
+class Translating(translating.Translating):
+    """Context manager: a Redis or socket error raised inside leaves as a BrokerError."""
+
+    __slots__ = ()
 
     def __init__(self, url: str) -> None:
-        self.url = url
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> Literal[False]:
-        if isinstance(exc, redis.RedisError | OSError) and not isinstance(exc, BrokerError):
-            raise describe_error(self.url, exc) from None
-        return False
+        super().__init__(url, redis_failure)

@@ -12,14 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from jobq.broker.link import Link
-
-
-def paused_since(reply: Any) -> float | None:
-    """A paused key's value (Redis ms) as Unix seconds; None when the queue runs."""
-    try:
-        return int(reply) / 1000.0 if reply is not None else None
-    except (TypeError, ValueError):
-        return 0.0  # paused, since an unknown time
+from jobq.broker.snapshot import paused_since
 
 
 class FlowCalls(Link):

@@ -15,7 +15,7 @@ from jobq.errors import JobqError
 
 if TYPE_CHECKING:
     from jobq.app import App
-    from jobq.broker import Broker
+    from jobq.broker.snapshot import SnapshotReads
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -84,26 +84,42 @@ def app_for(spec: str | None, redis_url: str | None, namespace: str | None) -> A
 
 
 class Connected(Protocol):
-    """What the read-only commands use of an App: its settings and its Broker."""
+    """What the read-only commands use of an App: its settings and reads of its queues."""
 
     config: Config
 
     @property
-    def broker(self) -> Broker: ...
+    def broker(self) -> SnapshotReads: ...
+
+
+def bare_config(redis_url: str | None, namespace: str | None) -> Config:
+    """The settings a bare `App(redis_url, namespace)` resolves, without importing the App
+    and its producer side (tasks, middleware, workflows). tests/test_cli_startup.py checks
+    both resolve alike."""
+    return Config(
+        redis_url=resolve_redis_url(redis_url),
+        namespace=resolve_namespace(namespace),
+        signing_key=resolve_signing_key(None),
+    )
 
 
 class Connection:
-    """The settings a bare `App(redis_url, namespace)` resolves, and a Broker, without
-    importing the App and its producer side (tasks, middleware, workflows): `jobq stats`
-    starts sooner. tests/test_cli_startup.py checks both resolve alike."""
+    """A bare App's settings and a Broker: what the dashboard needs of an App."""
 
     def __init__(self, redis_url: str | None, namespace: str | None) -> None:
         from jobq.broker import Broker, check_url
 
-        self.config = Config(
-            redis_url=resolve_redis_url(redis_url),
-            namespace=resolve_namespace(namespace),
-            signing_key=resolve_signing_key(None),
-        )
+        self.config = bare_config(redis_url, namespace)
         check_url(self.config.redis_url)
         self.broker = Broker(self.config)
+
+
+class Snapshots:
+    """A bare App's settings and the cheapest reader of stats snapshots for its URL
+    (jobq.broker.lite: without redis-py for one server), so `jobq stats` starts soon."""
+
+    def __init__(self, redis_url: str | None, namespace: str | None) -> None:
+        from jobq.broker.lite import open_reads
+
+        self.config = bare_config(redis_url, namespace)
+        self.broker = open_reads(self.config)

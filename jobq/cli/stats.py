@@ -1,7 +1,8 @@
 """`jobq stats`: one snapshot of every queue and worker.
 
 Operators run it all day, so it imports only what a snapshot needs (no worker, no
-logging, no explain): tests/test_cli_startup.py holds it to that.
+logging, no explain, and for one server not even redis-py: jobq.broker.lite):
+tests/test_cli_startup.py holds it to that.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Callable
 import click
 
 from jobq import stats
-from jobq.cli.common import Connection, connection_options
+from jobq.cli.common import Snapshots, connection_options
 from jobq.cli.guards import known_queue
 from jobq.cli.render import dumps, stats_text
 from jobq.errors import JobqError
@@ -33,7 +34,7 @@ def stats_command(
     redis_url: str | None, namespace: str | None, as_json: bool, watch: float | None, queues: tuple[str, ...]
 ) -> None:
     """One snapshot of every queue and worker."""
-    app = Connection(redis_url, namespace)
+    app = Snapshots(redis_url, namespace)
     for queue in queues:
         known_queue(app, queue)  # as dlq and purge: a typo must not read as an idle queue
 

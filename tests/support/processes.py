@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 TESTS_DIR = Path(__file__).resolve().parent.parent
 APPS_DIR = TESTS_DIR / "apps"
@@ -25,6 +27,20 @@ def env_for(redis_url: str, **extra: str) -> dict[str, str]:
     env["PYTHONUNBUFFERED"] = "1"
     env.update(extra)
     return env
+
+
+def stats_json(url: str, namespace: str) -> dict[str, Any]:
+    """What `jobq stats --json` prints, run as a whole process."""
+    done = subprocess.run(
+        [*jobq_executable(), "stats", "--json", "--namespace", namespace],
+        env=env_for(url),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 0, done.stderr
+    return dict(json.loads(done.stdout))
 
 
 class JobqProcess:
