@@ -10,7 +10,6 @@ from dataclasses import dataclass, field, fields
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from jobq.errors import ConfigError
-from jobq.signing import as_key
 
 DEFAULT_REDIS_URL = "redis://localhost:6379/0"
 DEFAULT_NAMESPACE = "jobq"
@@ -76,6 +75,8 @@ def resolve_namespace(explicit: str | None, env: Mapping[str, str] | None = None
 
 def resolve_signing_key(explicit: str | bytes | None, env: Mapping[str, str] | None = None) -> bytes | None:
     """The HMAC key: the explicit one if given (empty turns signing off), else $JOBQ_SIGNING_KEY."""
+    from jobq.signing import as_key  # here: `jobq stats` reads no job, so needs no hashlib
+
     environ = os.environ if env is None else env
     return as_key(explicit if explicit is not None else environ.get("JOBQ_SIGNING_KEY"))
 

@@ -22,7 +22,7 @@ from jobq.records import outcome_state, parse_outcome
 
 if TYPE_CHECKING:
     from jobq.app import App
-    from jobq.broker.rows import CronRow
+    from jobq.broker.factrows import CronRow
 
 __all__ = ["CronEntry", "EntryState", "entries", "entry_states", "find_entry", "tick_envelope", "trigger"]
 

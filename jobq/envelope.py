@@ -64,7 +64,7 @@ _raw_decode = json.JSONDecoder().raw_decode  # skips decode()'s whitespace regex
 
 ENVELOPE_ARGS = "a"  # the members holding the call's arguments: what jobq.records.kept_text
 ENVELOPE_KWARGS = "k"  # leaves out of a large envelope kept with a finished job's outcome
-ENVELOPE_WORKFLOW = "w"  # a workflow member's link, read by Lua too (jobq.records.LUA_VALUES)
+ENVELOPE_WORKFLOW = "w"  # a workflow member's link, read by Lua too (jobq.luascripts.LUA_VALUES)
 ENVELOPE_PRIORITY = "p"  # the priority level (requeue_dead.lua reads it to replay a job there)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from jobq import flow_facts
 from jobq.app import App
-from jobq.broker.rows import JobRow
+from jobq.broker.factrows import JobRow
 from jobq.envelope import DecodeError, Envelope, decode, from_object
 from jobq.errors import JobNotFound
 from jobq.jobtext import when

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jobq.envelope import Envelope
+if TYPE_CHECKING:
+    from jobq.envelope import Envelope
 
 
 def when(ts: float) -> str:

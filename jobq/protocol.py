@@ -206,11 +206,6 @@ class PurgeBatch:
     level: int = DEFAULT_PRIORITY  # the priority level whose stream `queued` are on
 
 
-def our_group(groups: Any) -> dict[str, Any] | None:
-    """jobq's consumer group in an XINFO GROUPS reply (None: not created yet)."""
-    return next((g for g in groups if str(g.get("name")) == GROUP), None)
-
-
 def claimed_id(raw: str | None) -> str | None:
     """The job id a stream entry's envelope text names, without verifying anything."""
     try:

@@ -2,7 +2,7 @@
 
 jobq.keys names the keys; this module says what they hold. Python code reads and writes
 these formats through the names here, and the Lua scripts get them at load time through
-``{{NAME}}`` placeholders filled from LUA_VALUES (see jobq.luascripts), so a marker, field
+``{{NAME}}`` placeholders filled from jobq.luascripts.LUA_VALUES, so a marker, field
 or member name is never typed twice (tests/test_record_formats.py checks). Pure.
 """
 
@@ -13,19 +13,13 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from jobq.envelope import (
-    ENVELOPE_ARGS,
-    ENVELOPE_KWARGS,
-    ENVELOPE_PRIORITY,
-    ENVELOPE_WORKFLOW,
-    Envelope,
-    encode,
-)
 from jobq.flow import DEFAULT_PRIORITY
-from jobq.keys import GROUP
 from jobq.states import JobStatus
+
+if TYPE_CHECKING:
+    from jobq.envelope import Envelope
 
 # The jobs hash (ns:{q}:jobs): job id -> one marker letter, then the detail ----------------
 
@@ -154,6 +148,8 @@ def kept_text(raw: str, env: Envelope) -> str:
     finished (store_outcome.lua does the same for outcomes written by scripts)."""
     if len(raw) <= OUTCOME_ENVELOPE_MAX:
         return raw
+    from jobq.envelope import encode  # here: reading stats needs records, not envelopes
+
     bare = encode(dataclasses.replace(env, args=(), kwargs={}), len(raw))
     return f'{bare[:-1]},"{OUTCOME_CUT}":{len(raw)}}}'
 
@@ -216,27 +212,3 @@ def task_counter(field: str) -> tuple[str, str, float | None] | None:
     except ValueError:
         return None
     return (kind, task, bound) if task else None
-
-
-LUA_VALUES: Final[dict[str, str | int]] = {
-    "JOB_QUEUED": QUEUED,
-    "JOB_SCHEDULED": SCHEDULED,
-    "JOB_CANCEL_ASKED": CANCEL_ASKED,
-    "JOB_WAITING": WAITING,
-    "LEVEL_SEP": LEVEL_SEP,
-    "LEVEL_DEFAULT": DEFAULT_PRIORITY,
-    "GROUP": GROUP,
-    "OUTBOX_MEMBERS": OUTBOX_MEMBERS,
-    "ENTRY_ENVELOPE": ENTRY_ENVELOPE,
-    "ENTRY_DEAD_DETAILS": ENTRY_DEAD_DETAILS,
-    "OUTCOME_STATE": OUTCOME_STATE,
-    "OUTCOME_ENVELOPE_MEMBER": f',"{OUTCOME_ENVELOPE}":',  # spliced in before the closing brace
-    "STATUS_DEAD": JobStatus.DEAD.value,
-    "OUTCOME_ENVELOPE_MAX": OUTCOME_ENVELOPE_MAX,
-    "OUTCOME_CUT": OUTCOME_CUT,
-    "ENVELOPE_ARGS": ENVELOPE_ARGS,
-    "ENVELOPE_KWARGS": ENVELOPE_KWARGS,
-    "ENVELOPE_WORKFLOW": ENVELOPE_WORKFLOW,
-    "ENVELOPE_PRIORITY": ENVELOPE_PRIORITY,
-}
-"""The values Lua scripts name as {{NAME}}."""

@@ -17,13 +17,26 @@ import pytest
 import jobq
 from jobq.app import App
 from jobq.cli import COMMANDS, cli
-from jobq.cli.common import Connection
+from jobq.cli.common import Connection, Snapshots
 from tests.support.processes import env_for, jobq_executable
 
 # Never needed to list the commands (the first three are what `stats` needs besides).
 NOT_FOR_HELP = ("redis", "jobq.broker", "jobq.app", "asyncio", "jobq.stats")
-# redis-py and what uses it: `jobq stats` on one server needs none of it (jobq.broker.lite).
-REDIS_PY = ("redis", "jobq.broker.link", "jobq.broker.reads", "jobq.broker.connection", "jobq.broker.errors")
+# redis-py, what uses it, the Lua scripts it registers, and what reads jobs (envelopes,
+# signatures, one job's rows): `jobq stats` on one server needs none of it (jobq.broker.lite
+# reads with hiredis and sends no script).
+NOT_ON_ONE_SERVER = (
+    "redis",
+    "jobq.broker.link",
+    "jobq.broker.reads",
+    "jobq.broker.connection",
+    "jobq.broker.errors",
+    "jobq.broker.factrows",
+    "jobq.protocol",
+    "jobq.luascripts",
+    "jobq.envelope",
+    "jobq.signing",
+)
 # Needed by no read-only snapshot: logging, cron, the UI, workers, explaining, metrics.
 NOT_FOR_STATS = (
     "structlog",
@@ -83,7 +96,7 @@ def test_stats_on_one_server_imports_neither_redis_py_nor_anything_it_does_not_u
     out, names = imported_by(["stats", "--namespace", namespace, "-q", "mail"], redis_url)
     assert out.splitlines()[2].split()[:2] == ["QUEUE", "BACKLOG"] and "mail" in out
     assert {"hiredis", "jobq.stats", "jobq.broker.lite"} <= names
-    assert loaded(names, REDIS_PY + NOT_FOR_STATS) == []
+    assert loaded(names, NOT_ON_ONE_SERVER + NOT_FOR_STATS) == []
 
 
 def test_stats_on_a_url_only_redis_py_takes_uses_redis_py(redis_url: str, namespace: str) -> None:
@@ -118,6 +131,9 @@ def test_stats_connects_as_a_bare_app_would(monkeypatch: pytest.MonkeyPatch, env
         monkeypatch.setenv(key, value)
     assert Connection(None, None).config == App().config
     assert Connection("redis://x:1/0", "ns").config == App("redis://x:1/0", "ns").config
+    for args in ((None, None), ("redis://x:1/0", "ns")):
+        ours, bare = Snapshots(*args).config, App(*args).config
+        assert (ours.redis_url, ours.namespace) == (bare.redis_url, bare.namespace)
 
 
 def test_the_package_names_load_on_first_use() -> None:

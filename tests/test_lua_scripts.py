@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from jobq import luascripts, protocol, records
+from jobq import luascripts, protocol
 from tests.support.redis_server import RedisServer
 
 LUA_DIR = Path(luascripts.__file__).parent / "lua"
@@ -67,7 +67,7 @@ def test_expand_refuses_what_it_cannot_resolve(text: str, error: str) -> None:
         raise FileNotFoundError(name)
 
     with pytest.raises(ValueError, match=error):
-        luascripts.expand(text, missing, records.LUA_VALUES)
+        luascripts.expand(text, missing, luascripts.LUA_VALUES)
 
 
 def shape(line: str) -> str:

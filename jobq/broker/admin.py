@@ -8,6 +8,7 @@ from typing import Any
 
 from jobq import protocol, records
 from jobq.broker.link import Link
+from jobq.broker.rows import GroupRow
 from jobq.flow import DEFAULT_PRIORITY
 from jobq.keys import QueueKeys
 
@@ -53,8 +54,8 @@ class Admin(Link):
         scheduled = found[0] if found else []
         if isinstance(scheduled, Exception):
             raise scheduled
-        group = None if isinstance(groups, Exception) else protocol.our_group(groups)
-        last = str(group.get("last-delivered-id", "0-0")) if group else "0-0"
+        group = GroupRow.find(groups)
+        last = group.last_delivered_id if group else "0-0"
         entries: Any = self.client.xrange(stream, f"({last}", "+", count=limit)
         batch = protocol.PurgeBatch(
             [(str(sid), protocol.claimed_id(f.get(records.ENTRY_ENVELOPE))) for sid, f in entries],

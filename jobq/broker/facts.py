@@ -6,8 +6,9 @@ from dataclasses import replace
 from typing import Any
 
 from jobq import records
+from jobq.broker.factrows import DeadRow, JobRow, PendingRow
 from jobq.broker.link import Link
-from jobq.broker.rows import DeadRow, GroupRow, JobRow, PendingRow
+from jobq.broker.rows import GroupRow
 from jobq.flow import DEFAULT_PRIORITY
 from jobq.keys import GROUP
 

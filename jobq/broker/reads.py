@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from jobq.broker.factrows import CronRow
 from jobq.broker.link import Link
-from jobq.broker.rows import CronRow
 from jobq.broker.snapshot import SnapshotReads
 
 

@@ -115,11 +115,12 @@ class Connection:
 
 
 class Snapshots:
-    """A bare App's settings and the cheapest reader of stats snapshots for its URL
-    (jobq.broker.lite: without redis-py for one server), so `jobq stats` starts soon."""
+    """A bare App's URL and namespace and the cheapest reader of stats snapshots for them
+    (jobq.broker.lite: without redis-py for one server), so `jobq stats` starts soon. No
+    signing key: a snapshot reads counts, never a job's envelope."""
 
     def __init__(self, redis_url: str | None, namespace: str | None) -> None:
         from jobq.broker.lite import open_reads
 
-        self.config = bare_config(redis_url, namespace)
+        self.config = Config(redis_url=resolve_redis_url(redis_url), namespace=resolve_namespace(namespace))
         self.broker = open_reads(self.config)
