@@ -184,3 +184,12 @@ def test_failures_read_as_through_redis_py(trouble: str, locked: tuple[RedisServ
     else:
         assert messages[0] == messages[1]
     assert "nope" not in messages[0][1]
+
+
+def test_a_dropped_connection_is_opened_again(app: jobq.App, redis_server: RedisServer) -> None:
+    """`jobq stats --watch` keeps one reader: a connection Redis closed is made anew."""
+    app.submit("ok", [1], queue="mail")
+    lite = open_reads(app.config)
+    assert [q.name for q in lite.snapshot(None).queues] == ["mail"]
+    assert redis_server.client().client_kill_filter(_type="normal", skipme=True) >= 1
+    assert [q.name for q in lite.snapshot(None).queues] == ["mail"]

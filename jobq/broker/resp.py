@@ -120,7 +120,7 @@ class RespClient:
             except CannotConnect as exc:
                 if not exc.again or attempt == RETRIES:
                     raise
-            except (ConnectionResetError, BrokenPipeError):  # a connection the server dropped
+            except ConnectionError:  # a connection the server dropped (reset, closed, broken pipe)
                 self.close()
                 if attempt == RETRIES:
                     raise
