@@ -1,5 +1,6 @@
-"""A 60-second chaos run with a fixed seed (benchmarks/chaos): real pools, a scheduler and
-a Redis server with AOF under every kind of fault; the checker must find nothing wrong."""
+"""A 30-second chaos run with a fixed seed (benchmarks/chaos): real pools, a scheduler and
+a Redis server with AOF under every kind of fault (seed 7 draws each kind once in 30 s,
+21 faults in 60 s); the checker must find nothing wrong."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from benchmarks.chaos.checker import check
 from benchmarks.chaos.history import History
 from benchmarks.chaos.schedule import KINDS
 
-SEED, SECONDS = 7, 60
+SEED, SECONDS = 7, 30
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -31,7 +32,7 @@ def run_bounded(argv: list[str], timeout: float) -> subprocess.CompletedProcess[
 
 @pytest.mark.slow
 @pytest.mark.timeout(240)
-def test_a_minute_of_chaos_loses_nothing(tmp_path: Path) -> None:
+def test_half_a_minute_of_chaos_loses_nothing(tmp_path: Path) -> None:
     report = tmp_path / "report.md"
     options = ["--seconds", str(SECONDS), "--seed", str(SEED), "--workdir", str(tmp_path / "run")]
     done = run_bounded([sys.executable, "-m", "benchmarks.chaos", *options, "--report", str(report)], 200)
@@ -42,5 +43,5 @@ def test_a_minute_of_chaos_loses_nothing(tmp_path: Path) -> None:
     assert report.read_text() == done.stdout.split("\n", 1)[1]
     assert table["acknowledged by enqueue"] > 300 and table["runs"] > 300
     assert {k for k in KINDS if table.get(f"faults: {k}", 0) > 0} == set(KINDS)
-    assert table["cron ticks run"] >= 15
+    assert table["cron ticks run"] >= SECONDS // 4  # the */2 s entry ran through the run
     assert not verdict.failed, verdict.problems
