@@ -70,7 +70,9 @@ class BenchServer:
         self.local.close()
 
     def __enter__(self) -> BenchServer:
-        return self.start()
+        """`with BenchServer().start() as server` starts it once: a second start would leave
+        the first server running after the block, on a port the second could not take."""
+        return self if self.client is not None else self.start()
 
     def __exit__(self, *_: object) -> None:
         self.stop()
