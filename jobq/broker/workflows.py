@@ -158,12 +158,15 @@ class AsyncWorkflowCalls:
             await self.client.xdel(self.ns.queue(queue).outbox, *dict.fromkeys(entry_ids))
 
 
-def results_list(fields: Mapping[str, Any], n: int) -> str:
-    """The JSON list of the member results r.1 .. r.n of a workflow's state fields."""
+def results_list(fields: Mapping[str, str], n: int) -> str:
+    """The JSON list of the member results r.1 .. r.n of a workflow's state fields (a
+    10,000-member chord's callback waits for this loop: it does no more than it must)."""
     values = ["null"] * n
     for field, value in fields.items():
-        if field.startswith("r.") and field[2:].isdigit() and 0 < int(field[2:]) <= n:
-            values[int(field[2:]) - 1] = str(value)
+        if field[:2] == "r." and field[2:].isdigit():
+            k = int(field[2:])
+            if 0 < k <= n:
+                values[k - 1] = value
     return "[" + ",".join(values) + "]"
 
 
