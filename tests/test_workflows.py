@@ -104,6 +104,9 @@ def test_bad_input_raises_and_enqueues_nothing(app: jobq.App, t: dict[str, Any])
         jobq.group([add.s(1, 2), add.s(1, object())]).delay()
     with pytest.raises(jobq.SerializationError):
         jobq.group([add.s(1, 2), add.s(1, "x" * app.config.max_payload_bytes)]).delay()
+    for not_json in (float("nan"), float("inf"), 10**5000):  # plain values JSON cannot hold
+        with pytest.raises(jobq.SerializationError):
+            jobq.group([add.s(1, 2), add.s(1, not_json)]).delay()
     assert isinstance(jobq.BadStep("x"), jobq.JobqError)
     client = app.broker.client
     assert not client.keys(f"{app.config.namespace}:*stream") or all(

@@ -59,7 +59,8 @@ class Signature(Generic[R]):
     def check(self, gets_result: bool) -> None:
         """TypeError now, in the caller, if the task cannot take these arguments (plus a
         previous result when `gets_result` and the step is not immutable)."""
-        self.task.check_arguments(self.call_args((RESULT,) if gets_result else ()), self.kwargs)
+        args = (RESULT, *self.args) if gets_result and not self.immutable else self.args
+        self.task.check_arguments(args, self.kwargs)
 
     def delay(self) -> Job[R]:
         """Enqueue this call alone."""

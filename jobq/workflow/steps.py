@@ -74,19 +74,52 @@ class Step:
 
 def check_encodable(sigs: Sequence[Signature[Any]], config: Config, link: str) -> None:
     """SerializationError now, before anything is written, for a call whose envelope (as a
-    member with a link as long as `link`) could not be made: the arguments of all are
+    member with a link as long as `link`) could not be made. Calls of plain values (see
+    `scalars_size`) are sized without encoding them; otherwise the arguments of all are
     encoded as one JSON text, and an envelope is made (and dropped) only for calls near the
     size limit, so the envelopes can be made later, while the first members run."""
+    rest = 256 + len(link) + max((len(s.task.name) for s in sigs), default=0)  # id, times, keys
+    largest = scalars_size(sigs)
+    if largest is not None and largest + rest < config.max_payload_bytes:
+        return  # a 10,000-member chord's first members wait for this check: it is a scan
     try:
         texts = [_compact([[s.args, s.kwargs] for s in sigs])]
     except (TypeError, ValueError, RecursionError):
         texts = []  # each envelope says which call
-    rest = 256 + len(link) + max((len(s.task.name) for s in sigs), default=0)  # id, times, keys
     if texts and len(texts[0].encode()) + rest < config.max_payload_bytes:
         return  # all of them together are under the limit
     for sig in sigs:
         if not texts or len(_compact([sig.args, sig.kwargs]).encode()) + rest >= config.max_payload_bytes:
             Step.of(sig, "0" * 32, link).envelope(config)
+
+
+_INT_MAX = 1 << 63  # an int below this in size is at most 20 characters of JSON
+
+
+def scalars_size(sigs: Sequence[Signature[Any]]) -> int | None:
+    """The most characters (and bytes) the positional arguments of any call take as JSON,
+    bounded without encoding them, when all are None, bools, ints of up to 64 bits, finite
+    floats or ASCII strings (\\u escapes: 6 characters a character); None for any other."""
+    largest = 0
+    for sig in sigs:
+        if sig.kwargs:
+            return None
+        size = 2 + len(sig.args)  # brackets, commas
+        for a in sig.args:
+            kind = a.__class__
+            if kind is int and -_INT_MAX < a < _INT_MAX:
+                size += 20
+            elif kind is float and a - a == 0.0:  # not inf or nan, which JSON cannot hold
+                size += 25
+            elif kind is str and a.isascii():
+                size += 6 * len(a) + 2
+            elif a is None or kind is bool:
+                size += 5
+            else:
+                return None
+        if size > largest:
+            largest = size
+    return largest
 
 
 def link_of(workflow: str, index: int) -> str:
