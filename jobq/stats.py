@@ -1,6 +1,6 @@
 """A snapshot of every queue and worker: what `jobq stats`, the dashboard and metrics show.
 
-Every number comes from bounded Redis reads (see `Reads.snapshot`) and from the
+Every number comes from bounded Redis reads (see `SnapshotReads.snapshot`) and from the
 counters workers keep; nothing here scans. Parsing is pure, so it is table-tested.
 """
 
@@ -117,7 +117,7 @@ def stream_id_ms(stream_id: str) -> int:
 
 
 def queue_stats(row: QueueRow, now: float) -> QueueStats:
-    """QueueStats from one row of `Reads.snapshot`: backlog, in flight and the oldest age
+    """QueueStats from one row of `SnapshotReads.snapshot`: backlog, in flight and the oldest age
     count every priority level's stream."""
     streams = [(DEFAULT_PRIORITY, row.length, row.group, row.oldest_id)]
     streams += [(lv.level, lv.length, lv.group, lv.oldest_id) for lv in row.levels]
