@@ -40,7 +40,7 @@ def test_ten_thousand_finished_workflows_leave_nothing_after_the_ttl(
 
     handles = [jobq.chord([part.s(i), part.s(1)], whole.s()).delay() for i in range(WORKFLOWS)]
     with PeakMemory(client) as peak:
-        drain(app, timeout=600, concurrency=32)
+        drain(app, timeout=600, concurrency=128)  # 32 took 19 s for these 30,000 jobs, 128 takes 10 s
         assert handles[-1].result(5) == WORKFLOWS
     peak_keys, peak_bytes = client.dbsize(), peak.bytes
 
