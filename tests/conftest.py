@@ -37,9 +37,11 @@ def app(redis_url: str, namespace: str) -> jobq.App:
     return jobq.App(redis_url, namespace=namespace, visibility_timeout=5.0)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def cluster() -> Iterator[RedisClusterSet]:
-    """A 3-master Redis Cluster for the tests of one module (tests/test_cluster*.py)."""
+    """A 3-master Redis Cluster shared by tests/test_cluster*.py (a namespace per test keeps
+    them apart; the whole-cluster restart keeps its ports and node ids). Built once: each
+    build takes 3-7 s. A test that needs its own, with AOF, makes a RedisClusterSet itself."""
     topology = RedisClusterSet().start()
     yield topology
     topology.close()
