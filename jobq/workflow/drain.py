@@ -58,6 +58,7 @@ class Drainer:
         self.broker = broker
         self.config = config
         self.busy = busy  # does the worker hold jobs (whose settles would join a batch)?
+        self.gather = GATHER_S  # the next batch's wait: kept from one drain task to the next
         self.fault = os.environ.get(FAULT_ENV, "")
         self.pending: dict[str, list[Outboxed]] = defaultdict(list)
         self.task: asyncio.Task[None] | None = None
@@ -156,12 +157,11 @@ class Drainer:
         """Drain until nothing is pending; a failure is left to a sweep."""
         if self.fault == "slow-drain":  # sweeps of other workers replay the same records
             await asyncio.sleep(SWEEP_AGE_MS / 1000 + 1.5)
-        gather = GATHER_S
         while self.pending:
-            await self._gather(gather)
+            await self._gather(self.gather)
             batch, self.pending = self.pending, defaultdict(list)
             burst = sum(map(len, batch.values())) >= BURST
-            gather = min(GATHER_MAX_S, gather * 2) if burst else GATHER_S
+            self.gather = min(GATHER_MAX_S, self.gather * 2) if burst else GATHER_S
             for queue, records in batch.items():
                 try:
                     await self.drain(queue, records)
