@@ -102,13 +102,13 @@ class RespClient:
         return Pipeline(self)
 
     def smembers(self, key: str) -> set[str]:
-        return self.pipeline().smembers(key).execute()[0]  # type: ignore[no-any-return]
+        return self.pipeline(transaction=False).smembers(key).execute()[0]  # type: ignore[no-any-return]
 
     def zrevrange(self, key: str, start: int, end: int) -> list[str]:
-        return self.pipeline().zrevrange(key, start, end).execute()[0]  # type: ignore[no-any-return]
+        return self.pipeline(transaction=False).zrevrange(key, start, end).execute()[0]  # type: ignore[no-any-return]
 
     def zrem(self, key: str, *members: str) -> int:
-        return self.pipeline().command(("ZREM", key, *members)).execute()[0]  # type: ignore[no-any-return]
+        return self.pipeline(transaction=False).command(("ZREM", key, *members)).execute()[0]  # type: ignore[no-any-return]
 
     def call(self, commands: Sequence[Command]) -> list[Any]:
         payload = b"".join(pack_command(c) for c in commands)
