@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis
+import redis.sentinel
 
 from jobq import protocol
 from jobq.broker.connection import connect, connect_checked, register_scripts
@@ -45,8 +46,11 @@ class Link:
         # (queue, level) -> its EnqueueTarget, made once the queue was registered
         self._enqueue_targets: dict[tuple[str, int], EnqueueTarget] = {}
         self._translating = Translating(self.url)
-        # the producer's enqueue path (a Cluster routes by key: redis-py's path only)
-        self._line = None if self.cluster else DirectLine(self.client)
+        # the producer's enqueue path; redis-py's path only for a Cluster (it routes by
+        # key) and Sentinel (its pool finds the master per connection, which a connection
+        # made outside the pool does not: it would talk to localhost:6379)
+        sentinel = isinstance(self.client.connection_pool, redis.sentinel.SentinelConnectionPool)
+        self._line = None if self.cluster or sentinel else DirectLine(self.client)
 
     def _errors(self) -> Translating:
         """`with self._errors():` around every call: Redis errors leave as BrokerErrors."""
