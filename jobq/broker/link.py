@@ -49,8 +49,11 @@ class Link:
         # the producer's enqueue path; redis-py's path only for a Cluster (it routes by
         # key) and Sentinel (its pool finds the master per connection, which a connection
         # made outside the pool does not: it would talk to localhost:6379)
-        sentinel = isinstance(self.client.connection_pool, redis.sentinel.SentinelConnectionPool)
-        self._line = None if self.cluster or sentinel else DirectLine(self.client)
+        self._line = None if self.cluster or self._behind_sentinel() else DirectLine(self.client)
+
+    def _behind_sentinel(self) -> bool:
+        pool = getattr(self.client, "connection_pool", None)  # a Cluster has none
+        return isinstance(pool, redis.sentinel.SentinelConnectionPool)
 
     def _errors(self) -> Translating:
         """`with self._errors():` around every call: Redis errors leave as BrokerErrors."""
