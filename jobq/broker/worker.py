@@ -84,16 +84,19 @@ class AsyncBroker(AsyncWorkflowCalls):
             )
             return list(reply or [])
 
-    async def read_counts(self, counts: dict[str, int]) -> list[tuple[str, list[tuple[str, dict[str, str]]]]]:
+    async def read_counts(
+        self, counts: dict[str, int], since: str = ">"
+    ) -> list[tuple[str, list[tuple[str, dict[str, str]]]]]:
         """XREADGROUP without blocking, a different COUNT per stream (weighted queues):
-        pipelined on one server, one call each (at once) on a Cluster."""
+        pipelined on one server, one call each (at once) on a Cluster. `since="0"` reads
+        the entries delivered to this consumer and not acknowledged yet, instead of new ones."""
         with self._errors:
             if self.cluster:
-                calls = [self._read_round({s: ">"}, n, None) for s, n in counts.items()]
+                calls = [self._read_round({s: since}, n, None) for s, n in counts.items()]
                 return [e for found in await asyncio.gather(*calls) for e in found]
             pipe = self.client.pipeline(transaction=False)
             for stream, n in counts.items():
-                pipe.xreadgroup(GROUP, self.consumer, {stream: ">"}, count=n)
+                pipe.xreadgroup(GROUP, self.consumer, {stream: since}, count=n)
             replies: list[Any] = await pipe.execute()
             return [tuple(e) for r in replies if r for e in r]  # type: ignore[misc]
 

@@ -33,6 +33,7 @@ from jobq.worker.outage import Notices, Outage, answer_refusal
 from jobq.worker.running import Runner
 from jobq.worker.settler import Origin, Settler
 from jobq.worker.shutdown import ABANDONED, StopSignals, abandon_unfinished, drain_note, release
+from jobq.worker.stoppable import StoppableRead
 from jobq.worker.watchdog import Stalls, stalls
 from jobq.worker.weights import Fetcher
 
@@ -88,6 +89,7 @@ class Worker:
         self.settler = Settler(self.broker, self.origin, self._settled, self.outage, rng)
         self.gate = Gate(self.settler.add, release, self.redis_time, self.fetcher)
         self.runner.may_start = self.gate.may_start
+        self.reader = StoppableRead(self._read, self.fetcher, self.held, self.settler)
         self.limiter = Limiter(self, self.vt)
         self.maintenance = Maintenance(
             self,
@@ -122,6 +124,7 @@ class Worker:
             log.info("worker.stopping", worker=self.id, reason=reason, in_flight=self.running, note=note)
         if self._wake is not None:
             self._wake.set()
+        self.reader.interrupt()
 
     def hurry(self, reason: str = "requested") -> None:
         """Stop now: jobs in flight are abandoned and released to other workers at once."""
@@ -231,7 +234,8 @@ class Worker:
             await asyncio.wait_for(self._wake.wait(), seconds)
 
     async def _stop_background(self, tasks: list[asyncio.Task[None]]) -> None:
-        self.maintenance.closing = self.settler.closing = self.limiter.closing = True
+        self.maintenance.closing = self.settler.closing = True
+        self.limiter.close()
         self.settler.wake.set()
         _, pending = await asyncio.wait(tasks, timeout=3.0)
         for t in pending:
@@ -263,7 +267,7 @@ class Worker:
             if self.fetcher.paused and not self.fetcher.active():
                 await self._rest(0.25)  # every queue paused: wait for a resume
                 continue
-            entries = await self._read(free, self.block_ms)
+            entries = await self.reader.read(free, self.block_ms)
             if not entries and self.burst and self._idle():
                 self.stop("burst: queues are empty")
             self._admit(entries)

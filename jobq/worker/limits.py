@@ -83,6 +83,12 @@ class Limiter:
         self.freed: list[tuple[str, str, str]] = []
         self._flushing: asyncio.Task[None] | None = None
         self.closing = False
+        self._closed = asyncio.Event()
+
+    def close(self) -> None:
+        """Stop renewing now: the renew loop's wait ends at once, not after renew_every."""
+        self.closing = True
+        self._closed.set()
 
     def add(self, h: Held) -> None:
         """Ask Redis before `h` starts; asked together with whatever else arrives meanwhile."""
@@ -149,7 +155,10 @@ class Limiter:
     async def run(self) -> None:
         """Renew the slots of running holders with their leases, until closed."""
         while not self.closing:
-            await asyncio.sleep(self.renew_every)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._closed.wait(), self.renew_every)
+            if self.closing:
+                return
             for sid in [sid for sid in self.holders if sid not in self.held]:
                 self.settled([sid])  # its lease was lost: free its slot too
             if self.holders:

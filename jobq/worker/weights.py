@@ -68,6 +68,11 @@ class Fetcher:
         entries = await self._weighted(streams, count) if self.shares else []
         return entries or await self.broker.read(streams, count, block_ms)
 
+    async def delivered(self, count: int) -> list[Any]:
+        """Entries delivered to this worker and not acknowledged, up to `count` per stream
+        (every stream it reads, every level), highest level first."""
+        return self.levels.refs(await self.broker.read_counts(dict.fromkeys(self.streams, count), "0"))
+
     async def _levelled(self, streams: dict[str, str], count: int, block_ms: int) -> list[Any]:
         """Some queue uses priority levels: a bounded read without blocking, highest level
         first (by weight across queues); when it finds nothing, one blocking read of every
