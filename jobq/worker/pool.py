@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import signal
 import time
@@ -62,6 +63,9 @@ def run_worker_process(app: App, settings: WorkerSettings) -> int:
         max_memory_mb=settings.max_memory_mb,
         repeat_hurries=False,  # the supervisor counts the signals and passes on what they mean
     )
+    # Everything alive now (modules, the app, its tasks) lives as long as the process: the
+    # collector need not scan it again at every full collection (a few % of a no-op job's CPU).
+    gc.freeze()
     return asyncio.run(worker.run())
 
 
