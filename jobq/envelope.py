@@ -68,7 +68,7 @@ ENVELOPE_WORKFLOW = "w"  # a workflow member's link, read by Lua too (jobq.luasc
 ENVELOPE_PRIORITY = "p"  # the priority level (requeue_dead.lua reads it to replay a job there)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: made for every delivery, and a frozen __init__ costs 6x more
 class Envelope:
     """One job as carried through Redis."""
 

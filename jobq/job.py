@@ -44,7 +44,7 @@ NO_HEADERS: Mapping[str, Any] = _NoHeaders()
 STATES = tuple(JobStatus)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: made for every attempt, and a frozen __init__ costs 4x more
 class JobInfo:
     """What a running task can learn about its own job."""
 

@@ -72,7 +72,7 @@ def promote(k: QueueKeys, limit: int) -> Call:
     return [k.scheduled, k.delayed, k.stream, k.jobs, *level_block(k)], [limit]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: made for every attempt, and a frozen __init__ costs 5x more
 class Settlement:
     """How to settle one stream entry (see settle.lua for the meaning of x1..x3)."""
 
