@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import time
 
 import pytest
 
@@ -154,3 +155,18 @@ def test_a_batch_encoder_refuses_what_encode_refuses() -> None:
         one("0" * 32, (object(),))
     with pytest.raises(SerializationError, match="over the 200 byte limit"):
         one("0" * 32, ("x" * 300,))
+
+
+def test_the_latency_window_measures_waits_on_redis_time_from_entry_ids() -> None:
+    from jobq.worker.latency import WINDOW_S, LatencyWindow
+
+    window = LatencyWindow()
+    window.offset_ms = 250.0  # Redis's clock runs 250 ms ahead of this host's
+    started = time.monotonic()
+    redis_now_ms = time.time() * 1000 + window.offset_ms
+    for waited_ms, ref in ((10, "{}-0"), (40, "7/{}-3"), (90, "{}-12")):  # "7/": a levelled entry
+        window.add("q", ref.format(int(redis_now_ms - waited_ms)), started)
+    window.add("q", f"{int(redis_now_ms - 5000)}-0", started - WINDOW_S - 1)  # out of the window
+    p50, p95 = window.percentiles()["q"]
+    assert 40 <= p50 < 45 and 40 <= p95 < 45
+    assert window.percentiles().keys() == {"q"}
