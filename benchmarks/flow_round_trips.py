@@ -18,6 +18,7 @@ from typing import Any
 import jobq
 from benchmarks.server import BenchServer
 from jobq.broker import AsyncBroker
+from jobq.log import configure
 from jobq.testing import is_idle
 from jobq.worker import Worker
 
@@ -59,6 +60,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=5000)
     jobs = parser.parse_args().jobs
+    configure(level="warning")  # the in-process worker would log a line per job
     server = BenchServer().start()
     calls: Counter[str] = Counter()
     counting(calls)
