@@ -84,3 +84,27 @@ def test_entries_delivered_to_a_cut_read_run_before_the_worker_stops(
     assert ran == [7]
     assert job.status() == "succeeded"
     assert r.xpending(stream, GROUP)["pending"] == 0
+
+
+def test_an_entry_of_a_priority_level_delivered_to_a_cut_read_runs_at_its_level(
+    private_redis: Callable[..., RedisServer], namespace: str
+) -> None:
+    server = private_redis()
+    r = server.client()
+    app = jobq.App(server.url, namespace=namespace)
+    ran: list[int] = []
+
+    @app.task(priority=9)
+    def urgent(n: int) -> None:
+        ran.append(n)
+
+    job = urgent.delay(9)  # makes the level's stream and its group
+    level_stream = NamespaceKeys(namespace).queue("default").level_stream(9)
+    assert r.xreadgroup(GROUP, "cut-reader", {level_stream: ">"}, count=1)
+    running = Running(Worker(app, ["default"], 2, worker_id="cut-reader", block_ms=BLOCK_MS))
+    wait_for(blocked(r), 20, "the worker to block in its read of every level")
+    running.stop()
+    running.join(STOPPED_S)
+    assert ran == [9]
+    assert job.status() == "succeeded"
+    assert r.xpending(level_stream, GROUP)["pending"] == 0
