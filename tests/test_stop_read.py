@@ -7,9 +7,11 @@ import asyncio
 import threading
 from collections.abc import Callable
 
+import pytest
 import redis
 
 import jobq
+from jobq.flow import DEFAULT_PRIORITY
 from jobq.keys import GROUP, NamespaceKeys
 from jobq.worker import Worker
 from tests.support.redis_server import RedisServer
@@ -58,53 +60,38 @@ def test_an_idle_worker_stops_without_waiting_out_its_read(
     running.join(STOPPED_S)
 
 
-def test_entries_delivered_to_a_cut_read_run_before_the_worker_stops(
-    private_redis: Callable[..., RedisServer], namespace: str
-) -> None:
-    server = private_redis()
-    r = server.client()
-    app = jobq.App(server.url, namespace=namespace)
-    ran: list[int] = []
-
-    @app.task
-    def note(n: int) -> None:
-        ran.append(n)
-
-    stream = NamespaceKeys(namespace).queue("default").stream
-    r.xgroup_create(stream, GROUP, id="0", mkstream=True)
-    job = note.delay(7)
-    # Delivered to the worker's consumer, as a read cut by the stop may have done, and
-    # never seen by it: the worker's own reads of new entries find nothing.
+def cut_read_delivered(r: redis.Redis, stream: str, app: jobq.App) -> None:
+    """Deliver the stream's next entry to the worker's consumer, as a read cut by the stop
+    may have done, never seen by the worker (its own reads of new entries find nothing);
+    then start the worker, and stop it once it blocks in its read."""
     assert r.xreadgroup(GROUP, "cut-reader", {stream: ">"}, count=1)
     running = Running(Worker(app, ["default"], 2, worker_id="cut-reader", block_ms=BLOCK_MS))
     wait_for(blocked(r), 20, "the worker to block in its read")
-    assert ran == []
     running.stop()
     running.join(STOPPED_S)
-    assert ran == [7]
-    assert job.status() == "succeeded"
-    assert r.xpending(stream, GROUP)["pending"] == 0
 
 
-def test_an_entry_of_a_priority_level_delivered_to_a_cut_read_runs_at_its_level(
-    private_redis: Callable[..., RedisServer], namespace: str
+@pytest.mark.parametrize("priority", [DEFAULT_PRIORITY, 9])
+def test_entries_delivered_to_a_cut_read_run_before_the_worker_stops(
+    private_redis: Callable[..., RedisServer], namespace: str, priority: int
 ) -> None:
     server = private_redis()
     r = server.client()
     app = jobq.App(server.url, namespace=namespace)
     ran: list[int] = []
 
-    @app.task(priority=9)
-    def urgent(n: int) -> None:
+    @app.task(priority=priority)
+    def note(n: int) -> None:
         ran.append(n)
 
-    job = urgent.delay(9)  # makes the level's stream and its group
-    level_stream = NamespaceKeys(namespace).queue("default").level_stream(9)
-    assert r.xreadgroup(GROUP, "cut-reader", {level_stream: ">"}, count=1)
-    running = Running(Worker(app, ["default"], 2, worker_id="cut-reader", block_ms=BLOCK_MS))
-    wait_for(blocked(r), 20, "the worker to block in its read of every level")
-    running.stop()
-    running.join(STOPPED_S)
-    assert ran == [9]
+    keys = NamespaceKeys(namespace).queue("default")
+    if priority == DEFAULT_PRIORITY:
+        stream = keys.stream
+        r.xgroup_create(stream, GROUP, id="0", mkstream=True)
+    else:  # the first job at a level makes the level's stream and its group
+        stream = keys.level_stream(priority)
+    job = note.delay(7)
+    cut_read_delivered(r, stream, app)
+    assert ran == [7]
     assert job.status() == "succeeded"
-    assert r.xpending(level_stream, GROUP)["pending"] == 0
+    assert r.xpending(stream, GROUP)["pending"] == 0
