@@ -22,6 +22,10 @@ Entries = list[Any]
 
 
 class StoppableRead:
+    """The read runs in the fetch loop's own task, with nothing added on its path: an
+    interrupt cancels that task while it waits inside the read, and the cancellation is
+    taken back here (a stop from inside the fetch loop needs none: the loop sees it)."""
+
     def __init__(
         self,
         read: Callable[[int, int], Awaitable[Entries]],
@@ -33,25 +37,27 @@ class StoppableRead:
         self.fetcher = fetcher
         self.held = held
         self.settler = settler
-        self._reading: asyncio.Future[Entries] | None = None
+        self._reading: asyncio.Task[Any] | None = None  # the task waiting inside a read
+        self._interrupted = False
 
     async def read(self, count: int, block_ms: int) -> Entries:
         """The read's entries; after an interrupt, those it may have delivered unseen."""
-        reading = self._reading = asyncio.ensure_future(self._read(count, block_ms))
+        task = asyncio.current_task()
+        self._reading, self._interrupted = task, False
         try:
-            await asyncio.wait((reading,))
-        except asyncio.CancelledError:  # the worker's own task is cancelled: take the read along
-            reading.cancel()
-            raise
+            return await self._read(count, block_ms)
+        except asyncio.CancelledError:
+            if not self._interrupted or task is None or not _take_back(task):
+                raise  # cancelled from outside as well: that one stands
         finally:
             self._reading = None
-        if not reading.cancelled():
-            return reading.result()
         return await self._unseen(count)
 
     def interrupt(self) -> None:
-        if self._reading is not None:
-            self._reading.cancel()
+        reading = self._reading
+        if reading is not None and not self._interrupted and asyncio.current_task() is not reading:
+            self._interrupted = True
+            reading.cancel()
 
     async def _unseen(self, count: int) -> Entries:
         known = {*self.held, *(s.stream_id for _, s in self.settler.pending)}  # the worker has these
@@ -65,3 +71,10 @@ class StoppableRead:
             if fresh:
                 unseen.append((stream, fresh))
         return unseen
+
+
+def _take_back(task: asyncio.Task[Any]) -> bool:
+    """Withdraw the interrupt's cancellation request (Python 3.11+ counts them); False if
+    another one is still pending."""
+    uncancel = getattr(task, "uncancel", None)
+    return uncancel is None or uncancel() == 0
