@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict, deque
 
-from jobq.records import LEVEL_SEP
+from jobq.records import level_of
 
 WINDOW_S = 60.0
 MAX_SAMPLES = 2048
@@ -47,6 +47,5 @@ class LatencyWindow:
 
 
 def entered_ms(ref: str) -> float:
-    """The Redis time (ms) an entry entered its stream, from the worker's reference to it:
-    "<level>/<stream id>" at a priority level but the default."""
-    return float(ref.partition("-")[0].rpartition(LEVEL_SEP)[2])
+    """The Redis time (ms) an entry entered its stream, from the worker's reference to it."""
+    return float(level_of(ref)[1].partition("-")[0])
