@@ -82,12 +82,14 @@ class Limiter:
         self.holders: dict[str, tuple[str, str]] = {}  # stream id -> (queue, cap limiter)
         self.freed: list[tuple[str, str, str]] = []
         self._flushing: asyncio.Task[None] | None = None
-        self.closing = False
         self._closed = asyncio.Event()
+
+    @property
+    def closing(self) -> bool:
+        return self._closed.is_set()
 
     def close(self) -> None:
         """Stop renewing now: the renew loop's wait ends at once, not after renew_every."""
-        self.closing = True
         self._closed.set()
 
     def add(self, h: Held) -> None:
