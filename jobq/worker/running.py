@@ -90,10 +90,10 @@ class Runner:
             h = self.ready.popleft()
             if not h.lost and (self.may_start is None or self.may_start(h)):
                 self._start(h)
-        if threads is not None and threads.handed:
-            # The worker was idle and woke a task thread: give it the CPU and the interpreter
-            # lock now, not when the loop next blocks in I/O (after building the next read).
-            # Once per idle -> busy, after the whole batch is handed over: a drain never pays.
+        if threads is not None and threads.handed and not threads.lend():
+            # The worker was idle and woke a task thread, and the loop does not wait for the
+            # burst (ThreadRunner.lend): give the thread the CPU and the interpreter lock
+            # now, not when the loop next blocks in I/O (after building the next read).
             os.sched_yield()
 
     def _start(self, h: Held) -> None:

@@ -1,5 +1,6 @@
 """Sync tasks run on a fixed set of threads, handed jobs through a queue; finished jobs come
-back to the event loop in bursts (one wake-up per burst, not one per job).
+back to the event loop in bursts (one wake-up per burst, not one per job), or, when the loop
+waits for a quick burst it handed over (ThreadRunner.lend), with no wake-up at all.
 
 Python cannot kill a thread. A timeout or cancel raises an exception inside the thread at
 its next bytecode; a thread stuck in C code ignores that: it is replaced by a new thread
@@ -13,6 +14,7 @@ import contextvars
 import ctypes
 import queue
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -48,6 +50,8 @@ Work = tuple[Any, RunSlot, Task[Any, Any], Envelope, JobInfo]
 SPAWN_AFTER_WAIT_S = 0.002  # jobs still waiting this long after a hand-over get threads
 GATHER_S = 0.0005  # a result finished while other jobs still run waits this long for theirs
 IDLE_EXIT_S = 2.0  # a thread idle this long leaves (one always stays)
+LEND_S = 0.002  # how long the loop waits for a burst of jobs it handed over to finish
+LEND_BACKOFF_S = 1.0  # after a burst outlasted LEND_S, the loop stops waiting this long
 
 
 class ThreadRunner:
@@ -81,6 +85,11 @@ class ThreadRunner:
         self.stopping = False
         self.check_scheduled = False
         self.handed = False  # a job was submitted since the runner last yielded
+        self.submitted = 0  # jobs handed over, ever (written by the loop only)
+        self.finished = 0  # jobs whose run returned, ever (under `lock`)
+        self.lending = False  # the loop waits for the burst: results need no wake-up
+        self.burst_over = threading.Event()
+        self.lend_after = 0.0  # monotonic; a burst outlasted LEND_S: no waiting before this
         self._spawn()
 
     def _spawn(self) -> None:
@@ -94,6 +103,7 @@ class ThreadRunner:
         threading.Thread(target=ctx.run, args=(self._serve,), name="jobq-task", daemon=True).start()
 
     def submit(self, token: Any, slot: RunSlot, task: Task[Any, Any], env: Envelope, info: JobInfo) -> None:
+        self.submitted += 1
         self.inbox.put((token, slot, task, env, info))
         self.handed = True
         if not self.check_scheduled:
@@ -146,7 +156,13 @@ class ThreadRunner:
                 continue
             token, slot, task, env, info = work
             self.outbox.append((token, self._run(slot, task, env, info)))
-            if not self.signalled:
+            with self.lock:
+                self.finished += 1
+                lending, over = self.lending, self.finished == self.submitted
+            if lending:  # the loop is waiting: it takes the results itself
+                if over:
+                    self.burst_over.set()
+            elif not self.signalled:
                 self.signalled = True
                 # The last job running hands the burst over now; one that finished while
                 # others still run or wait gives them GATHER_S to join it, so a burst of
@@ -166,6 +182,31 @@ class ThreadRunner:
                     slot.thread_id = None
         except BaseException as exc:  # a late timeout or cancel landed here
             return classify(exc, task, env)
+
+    def lend(self) -> bool:
+        """Wait (the interpreter lock released) up to LEND_S for the jobs just handed over to
+        finish, then deliver their results; False if not tried (it did not pay lately).
+
+        While the loop waits, the task thread runs the burst alone: no wake-up of the loop
+        per burst, and no bouncing of the interpreter lock between the two threads each
+        time a job releases it (any system call: a write, a sleep). Quick jobs come back
+        settled in one batch; a burst that outlasts LEND_S stops the waiting for
+        LEND_BACKOFF_S, so slow jobs cost the loop at most one such wait a second.
+        """
+        now = time.monotonic()
+        if now < self.lend_after:
+            return False
+        with self.lock:
+            self.lending = self.finished != self.submitted
+        if self.lending:
+            self.burst_over.wait(LEND_S)
+            with self.lock:
+                self.lending = False
+                if self.finished != self.submitted:
+                    self.lend_after = now + LEND_BACKOFF_S
+            self.burst_over.clear()
+        self._deliver()
+        return True
 
     def _gather(self) -> None:
         self.loop.call_later(GATHER_S, self._deliver)
