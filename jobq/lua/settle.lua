@@ -22,7 +22,8 @@
 -- ARGV[#ARGV] JSON array of (job id, workflow link) pairs, flattened: the batch's
 --         workflow members (the link their envelope carries)
 -- Fencing: an entry this consumer no longer owns is left alone (another worker has it).
--- Per batch, not per job: one XPENDING of this consumer's entries, one XACK, one XDEL.
+-- Per batch, not per job: one XPENDING of this consumer's entries (per level), one XACK,
+-- one XDEL.
 -- Returns {stream ids not settled because they were not owned, {job id, number of
 -- callers blocked in Job.result()}... of finished jobs someone waits for}: the caller wakes
 -- those (their notify keys are not named here; a missed wake costs a waiter one poll),
@@ -41,26 +42,40 @@ for c = 1, #counters, 2 do
 end
 
 local base = tonumber(ARGV[5])
-local mine = {}
-local function held_at(level)
-  local held = redis.call('XPENDING', KEYS[level_slot(base, level, 1)], group, '-', '+', 1000000, consumer)
-  if level == {{LEVEL_DEFAULT}} then
-    for _, p in ipairs(held) do mine[p[1]] = true end
-  else
-    for _, p in ipairs(held) do mine[at_level(level, p[1])] = true end
+-- Which entries of the batch this consumer still owns: one XPENDING per level, over only
+-- the span of stream ids the batch has there (not every entry the consumer holds, which
+-- can be thousands for a worker of long jobs at a high concurrency).
+local function id_less(a, b)
+  -- Stream ids "<ms>-<seq>" without leading zeros: a shorter ms part is smaller; with ms
+  -- parts of one length, ids of one length compare as text (the common case: one string
+  -- comparison); else the ms parts decide, then the shorter seq.
+  local a_dash, b_dash = string.find(a, '-', 1, true), string.find(b, '-', 1, true)
+  if a_dash ~= b_dash then return a_dash < b_dash end
+  if #a == #b then return a < b end
+  local a_ms, b_ms = string.sub(a, 1, a_dash), string.sub(b, 1, b_dash)
+  if a_ms ~= b_ms then return a_ms < b_ms end
+  return #a < #b
+end
+local spans = {}  -- level -> {lowest, highest} bare stream id of the batch's entries there
+for j = 2, #batch, 6 do
+  local level, sid = {{LEVEL_DEFAULT}}, batch[j]
+  if base > 0 then level, sid = split_level(sid) end
+  local span = spans[level]
+  if not span then
+    spans[level] = {sid, sid}
+  elseif id_less(sid, span[1]) then
+    span[1] = sid
+  elseif id_less(span[2], sid) then
+    span[2] = sid
   end
 end
+local mine = {}
 local levels = {}  -- level -> stream ids to acknowledge there
-if base == 0 then
-  held_at({{LEVEL_DEFAULT}})
-else
-  for j = 2, #batch, 6 do
-    local level = split_level(batch[j])
-    if not levels[level] then
-      levels[level] = {}
-      held_at(level)
-    end
-  end
+for level, span in pairs(spans) do
+  levels[level] = {}
+  local stream_key = KEYS[level_slot(base, level, 1)]
+  local held = redis.call('XPENDING', stream_key, group, span[1], span[2], 1000000, consumer)
+  for _, p in ipairs(held) do mine[at_level(level, p[1])] = true end
 end
 local anyone_waiting = redis.call('HLEN', KEYS[7]) > 0
 
