@@ -256,9 +256,7 @@ class Worker:
     async def _fetch_loop(self) -> None:
         assert self._wake is not None
         while not self._stopping:
-            # Finished jobs stay held until their settle lands; cap those too, so a slow
-            # settle never lets a worker hoard entries (held <= 2 x concurrency).
-            free = min(self.concurrency - self.running, 2 * self.concurrency - len(self.held))
+            free = self.runner.room(len(self.held))
             if free <= 0 or self.runner.ready:
                 self._wake.clear()
                 await self._wake.wait()

@@ -82,19 +82,39 @@ class Runner:
         if self._threads is not None:
             self._threads.shutdown()
 
+    def room(self, held: int) -> int:
+        """How many entries the next read may ask for. One burst: slots for `concurrency`
+        jobs, less those running. Two while the loop's waits for sync bursts come back in
+        time (ThreadRunner.quick): jobs that quick wait a millisecond or so for a slot, and
+        each read and each settle carries twice as many of them. Finished jobs stay held
+        until their settle lands, so they count too: a slow settle never lets a worker
+        hoard entries (held <= 2 x the slots of the bursts read)."""
+        bursts = 2 if self._threads is not None and self._threads.quick else 1
+        slots = bursts * self.concurrency
+        return min(slots - self.running, 2 * slots - held)
+
     def start_ready(self) -> None:
-        threads = self._threads if not self.running else None
-        if threads is not None:
-            threads.handed = False
-        while self.ready and self.running < self.concurrency:
-            h = self.ready.popleft()
-            if not h.lost and (self.may_start is None or self.may_start(h)):
-                self._start(h)
-        if threads is not None and threads.handed and not threads.lend():
-            # The worker was idle and woke a task thread, and the loop does not wait for the
-            # burst (ThreadRunner.lend): give the thread the CPU and the interpreter lock
-            # now, not when the loop next blocks in I/O (after building the next read).
-            os.sched_yield()
+        """Start what waits, up to `concurrency`. A sync burst handed to an idle runner is
+        waited for (ThreadRunner.lend); when it came back whole, the next burst starts at
+        once, so a read of two bursts is run and then settled in one batch."""
+        while True:
+            threads = self._threads if not self.running else None
+            if threads is not None:
+                threads.handed = False
+            while self.ready and self.running < self.concurrency:
+                h = self.ready.popleft()
+                if not h.lost and (self.may_start is None or self.may_start(h)):
+                    self._start(h)
+            if threads is None or not threads.handed:
+                return
+            if not threads.lend():
+                # The worker was idle and woke a task thread, and the loop does not wait for
+                # the burst: give the thread the CPU and the interpreter lock now, not when
+                # the loop next blocks in I/O (after building the next read).
+                os.sched_yield()
+                return
+            if not (self.ready and threads.quick and not self.running):
+                return
 
     def _start(self, h: Held) -> None:
         loop = self._loop

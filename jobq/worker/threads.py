@@ -90,6 +90,7 @@ class ThreadRunner:
         self.lending = False  # the loop waits for the burst: results need no wake-up
         self.burst_over = threading.Event()
         self.lend_after = 0.0  # monotonic; a burst outlasted LEND_S: no waiting before this
+        self.quick = False  # the last burst the loop waited for finished within LEND_S
         self._spawn()
 
     def _spawn(self) -> None:
@@ -190,7 +191,8 @@ class ThreadRunner:
         While the loop waits, the task thread runs the burst alone: no wake-up of the loop
         per burst, and no bouncing of the interpreter lock between the two threads each
         time a job releases it (any system call: a write, a sleep). Quick jobs come back
-        settled in one batch; a burst that outlasts LEND_S stops the waiting for
+        settled in one batch, and `quick` says so (the worker then reads two bursts at a
+        time: Runner.room); a burst that outlasts LEND_S stops the waiting for
         LEND_BACKOFF_S, so slow jobs cost the loop at most one such wait a second.
         """
         now = time.monotonic()
@@ -202,8 +204,9 @@ class ThreadRunner:
             self.burst_over.wait(LEND_S)
             with self.lock:
                 self.lending = False
-                if self.finished != self.submitted:
-                    self.lend_after = now + LEND_BACKOFF_S
+                self.quick = self.finished == self.submitted
+            if not self.quick:
+                self.lend_after = now + LEND_BACKOFF_S
             self.burst_over.clear()
         self._deliver()
         return True

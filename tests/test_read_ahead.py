@@ -1,0 +1,75 @@
+"""While the sync bursts a worker waits for come back in time, it reads two bursts at once
+(Runner.room); it still never runs more than `concurrency` jobs, and slow jobs end the
+read-ahead."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from typing import Any
+
+import pytest
+
+import jobq
+from jobq.worker import Worker, threads
+from jobq.worker.latency import LatencyWindow
+from jobq.worker.running import Runner
+
+CONCURRENCY = 4
+
+
+def test_the_room_of_a_read_is_two_bursts_only_while_bursts_come_back_quick() -> None:
+    async def main() -> None:
+        runner = Runner(CONCURRENCY, LatencyWindow(), lambda h, fin: None, lambda why: None)
+        runner.bind(asyncio.get_running_loop())
+        assert runner.room(0) == CONCURRENCY
+        runner.threads.quick = True
+        assert runner.room(0) == 2 * CONCURRENCY
+        assert runner.room(3 * CONCURRENCY) == CONCURRENCY  # held: at most 2 x the slots read
+        runner.running = 1
+        assert runner.room(1) == 2 * CONCURRENCY - 1
+        runner.threads.quick = False
+        assert runner.room(1) == CONCURRENCY - 1
+        runner.shutdown()
+
+    asyncio.run(main())
+
+
+def test_reading_ahead_never_runs_more_than_the_concurrency(
+    app: jobq.App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(threads, "LEND_S", 0.05)  # quick bursts: in time on a busy machine too
+    monkeypatch.setattr(threads, "LEND_BACKOFF_S", 60.0)  # once ended, for the rest of the test
+    lock = threading.Lock()
+    state = {"active": 0, "peak": 0}
+    ran: list[int] = []
+
+    @app.task(name="read_ahead.work")
+    def work(i: int, slow: bool) -> None:
+        with lock:
+            state["active"] += 1
+            state["peak"] = max(state["peak"], state["active"])
+        if slow:
+            time.sleep(0.15)  # outlasts LEND_S: the read-ahead stops
+        with lock:
+            state["active"] -= 1
+            ran.append(i)
+
+    calls = [(i, False) for i in range(200)] + [(i, True) for i in range(200, 208)]
+    calls += [(i, False) for i in range(208, 300)]
+    work.delay_many(calls)
+    worker = Worker(app, ["default"], CONCURRENCY, burst=True)
+    asked: list[int] = []
+    read = worker.fetcher.read
+
+    async def counting_read(count: int, block_ms: int) -> Any:
+        asked.append(count)
+        return await read(count, block_ms)
+
+    worker.fetcher.read = counting_read  # type: ignore[method-assign]
+    assert asyncio.run(worker.run()) == 0
+    assert sorted(ran) == list(range(300))  # every job once
+    assert state["peak"] <= CONCURRENCY
+    assert 2 * CONCURRENCY in asked  # quick bursts: two read at once
+    assert not worker.runner.threads.quick  # the slow jobs ended it
