@@ -208,16 +208,19 @@ def _parse(text: str) -> Envelope:
 
 
 _PLAIN = frozenset(("id", "t", ENVELOPE_ARGS, "e"))  # a call with positional arguments only
+_PLAIN_MEMBER = _PLAIN | {ENVELOPE_WORKFLOW}  # the same, as a workflow member
 
 
 def from_object(body: Any) -> Envelope:
     """The envelope in an already parsed JSON value (as kept inside a stored outcome);
     DecodeError if it is not one."""
-    if body.__class__ is dict and len(body) == 4 and body.keys() == _PLAIN:  # the common job
-        job_id, task, args, at = body["id"], body["t"], body[ENVELOPE_ARGS], body["e"]
-        plain = job_id.__class__ is str and task.__class__ is str and args.__class__ is list
-        if plain and (at.__class__ is float or at.__class__ is int):
-            return Envelope(job_id, task, tuple(args), {}, float(at))
+    if body.__class__ is dict and 4 <= len(body) <= 5:  # the common jobs: plain, or a member
+        link = body.get(ENVELOPE_WORKFLOW, "")
+        if body.keys() == (_PLAIN_MEMBER if link else _PLAIN) and link.__class__ is str:
+            job_id, task, args, at = body["id"], body["t"], body[ENVELOPE_ARGS], body["e"]
+            plain = job_id.__class__ is str and task.__class__ is str and args.__class__ is list
+            if plain and (at.__class__ is float or at.__class__ is int):
+                return Envelope(job_id, task, tuple(args), {}, float(at), workflow=link)
     if not isinstance(body, dict):
         raise DecodeError("undecodable payload: not a JSON object")
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import time
 
@@ -147,6 +148,13 @@ def test_a_linked_batch_encoder_writes_a_members_envelope(priority: int, key: st
         env = Envelope("0123abcd" * 4, "mod.task", (1, "x"), {}, at, priority=priority, workflow=link)
         assert one(env.id, env.args, link) == encode(env, 1 << 20, key)
         assert decode(one(env.id, env.args, link), key) == env
+
+
+@pytest.mark.parametrize("link", [5, ["ab/1"], {"w": 1}])
+def test_a_member_whose_link_is_not_text_is_refused(link: object) -> None:
+    raw = json.dumps({"id": "0" * 32, "t": "mod.task", "a": [1], "e": 1.5, "w": link})
+    with pytest.raises(DecodeError, match="workflow must be strings"):
+        decode(raw)
 
 
 def test_a_batch_encoder_refuses_what_encode_refuses() -> None:
