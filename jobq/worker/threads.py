@@ -51,7 +51,7 @@ SPAWN_AFTER_WAIT_S = 0.002  # jobs still waiting this long after a hand-over get
 GATHER_S = 0.0005  # a result finished while other jobs still run waits this long for theirs
 IDLE_EXIT_S = 2.0  # a thread idle this long leaves (one always stays)
 LEND_S = 0.002  # how long the loop waits for a burst of jobs it handed over to finish
-LEND_BACKOFF_S = 1.0  # after a burst outlasted LEND_S, the loop stops waiting this long
+LEND_BACKOFF_S = 1.0  # after two bursts in a row outlasted LEND_S, the loop stops waiting this long
 
 
 class ThreadRunner:
@@ -91,6 +91,7 @@ class ThreadRunner:
         self.burst_over = threading.Event()
         self.lend_after = 0.0  # monotonic; a burst outlasted LEND_S: no waiting before this
         self.quick = False  # the last burst the loop waited for finished within LEND_S
+        self.slow_bursts = 0  # bursts in a row that outlasted LEND_S
         self._spawn()
 
     def _spawn(self) -> None:
@@ -192,8 +193,8 @@ class ThreadRunner:
         per burst, and no bouncing of the interpreter lock between the two threads each
         time a job releases it (any system call: a write, a sleep). Quick jobs come back
         settled in one batch, and `quick` says so (the worker then reads two bursts at a
-        time: Runner.room); a burst that outlasts LEND_S stops the waiting for
-        LEND_BACKOFF_S, so slow jobs cost the loop at most one such wait a second.
+        time: Runner.room); a second burst in a row that outlasts LEND_S stops the waiting
+        for LEND_BACKOFF_S, so slow jobs cost the loop at most two such waits a second.
         """
         now = time.monotonic()
         if now < self.lend_after:
@@ -205,7 +206,8 @@ class ThreadRunner:
             with self.lock:
                 self.lending = False
                 self.quick = self.finished == self.submitted
-            if not self.quick:
+            self.slow_bursts = 0 if self.quick else self.slow_bursts + 1
+            if self.slow_bursts > 1:  # not a hiccup (a collection, a preemption): slow jobs
                 self.lend_after = now + LEND_BACKOFF_S
             self.burst_over.clear()
         self._deliver()
