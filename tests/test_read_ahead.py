@@ -73,3 +73,16 @@ def test_reading_ahead_never_runs_more_than_the_concurrency(
     assert 2 * CONCURRENCY in asked  # quick bursts: two read at once
     ahead = asked.index(2 * CONCURRENCY)
     assert any(n <= CONCURRENCY for n in asked[ahead:])  # the slow jobs ended it
+
+
+def test_a_worker_reads_no_further_than_its_max_jobs(app: jobq.App) -> None:
+    ran: list[int] = []
+
+    @app.task(name="read_ahead.counted")
+    def counted(i: int) -> None:
+        ran.append(i)
+
+    counted.delay_many([(i,) for i in range(40)])
+    worker = Worker(app, ["default"], CONCURRENCY, max_jobs=10)
+    assert asyncio.run(worker.run()) == 3  # recycled by its pool
+    assert sorted(ran) == list(range(10))  # read ahead, yet not one job past its ten

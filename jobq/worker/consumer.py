@@ -81,12 +81,13 @@ class Worker:
         self.done = 0
         self.exit_code = EXIT_OK
         self.started_at = time.time()
-        self.runner = Runner(self.concurrency, self.latency, self._finished, self.taint, self._progress)
+        self.runner = Runner(self.concurrency, self.latency, self._finished, self.taint)
         self.runner.hooks = RunHooks.of(app.middleware)
         self.origin = Origin(self.id, self.host)
         self.outage = Outage()
         self.notices = Notices()
         self.settler = Settler(self.broker, self.origin, self._settled, self.outage, rng)
+        self.runner.on_progress = self.settler.add_progress
         self.gate = Gate(self.settler.add, release, self.redis_time, self.fetcher)
         self.runner.may_start = self.gate.may_start
         self.reader = StoppableRead(self._read, self.fetcher, self.held, self.settler)
@@ -256,7 +257,7 @@ class Worker:
     async def _fetch_loop(self) -> None:
         assert self._wake is not None
         while not self._stopping:
-            free = self.runner.room(len(self.held))
+            free = self._room()
             if free <= 0 or self.runner.ready:
                 self._wake.clear()
                 await self._wake.wait()
@@ -271,6 +272,11 @@ class Worker:
             self._admit(entries)
             if self.runner.fresh_async:  # their first step before the next read
                 await self.runner.step_fresh()
+
+    def _room(self) -> int:
+        """How many entries to read (Runner.room), never past --max-jobs-per-child."""
+        free = self.runner.room(len(self.held))
+        return min(free, self.max_jobs - self.done - len(self.held)) if self.max_jobs else free
 
     def paused_now(self, queues: set[str]) -> None:
         """The queues paused now (from maintenance); a resume wakes the fetch loop."""
@@ -326,7 +332,7 @@ class Worker:
 
     def start_limited(self, h: Held) -> None:
         self.runner.ready.append(h)
-        self.runner.start_ready()
+        self.start_ready()
 
     def _finished(self, h: Held, fin: Finished) -> None:
         if h.lost:
@@ -337,9 +343,6 @@ class Worker:
         self.maintenance.check_memory()  # after each job, not per tick: a fast leak is caught
         assert self._wake is not None
         self._wake.set()
-
-    def _progress(self, h: Held, blob: str) -> None:
-        self.settler.add_progress(h, blob)
 
     def heartbeat_fields(self) -> dict[str, Any]:
         return heartbeat_fields(self)
