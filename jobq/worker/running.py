@@ -99,13 +99,12 @@ class Runner:
         once, so a read of two bursts is run and then settled in one batch."""
         while True:
             threads = self._threads if not self.running else None
-            if threads is not None:
-                threads.handed = False
+            handed_before = threads.submitted if threads is not None else 0
             while self.ready and self.running < self.concurrency:
                 h = self.ready.popleft()
                 if not h.lost and (self.may_start is None or self.may_start(h)):
                     self._start(h)
-            if threads is None or not threads.handed:
+            if threads is None or threads.submitted == handed_before:
                 return
             if not threads.lend():
                 # The worker was idle and woke a task thread, and the loop does not wait for

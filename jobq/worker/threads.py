@@ -84,12 +84,11 @@ class ThreadRunner:
         self.idle = 0
         self.stopping = False
         self.check_scheduled = False
-        self.handed = False  # a job was submitted since the runner last yielded
         self.submitted = 0  # jobs handed over, ever (written by the loop only)
         self.finished = 0  # jobs whose run returned, ever (under `lock`)
         self.lending = False  # the loop waits for the burst: results need no wake-up
         self.burst_over = threading.Event()
-        self.lend_after = 0.0  # monotonic; a burst outlasted LEND_S: no waiting before this
+        self.lend_after = 0.0  # monotonic; slow bursts (LEND_BACKOFF_S): no waiting before this
         self.quick = False  # the last burst the loop waited for finished within LEND_S
         self.slow_bursts = 0  # bursts in a row that outlasted LEND_S
         self._spawn()
@@ -107,7 +106,6 @@ class ThreadRunner:
     def submit(self, token: Any, slot: RunSlot, task: Task[Any, Any], env: Envelope, info: JobInfo) -> None:
         self.submitted += 1
         self.inbox.put((token, slot, task, env, info))
-        self.handed = True
         if not self.check_scheduled:
             self.check_scheduled = True
             self.loop.call_later(SPAWN_AFTER_WAIT_S, self._grow)
