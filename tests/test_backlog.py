@@ -92,6 +92,8 @@ def test_deep_backlog_is_cheap_to_hold_and_to_watch(
         return len(runlog.ended(runs)) >= 2000
 
     wait_for(drained_some, 60, "the worker to work through part of the backlog")
-    assert max(held) <= 8, "a worker holds at most twice its concurrency (running + settling)"
+    # Read-ahead takes two bursts of -c 4 while sync jobs come back quick (Runner.room),
+    # and finished jobs stay held until their settle lands: at most twice that.
+    assert max(held) <= 2 * 2 * 4, "a worker holds at most twice its two bursts (running + settling)"
     pool.kill_group()
     report.update(backlog=BACKLOG, redis_bytes_per_job=round(per_job), stats_commands=sum(used.values()))
