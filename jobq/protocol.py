@@ -7,7 +7,7 @@ into Python values. Nothing here performs I/O.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,15 +87,23 @@ class Settlement:
     result: str = ""  # ok: the result's JSON (a member's value for its workflow, unparsed)
 
 
-def settle(k: QueueKeys, consumer: str, batch: Iterable[Settlement], counters: dict[str, int]) -> Call:
+def settle(
+    k: QueueKeys,
+    consumer: str,
+    batch: Iterable[Settlement],
+    counters: dict[str, int],
+    workflow_key: Callable[[str], str] | None = None,
+) -> Call:
     """The counters and the short fields of each job travel as two JSON arrays; each job's
     x1 (its outcome blob or envelope, the long one) as an argument of its own, so Redis
-    copies it rather than decoding it out of escaped JSON (a third of the script's time)."""
+    copies it rather than decoding it out of escaped JSON (a third of the script's time).
+    `workflow_key` (None in a Cluster, where a workflow's state is in a slot of its own):
+    the state key of a succeeded member's workflow, which the settle then applies it to."""
     flat_counters: list[Any] = []
     for field, incr in counters.items():
         flat_counters += (field, incr)
     flat_jobs: list[Any] = []
-    links: list[str] = []
+    members: list[tuple[str, str, str, str, str]] = []
     keys = [k.stream, k.jobs, k.scheduled, k.delayed, k.dead, k.dead_index, k.waiters, k.counters]
     result = k.result
     levelled = False
@@ -106,15 +114,25 @@ def settle(k: QueueKeys, consumer: str, batch: Iterable[Settlement], counters: d
         keys.append(result(s.job_id))
         levelled = levelled or LEVEL_SEP in s.stream_id
         if s.link:
-            links += (s.job_id, s.link)
+            workflow, _, index = s.link.partition("/") if s.op == SettleOp.OK and s.result else ("", "", "")
+            members.append((s.job_id, s.link, workflow, index, s.result))
     keys += (k.links, k.outbox)
     level_at = 0
     if levelled:  # an entry of another priority level: settle.lua needs their streams
         level_at = len(keys) + 1
         keys += level_block(k)
-    linked = _json_array(links) if links else "[]"  # workflows: last, after the long values
+    linked: list[Any] = []  # workflows: last, after the long values
+    state_at: dict[str, int] = {}
+    for job_id, link, workflow, index, value in members:
+        at = 0
+        if workflow_key is not None and workflow and index:
+            at = state_at.get(workflow, 0)
+            if not at:
+                keys.append(workflow_key(workflow))
+                at = state_at[workflow] = len(keys)
+        linked += (job_id, link, at, index, value if at else "")
     short = [_json_array(flat_counters), _json_array(flat_jobs), level_at]
-    return keys, [GROUP, consumer, *short, *long, linked]
+    return keys, [GROUP, consumer, *short, *long, _json_array(linked) if linked else "[]"]
 
 
 @dataclass(frozen=True, slots=True)

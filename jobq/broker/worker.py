@@ -36,6 +36,9 @@ class AsyncBroker(AsyncWorkflowCalls):
         self.ns = NamespaceKeys(config.namespace)
         self.client: aioredis.Redis = connect_checked(connect_async, self.url)
         self.cluster = isinstance(self.client, aioredis.RedisCluster)
+        # One server holds every key: a settle applies succeeded workflow members itself
+        # (in a Cluster, a workflow's state is in a slot of its own: the outbox carries them).
+        self._workflow_key = None if self.cluster else self.ns.workflow
         self._scripts = register_scripts(self.client)
         self._errors = Translating(self.url)
 
@@ -160,7 +163,7 @@ class AsyncBroker(AsyncWorkflowCalls):
         outbox records it wrote for workflow members (entry id, job id, workflow ids)."""
         k = self.ns.queue(queue)
         lost, woken, members = protocol.parse_settle(
-            await self._run("settle", protocol.settle(k, self.consumer, batch, counters))
+            await self._run("settle", protocol.settle(k, self.consumer, batch, counters, self._workflow_key))
         )
         if woken:
             await self._wake(k, woken)

@@ -4,7 +4,8 @@
 -- KEYS[1] stream   KEYS[2] jobs   KEYS[3] scheduled   KEYS[4] delayed   KEYS[5] dead
 -- KEYS[6] deadidx  KEYS[7] waiters  KEYS[8] counters, then the result key of each job of
 -- the batch, in order, then links and outbox (workflows), then, when the batch holds an
--- entry of a priority level other than the default, the level block (lib/levels.lua)
+-- entry of a priority level other than the default, the level block (lib/levels.lua),
+-- then the state hashes of workflows this step applies members to (one server only)
 -- ARGV[1] group   ARGV[2] consumer
 -- ARGV[3] JSON array of counter (field, increment) pairs, flattened
 -- ARGV[4] JSON array of 6 values per job, flattened: op, stream id, job id, result ttl s,
@@ -19,8 +20,13 @@
 --   expire  x1 outcome blob (closed unrun: its expiry passed)
 -- With the level block, a stream id is the worker's reference to the entry: at another
 -- level "<level>/<stream id>", and a retry or a release goes back to that same level.
--- ARGV[#ARGV] JSON array of (job id, workflow link) pairs, flattened: the batch's
---         workflow members (the link their envelope carries)
+-- ARGV[#ARGV] JSON array of 5 values per workflow member of the batch, flattened: job id,
+--         the workflow link its envelope carries, the KEYS index of its workflow's state
+--         (0: none), its member index and its result JSON. A member that succeeded is
+--         applied to that state here (lib/apply_members.lua), and told to the outbox only
+--         if something follows (a chord complete, a chain's next step): the drainer
+--         applies it again (it counts once) and releases what follows. Any other member,
+--         and one that is a parent too (ns:{q}:links), goes by the outbox.
 -- Fencing: an entry this consumer no longer owns is left alone (another worker has it).
 -- Per batch, not per job: one XPENDING of this consumer's entries (per level), one XACK,
 -- one XDEL.
@@ -35,6 +41,7 @@
 --#include schedule_job
 --#include tell_workflows
 --#include workflow_links
+--#include apply_members
 local group, consumer = ARGV[1], ARGV[2]
 local counters, batch = cjson.decode(ARGV[3]), cjson.decode(ARGV[4])
 for c = 1, #counters, 2 do
@@ -84,22 +91,33 @@ local finished, woken = {}, {}
 -- The finished jobs of workflows (members, by their envelope's link, and parents, by
 -- ns:{q}:links) go in one record in the queue's outbox, in this same step;
 -- jobq.workflow.drain moves it to the workflows' own slots.
-local links_at = base > 0 and base - 2 or #KEYS - 1
+local links_at = 8 + #batch / 6 + 1
 local links_key, outbox_key = KEYS[links_at], KEYS[links_at + 1]
 local any_linked = redis.call('HLEN', links_key) > 0
 local own, linked_members = {}, cjson.decode(ARGV[#ARGV])
-for m = 1, #linked_members, 2 do own[linked_members[m]] = linked_members[m + 1] end
+for m = 1, #linked_members, 5 do own[linked_members[m]] = m end
 local any_told = any_linked or #linked_members > 0
 local told = {}
-local function to_outbox(id, blob)
-  local wf = own[id]
+local applying, blobs = {}, {}  -- state KEYS index -> records to apply; job id -> blob
+local function to_outbox(id, blob, succeeded)
+  local m = own[id]
+  local at = m and linked_members[m + 2] or 0
+  if succeeded and at > 0 and not (any_linked and redis.call('HEXISTS', links_key, id) == 1) then
+    local recs = applying[at]
+    if not recs then recs = {}; applying[at] = recs end
+    recs[#recs + 1], recs[#recs + 2] = id, linked_members[m + 3]
+    recs[#recs + 1], recs[#recs + 2] = 'succeeded', linked_members[m + 4]
+    blobs[id] = blob
+    return
+  end
+  local wf = m and linked_members[m + 1]
   if any_linked then wf = workflow_links(links_key, id, wf or '') end
   if wf then told[#told + 1], told[#told + 2], told[#told + 3] = id, wf, blob end
 end
 -- workflows (end) --------------------------------------------------------------------
-local function finish(id, result_key, ttl, blob)
+local function finish(id, result_key, ttl, blob, succeeded)
   finished[#finished + 1] = id
-  if any_told then to_outbox(id, blob) end
+  if any_told then to_outbox(id, blob, succeeded) end
   if ttl > 0 then
     redis.call('SET', result_key, blob, 'EX', ttl)
   end
@@ -145,7 +163,7 @@ for j = 1, #batch, 6 do
         finish(id, result_key, ttl, x3)
       end
     else
-      finish(id, result_key, ttl, x1)
+      finish(id, result_key, ttl, x1, op == 'ok')
     end
   end
 end
@@ -171,7 +189,15 @@ end
 for c = 1, #finished, CHUNK do
   redis.call('HDEL', KEYS[2], unpack(finished, c, math.min(c + CHUNK - 1, #finished)))
 end
-local outboxed = {}  -- workflows
+for at, recs in pairs(applying) do  -- workflows
+  if #apply_members(KEYS[at], recs, false)[4] > 0 then
+    for r = 1, #recs, 4 do
+      local id = recs[r]
+      told[#told + 1], told[#told + 2], told[#told + 3] = id, linked_members[own[id] + 1], blobs[id]
+    end
+  end
+end
+local outboxed = {}
 if #told > 0 then
   outboxed[1] = tell_workflows(outbox_key, told)
   for t = 1, #told, 3 do outboxed[#outboxed + 1], outboxed[#outboxed + 2] = told[t], told[t + 1] end
