@@ -42,6 +42,22 @@ def test_delay_status_and_result(app: jobq.App) -> None:
     assert app.job(job.id).result() == 5
 
 
+def test_a_settle_wakes_every_caller_waiting_for_its_jobs(app: jobq.App) -> None:
+    """Callers blocked in Job.result() are counted per job; the settle that finishes a job
+    pushes one wake-up for each of them (and none for a job nobody waits for)."""
+
+    @app.task(name="api.echo")
+    def echo(x: int) -> int:
+        return x
+
+    jobs = echo.delay_many([(i,) for i in range(3)])
+    k = app.broker.ns.queue("default")
+    app.broker.client.hincrby(k.waiters, jobs[0].id, 2)
+    app.broker.client.hincrby(k.waiters, jobs[2].id, 1)
+    work_until(app, lambda: all(j.status() == "succeeded" for j in jobs))
+    assert [app.broker.client.llen(k.notify(j.id)) for j in jobs] == [2, 0, 1]
+
+
 def test_async_task_and_current_job(app: jobq.App) -> None:
     seen: list[jobq.JobInfo] = []
 

@@ -29,7 +29,7 @@
 --         and one that is a parent too (ns:{q}:links), goes by the outbox.
 -- Fencing: an entry this consumer no longer owns is left alone (another worker has it).
 -- Per batch, not per job: one XPENDING of this consumer's entries (per level), one XACK,
--- one XDEL.
+-- one XDEL, and (when anyone waits in Job.result()) one HMGET of the waiters.
 -- Returns {stream ids not settled because they were not owned, {job id, number of
 -- callers blocked in Job.result()}... of finished jobs someone waits for}: the caller wakes
 -- those (their notify keys are not named here; a missed wake costs a waiter one poll),
@@ -121,12 +121,6 @@ local function finish(id, result_key, ttl, blob, succeeded)
   if ttl > 0 then
     redis.call('SET', result_key, blob, 'EX', ttl)
   end
-  if anyone_waiting then
-    local waiting = tonumber(redis.call('HGET', KEYS[7], id) or '0')
-    if waiting > 0 then
-      woken[#woken + 1] = {id, waiting}
-    end
-  end
 end
 
 local lost, settled = {}, {}
@@ -187,7 +181,15 @@ else
   for level, sids in pairs(levels) do acknowledge(KEYS[level_slot(base, level, 1)], sids) end
 end
 for c = 1, #finished, CHUNK do
-  redis.call('HDEL', KEYS[2], unpack(finished, c, math.min(c + CHUNK - 1, #finished)))
+  local ids = {unpack(finished, c, math.min(c + CHUNK - 1, #finished))}
+  redis.call('HDEL', KEYS[2], unpack(ids))
+  if anyone_waiting then  -- one HMGET a chunk, not an HGET a job
+    local waiting = redis.call('HMGET', KEYS[7], unpack(ids))
+    for w = 1, #ids do
+      local n = tonumber(waiting[w] or '0')
+      if n and n > 0 then woken[#woken + 1] = {ids[w], n} end
+    end
+  end
 end
 for at, recs in pairs(applying) do  -- workflows
   if #apply_members(KEYS[at], recs, false)[4] > 0 then
