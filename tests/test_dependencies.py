@@ -97,3 +97,18 @@ def test_bad_after_raises_and_enqueues_nothing(app: jobq.App, t: dict[str, Any])
     client = app.broker.client
     assert client.hlen(app.broker.queue_keys("default").jobs) == 1  # only a
     assert client.keys(f"{app.config.namespace}:{{wf:*") == []
+
+
+def test_a_chord_member_that_is_a_parent_tells_both(app: jobq.App, t: dict[str, Any]) -> None:
+    """A member's settle counts it in its chord; one that jobs wait on (after=) goes by the
+    outbox instead, which tells the chord and the waiting job alike."""
+    add = t["add"]
+    album = jobq.chord([add.s(i, 0) for i in range(6)], add.si(100, 1)).delay()
+    members = album.group.jobs
+    child = add.enqueue(args=(7, 8), after=[members[2], members[4]])
+    assert child.status() == "waiting"
+    drain(app)
+    assert child.result(5) == 15
+    assert album.result(5) == 101
+    assert album.group.results(5) == list(range(6))
+    assert album.group.counts() == jobq.GroupCounts(6, 6, 0)
