@@ -132,7 +132,7 @@ def batch_encoder(
 ) -> Callable[..., str]:
     """encode() of envelopes that differ only in their id (one jobq made: hex digits) and
     positional args, as delay_many makes them, and with `linked`, in their workflow link
-    (jobq.workflow.steps.link_of: hex digits, "/" and digits), as a group's members do: all
+    (jobq.records.link_of: hex digits, "/" and digits), as a group's members do: all
     the rest is encoded once, and the text is the one encode() gives."""
     mark = "L" if linked else ""
     sample = encode(

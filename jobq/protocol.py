@@ -15,7 +15,7 @@ from jobq import luascripts
 from jobq.flow import DEFAULT_PRIORITY
 from jobq.keys import GROUP, QueueKeys
 from jobq.protocol_levels import level_block
-from jobq.records import LEVEL_SEP
+from jobq.records import LEVEL_SEP, unlink
 from jobq.states import SettleOp
 
 SCRIPT_NAMES = (
@@ -103,7 +103,7 @@ def settle(
     for field, incr in counters.items():
         flat_counters += (field, incr)
     flat_jobs: list[Any] = []
-    members: list[tuple[str, str, str, str, str]] = []
+    members: list[tuple[str, str, str]] = []  # job id, link, result if it succeeded
     keys = [k.stream, k.jobs, k.scheduled, k.delayed, k.dead, k.dead_index, k.waiters, k.counters]
     result = k.result
     levelled = False
@@ -114,8 +114,7 @@ def settle(
         keys.append(result(s.job_id))
         levelled = levelled or LEVEL_SEP in s.stream_id
         if s.link:
-            workflow, _, index = s.link.partition("/") if s.op == SettleOp.OK and s.result else ("", "", "")
-            members.append((s.job_id, s.link, workflow, index, s.result))
+            members.append((s.job_id, s.link, s.result if s.op == SettleOp.OK else ""))
     keys += (k.links, k.outbox)
     level_at = 0
     if levelled:  # an entry of another priority level: settle.lua needs their streams
@@ -123,13 +122,15 @@ def settle(
         keys += level_block(k)
     linked: list[Any] = []  # workflows: last, after the long values
     state_at: dict[str, int] = {}
-    for job_id, link, workflow, index, value in members:
-        at = 0
-        if workflow_key is not None and workflow and index:
-            at = state_at.get(workflow, 0)
-            if not at:
-                keys.append(workflow_key(workflow))
-                at = state_at[workflow] = len(keys)
+    for job_id, link, value in members:
+        at, index = 0, ""
+        if workflow_key is not None and value:
+            workflow, index = unlink(link)
+            if index != "0":
+                at = state_at.get(workflow, 0)
+                if not at:
+                    keys.append(workflow_key(workflow))
+                    at = state_at[workflow] = len(keys)
         linked += (job_id, link, at, index, value if at else "")
     short = [_json_array(flat_counters), _json_array(flat_jobs), level_at]
     return keys, [GROUP, consumer, *short, *long, _json_array(linked) if linked else "[]"]

@@ -68,6 +68,19 @@ ENTRY_DEAD_DETAILS: Final = "d"  # dead letters: JSON of reason, error, tracebac
 OUTBOX_MEMBERS: Final = "m"  # JSON array of [job id, its workflow links space-separated, outcome]
 
 
+def link_of(workflow: str, index: int) -> str:
+    """A job's link to a workflow (envelopes carry one; ns:{q}:links holds these, space-
+    separated): the workflow id and the job's index among its members, so applying it
+    needs no lookup."""
+    return f"{workflow}/{index}"
+
+
+def unlink(link: str) -> tuple[str, str]:
+    """(workflow id, member index) of a link; index "0" for a link without one."""
+    workflow, _, index = link.partition("/")
+    return workflow, index or "0"
+
+
 # The stored outcome of a finished job (ns:{q}:result:<id>): one JSON object -------------
 
 OUTCOME_STATE: Final = "s"  # succeeded / dead / cancelled / expired

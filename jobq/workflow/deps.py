@@ -14,11 +14,11 @@ from typing import Any
 from jobq.errors import DependencyCycle, EmptyWorkflow, JobNotFound, UnknownParent
 from jobq.job import Job, JobOwner
 from jobq.protocol import Admit, Member
-from jobq.records import outcome_blob, parse_outcome
+from jobq.records import link_of, outcome_blob, parse_outcome
 from jobq.states import JobStatus
 from jobq.task import new_job_id
 from jobq.workflow.start import CREATING_S, MIN_STATE_TTL
-from jobq.workflow.steps import Admits, Step, follow, link_of, member_value
+from jobq.workflow.steps import Admits, Step, follow, member_value
 
 RECORD_EXPIRED = outcome_blob(JobStatus.CANCELLED, error="its record expired")  # a parent gone meanwhile
 

@@ -22,9 +22,9 @@ from jobq.broker import AsyncBroker
 from jobq.config import Config
 from jobq.errors import BrokerError
 from jobq.protocol import Admit, Member, Outboxed, Settlement
-from jobq.records import parse_outcome
+from jobq.records import parse_outcome, unlink
 from jobq.states import JobStatus, SettleOp
-from jobq.workflow.steps import Admits, follow, member_value, unlink, workflow_gone
+from jobq.workflow.steps import Admits, follow, member_value, workflow_gone
 
 log = structlog.get_logger("jobq.worker")
 SUCCEEDED = JobStatus.SUCCEEDED.value

@@ -15,9 +15,10 @@ from jobq.envelope import batch_encoder
 from jobq.errors import BadStep, EmptyWorkflow
 from jobq.job import JobOwner
 from jobq.protocol import Admit, NewJob
+from jobq.records import link_of
 from jobq.task import new_job_id, new_job_ids
 from jobq.workflow.signature import Signature
-from jobq.workflow.steps import Step, check_encodable, link_of
+from jobq.workflow.steps import Step, check_encodable
 
 MIN_STATE_TTL = 1  # s: a workflow whose jobs keep no result keeps its state this long
 CREATING_S = 3600  # a state whose producer died before writing every job expires after this

@@ -122,18 +122,6 @@ def scalars_size(sigs: Sequence[Signature[Any]]) -> int | None:
     return largest
 
 
-def link_of(workflow: str, index: int) -> str:
-    """A job's link to a workflow (ns:{q}:links holds these, space-separated): the
-    workflow id and the job's index among its members, so applying it needs no lookup."""
-    return f"{workflow}/{index}"
-
-
-def unlink(link: str) -> tuple[str, str]:
-    """(workflow id, member index) of a link; index "0" for a link without one."""
-    workflow, _, index = link.partition("/")
-    return workflow, index or "0"
-
-
 Admits = dict[tuple[str, int], list[Admit]]  # (queue, result ttl) -> what to admit there
 
 

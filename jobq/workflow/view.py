@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 
 from jobq.job import JobOwner
-from jobq.workflow.steps import unlink
+from jobq.records import unlink
 
 PARENTS_SHOWN = 10
 
