@@ -43,8 +43,21 @@ def pool(jobq_cli: Start, url: str, namespace: str, runs: Path, *args: str, **en
     )
 
 
+def killing_pool(jobq_cli: Start, url: str, namespace: str, runs: Path) -> JobqProcess:
+    """One process of one slot whose worker dies (SIGKILL) right after each settle that
+    wrote an outbox record, before the drain; the pool starts a replacement."""
+    return pool(jobq_cli, url, namespace, runs, "-p", "1", "-c", "1", JOBQ_TEST_FAULT="kill-before-drain")
+
+
 def callbacks(runs: Path) -> int:
     return sum(1 for r in runlog.read(runs) if r.kind == "C")
+
+
+def drained_with_one_callback(app: jobq.App, runs: Path) -> None:
+    """Every outbox record was drained, and the chord's callback ran exactly once."""
+    outbox = app.broker.ns.queue("members").outbox
+    wait_for(lambda: not app.broker.client.xlen(outbox), 20, "outbox empty")
+    assert callbacks(runs) == 1
 
 
 def test_a_worker_killed_after_every_settle_that_writes_the_outbox(
@@ -61,9 +74,7 @@ def test_a_worker_killed_after_every_settle_that_writes_the_outbox(
     releases the next. The replacement workers' sweeps finish every update: the callback
     runs once, and the chain runs to its end."""
     job = jobq.chord([tasks["member"].s(i) for i in range(4)], tasks["collect"].s()).delay()
-    pool(
-        jobq_cli, redis_server.url, namespace, runs, "-p", "1", "-c", "1", JOBQ_TEST_FAULT="kill-before-drain"
-    )
+    killing_pool(jobq_cli, redis_server.url, namespace, runs)
     assert job.result(30) == 6
     assert {j.id for j in job.group.jobs} <= set(runlog.ended(runs))
     assert len({r.pid for r in runlog.read(runs)}) >= 2, "no worker was killed"
@@ -73,10 +84,30 @@ def test_a_worker_killed_after_every_settle_that_writes_the_outbox(
     assert steps.result(30) == 9
     # the chord's last member, and the chain's first two steps: three kills at least
     assert len({r.pid for r in runlog.read(runs)}) >= 4, "a worker was not killed after each outbox write"
-    wait_for(
-        lambda: not wf_app.broker.client.xlen(wf_app.broker.ns.queue("members").outbox), 20, "outbox empty"
+    drained_with_one_callback(wf_app, runs)
+
+
+def test_failed_and_succeeded_members_with_a_worker_killed_after_each_outbox_write(
+    jobq_cli: Start,
+    redis_server: RedisServer,
+    namespace: str,
+    runs: Path,
+    wf_app: jobq.App,
+    tasks: dict[str, Any],
+) -> None:
+    """Half the members fail (their settles write the outbox; the others' settles count
+    them in the state): a worker dies after each outbox write, and the callback, which takes
+    failures, still runs once with every member in its place."""
+    job = jobq.chord(
+        [tasks["refuse"].s(i) for i in range(6)], tasks["collect"].s(), include_failures=True
+    ).delay()
+    killing_pool(jobq_cli, redis_server.url, namespace, runs)
+    assert job.result(60) == 0 + 2 + 4 + 3 * 1000
+    assert job.group.counts() == jobq.GroupCounts(6, 6, 3)
+    assert len({r.pid for r in runlog.read(runs)}) >= 4, (
+        "a worker was not killed after each failure's outbox write"
     )
-    assert callbacks(runs) == 1
+    drained_with_one_callback(wf_app, runs)
 
 
 def test_two_last_members_finishing_at_once_enqueue_one_callback(
@@ -138,7 +169,4 @@ def test_a_member_redelivered_after_its_lease_lapsed_counts_once(
     finally:
         os.kill(first.pid, signal.SIGCONT)
     wait_for(lambda: runlog.ended(runs)[slow] >= 2, 30, "the woken worker to finish its run too")
-    wait_for(
-        lambda: not wf_app.broker.client.xlen(wf_app.broker.ns.queue("members").outbox), 20, "outbox empty"
-    )
-    assert callbacks(runs) == 1
+    drained_with_one_callback(wf_app, runs)

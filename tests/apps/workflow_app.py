@@ -35,9 +35,20 @@ def together(i: int, flag_dir: str, n: int) -> int:
     return i
 
 
-def collect(results: list[int]) -> int:
+def refuse(i: int) -> int:
+    """A member that fails for good (dead-lettered at once) when `i` is odd."""
+    job_id = jobq.current_job().id
+    record("S", job_id)
+    record("E", job_id)
+    if i % 2:
+        raise jobq.Reject(f"member {i} refused")
+    return i
+
+
+def collect(results: list[Any]) -> int:
+    """The sum of the members' results; a failed member's place (a dict) counts 1000."""
     record("C", jobq.current_job().id)
-    return sum(results)
+    return sum(r if isinstance(r, int) else 1000 for r in results)
 
 
 def register(app: jobq.App) -> dict[str, Any]:
@@ -45,6 +56,7 @@ def register(app: jobq.App) -> dict[str, Any]:
     return {
         "member": app.task(name="member", queue="members", retries=5)(member),
         "together": app.task(name="together", queue="members", retries=5)(together),
+        "refuse": app.task(name="refuse", queue="members", retries=5)(refuse),
         "collect": app.task(name="collect", queue="callbacks")(collect),
     }
 
