@@ -56,6 +56,18 @@ def test_a_group_gives_results_in_order_and_counts(app: jobq.App, t: dict[str, A
         bad.results(5)
 
 
+def test_a_big_group_over_two_queues_keeps_its_members_in_order(app: jobq.App, t: dict[str, Any]) -> None:
+    """Members are enqueued in rounds that double (500, 1000, then the rest): every member
+    of every round and queue is there once, in the order given."""
+    add, never = t["add"], t["never"]
+    g = jobq.group(add.s(i, 0) if i % 3 else never.s() for i in range(1600)).delay()
+    assert len({job.id for job in g.jobs}) == 1600
+    assert [job.queue for job in g.jobs[:3]] == ["other", "default", "default"]
+    drain(app, ["default", "other"])
+    assert g.results(10) == [i if i % 3 else 0 for i in range(1600)]
+    assert g.counts() == jobq.GroupCounts(1600, 1600, 0)
+
+
 def test_a_succeeded_member_is_applied_by_its_own_settle(app: jobq.App, t: dict[str, Any]) -> None:
     """On one server a settle applies its succeeded members to their workflow's state in
     the same step: the members of a chord, settled a job or two at a time, write one outbox
