@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 import jobq
+import jobq.workflow.start
 from jobq.cli import cli
 from jobq.testing import BackgroundWorker, drain
 
@@ -56,11 +57,25 @@ def test_a_group_gives_results_in_order_and_counts(app: jobq.App, t: dict[str, A
         bad.results(5)
 
 
-def test_a_big_group_over_two_queues_keeps_its_members_in_order(app: jobq.App, t: dict[str, Any]) -> None:
-    """Members are enqueued in rounds that double (500, 1000, then the rest): every member
-    of every round and queue is there once, in the order given."""
+def test_a_big_group_over_two_queues_keeps_its_members_in_order(
+    app: jobq.App, t: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Members are enqueued in rounds that double up to a cap (here 100, 200, 400, 400,
+    400, then the last 100), one call a queue each: every member of every round and queue
+    is there once, in the order given."""
     add, never = t["add"], t["never"]
+    monkeypatch.setattr(jobq.workflow.start, "FIRST_CHUNK", 100)
+    monkeypatch.setattr(jobq.workflow.start, "LAST_CHUNK", 400)
+    sent: list[int] = []
+    enqueue = app.broker.enqueue
+
+    def counted(queue: str, jobs: list[Any]) -> list[bool]:
+        sent.append(len(jobs))
+        return enqueue(queue, jobs)
+
+    monkeypatch.setattr(app.broker, "enqueue", counted)
     g = jobq.group(add.s(i, 0) if i % 3 else never.s() for i in range(1600)).delay()
+    assert [sent[i] + sent[i + 1] for i in range(0, len(sent), 2)] == [100, 200, 400, 400, 400, 100]
     assert len({job.id for job in g.jobs}) == 1600
     assert [job.queue for job in g.jobs[:3]] == ["other", "default", "default"]
     drain(app, ["default", "other"])

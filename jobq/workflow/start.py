@@ -23,6 +23,7 @@ from jobq.workflow.steps import Step, check_encodable
 MIN_STATE_TTL = 1  # s: a workflow whose jobs keep no result keeps its state this long
 CREATING_S = 3600  # a state whose producer died before writing every job expires after this
 FIRST_CHUNK = 500  # members enqueued in the first round (see enqueue_members)
+LAST_CHUNK = 8000  # rounds double up to this many members (envelopes held at once)
 Member = tuple[str, str]  # a group member's job id and queue
 
 
@@ -126,10 +127,10 @@ def start_group(
 
 def enqueue_members(app: JobOwner, workflow: str, sigs: Sequence[Signature[Any]]) -> list[Member]:
     """Enqueue a group's members as delay_many enqueues jobs (one script call a queue and
-    chunk of ENQUEUE_CHUNK), in rounds that double from FIRST_CHUNK: the first members run
-    while the next round is made, which takes less time than they take to run, and a
-    10,000-member chord is sent in 5 round trips, not 20 (Redis, busy with the first
-    members' runs, answers each round trip late)."""
+    chunk of ENQUEUE_CHUNK), in rounds that double from FIRST_CHUNK up to LAST_CHUNK. The
+    first members run while the next round is made, which takes less time than they take
+    to run, and a 10,000-member chord is sent in 5 round trips, not 20 (Redis, busy with
+    the first members' runs, answers each round trip late)."""
     envelope = MemberEnvelopes(app.config)
     members: list[Member] = []
     start, size = 0, FIRST_CHUNK
@@ -144,5 +145,5 @@ def enqueue_members(app: JobOwner, workflow: str, sigs: Sequence[Signature[Any]]
             members.append((job_id, queue))
         for queue, jobs in by_queue.items():
             app.broker.enqueue(queue, jobs)
-        start, size = start + size, size * 2
+        start, size = start + size, min(LAST_CHUNK, size * 2)
     return members
