@@ -181,13 +181,13 @@ else
   for level, sids in pairs(levels) do acknowledge(KEYS[level_slot(base, level, 1)], sids) end
 end
 for c = 1, #finished, CHUNK do
-  local ids = {unpack(finished, c, math.min(c + CHUNK - 1, #finished))}
-  redis.call('HDEL', KEYS[2], unpack(ids))
+  local last = math.min(c + CHUNK - 1, #finished)
+  redis.call('HDEL', KEYS[2], unpack(finished, c, last))
   if anyone_waiting then  -- one HMGET a chunk, not an HGET a job
-    local waiting = redis.call('HMGET', KEYS[7], unpack(ids))
-    for w = 1, #ids do
+    local waiting = redis.call('HMGET', KEYS[7], unpack(finished, c, last))
+    for w = 1, #waiting do
       local n = tonumber(waiting[w] or '0')
-      if n and n > 0 then woken[#woken + 1] = {ids[w], n} end
+      if n and n > 0 then woken[#woken + 1] = {finished[c + w - 1], n} end
     end
   end
 end
