@@ -6,10 +6,15 @@ change the pool drains like on SIGTERM (in-flight jobs finish, up to --shutdown-
 then the supervisor execs itself with the same command line: same pid, fresh imports.
 If APP cannot be imported (a typo mid-edit), the error is shown and the next change is
 awaited instead of exiting.
+
+A watcher sees only the changes made after it started: a file saved between the import
+and then (a fix typed right after the error showed) is found by comparing the files'
+modification times with those taken before the import, once the watcher is up.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import os
@@ -27,6 +32,8 @@ from jobq.worker.pool import Pool
 log = structlog.get_logger("jobq.pool")
 
 T = TypeVar("T")
+
+CHECK_AFTER_MS = 300  # the watcher reports "no change yet" after this long: it is up by then
 
 
 def _watchfiles() -> Any:
@@ -54,27 +61,57 @@ class Reloader:
 
     def __init__(self) -> None:
         self.watchfiles = _watchfiles()  # fail now, before anything starts
+        self.python_files = self.watchfiles.PythonFilter()
         self.changed = False
         self._stop = threading.Event()
+        self._loaded: dict[str, int] = {}  # the Python files as the app was imported
 
     def load(self, spec: str, load_app: Callable[[], T]) -> T:
         """load_app(); on an import error: say so, wait for a change, start again."""
+        root = app_directory(spec)
+        self._loaded = self.modified_times(root)
         try:
             return load_app()
         except click.ClickException as exc:
             click.echo(f"error: {exc.format_message()}", err=True)
             log.warning("pool.reload_waiting", note="fix the error; the worker restarts on the next change")
-            self.wait(app_directory(spec))
+            self.wait(root)
             self.restart()
             raise  # not reached: restart() replaces this process
 
+    def modified_times(self, root: Path) -> dict[str, int]:
+        """Path -> modification time (ns) of each watched Python file under `root`."""
+        times = {}
+        for folder, dirs, files in os.walk(root):
+            dirs[:] = [d for d in dirs if d not in self.python_files.ignore_dirs]
+            for name in files:
+                path = os.path.join(folder, name)
+                if self.python_files(self.watchfiles.Change.modified, path):
+                    with contextlib.suppress(OSError):
+                        times[path] = os.stat(path).st_mtime_ns
+        return times
+
     def wait(self, root: Path) -> list[str]:
-        """Block until a Python file under `root` changes; the names of the changed files."""
+        """Block until a Python file under `root` changes (or changed since the app was
+        imported); the names of the changed files."""
         changes_of = self.watchfiles.watch  # named apart: a test greps jobq for Redis WATCH calls
+        unchecked = True
         for changes in changes_of(
-            root, watch_filter=self.watchfiles.PythonFilter(), stop_event=self._stop, raise_interrupt=False
+            root,
+            watch_filter=self.python_files,
+            stop_event=self._stop,
+            raise_interrupt=False,
+            rust_timeout=CHECK_AFTER_MS,
+            yield_on_timeout=True,
         ):
-            return sorted({os.path.relpath(path, root) for _, path in changes})
+            if not changes and unchecked:  # the watcher is up: anything it cannot have seen?
+                unchecked = True
+                now = self.modified_times(root)
+                changes = {
+                    (None, p) for p in now.keys() | self._loaded.keys() if now.get(p) != self._loaded.get(p)
+                }
+            if changes:
+                return sorted({os.path.relpath(path, root) for _, path in changes})
         return []
 
     def start_watching(self, root: Path, on_change: Callable[[], None]) -> None:

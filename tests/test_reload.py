@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -91,3 +92,22 @@ def test_reload_without_watchfiles_is_a_clear_usage_error(redis_server: RedisSer
     assert proc.returncode == 2, proc.stderr
     assert "--reload needs watchfiles: pip install 'jobq[reload]'" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_a_fix_saved_before_the_watcher_is_up_still_restarts(tmp_path: Path) -> None:
+    """The error shows, the user saves the fix at once, the watcher starts after: the
+    change must not be missed (the supervisor would wait for another save forever)."""
+    from jobq.reload import Reloader
+
+    module = tmp_path / "tasks.py"
+    write(module, "this is not python(\n")
+    reloader = Reloader()
+    reloader._loaded = reloader.modified_times(tmp_path)  # as Reloader.load takes them
+    os.utime(module, ns=(0, 0))  # saved again: another modification time, before any watcher
+    found: list[list[str]] = []
+    watcher = threading.Thread(target=lambda: found.append(reloader.wait(tmp_path)), daemon=True)
+    watcher.start()
+    watcher.join(10)
+    reloader._stop.set()  # a missed change would block the watcher: end it either way
+    watcher.join(10)
+    assert found == [["tasks.py"]]
