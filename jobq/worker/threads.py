@@ -1,6 +1,7 @@
-"""Sync tasks run on a fixed set of threads, handed jobs through a queue; finished jobs come
-back to the event loop in bursts (one wake-up per burst, not one per job), or, when the loop
-waits for a quick burst it handed over (ThreadRunner.lend), with no wake-up at all.
+"""Sync tasks run on a small, elastic set of threads, handed jobs through a queue; finished
+jobs come back to the event loop in bursts (one wake-up per burst, not one per job), or,
+when the loop waits for a quick burst it handed over (ThreadRunner.lend), with no wake-up
+at all.
 
 Python cannot kill a thread. A timeout or cancel raises an exception inside the thread at
 its next bytecode; a thread stuck in C code ignores that: it is replaced by a new thread
@@ -12,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import ctypes
-import queue
 import threading
 import time
 from collections import deque
@@ -47,7 +47,7 @@ class RunSlot:
 
 Work = tuple[Any, RunSlot, Task[Any, Any], Envelope, JobInfo]
 
-SPAWN_AFTER_WAIT_S = 0.002  # jobs still waiting this long after a hand-over get threads
+GROW_AFTER_S = 0.002  # jobs still waiting this long after a hand-over get more threads
 GATHER_S = 0.0005  # a result finished while other jobs still run waits this long for theirs
 IDLE_EXIT_S = 2.0  # a thread idle this long leaves (one always stays)
 LEND_S = 0.002  # how long the loop waits for a burst of jobs it handed over to finish
@@ -58,11 +58,15 @@ class ThreadRunner:
     """Up to `size` threads running sync jobs; results go to `on_done(token, finished)` on the
     loop.
 
-    The pool is elastic: it starts with one thread; shortly after jobs are handed over
-    (SPAWN_AFTER_WAIT_S), any still waiting with no idle thread get new threads, and threads
-    idle for a while leave. Short jobs then run on one or two
-    threads, which keeps the interpreter lock from bouncing between dozens of them; slow or
-    blocking jobs still get up to `size` threads within milliseconds.
+    The pool is elastic and wakes as few threads as keep jobs moving. A job handed over
+    wakes an idle thread only when no awake thread is free to take it; a thread that
+    finishes a job takes the next one waiting. Jobs still waiting GROW_AFTER_S later get
+    more threads, doubling the busy ones at each step, so slow or blocking jobs reach
+    `size` threads within about ten milliseconds. Idle threads sleep on a stack and the
+    most recent sleeper is woken first, so a thread no longer needed stays asleep and
+    leaves after IDLE_EXIT_S. Short jobs then run on one thread: the interpreter lock does
+    not bounce between dozens of them, each woken for a job or two, for good after one
+    hiccup grew the pool (a SimpleQueue hands work to every waiting thread in turn).
     """
 
     def __init__(
@@ -76,12 +80,13 @@ class ThreadRunner:
         self.run = run  # execute.run_sync, or the same through the app's middleware
         self.loop = loop
         self.on_done = on_done
-        self.inbox: queue.SimpleQueue[Work | None] = queue.SimpleQueue()
+        self.waiting: deque[Work] = deque()  # handed over, not yet taken by a thread
         self.outbox: deque[tuple[Any, Finished]] = deque()
         self.signalled = False
         self.lock = threading.Lock()
         self.live = 0
-        self.idle = 0
+        self.free = 0  # awake threads not running a job: they take what is handed over next
+        self.sleepers: list[threading.Lock] = []  # idle threads, most recent last (held: asleep)
         self.stopping = False
         self.check_scheduled = False
         self.submitted = 0  # jobs handed over, ever (written by the loop only)
@@ -93,11 +98,16 @@ class ThreadRunner:
         self.slow_bursts = 0  # bursts in a row that outlasted LEND_S
         self._spawn()
 
+    @property
+    def idle(self) -> int:
+        return len(self.sleepers)
+
     def _spawn(self) -> None:
         with self.lock:
             if self.live >= self.size or self.stopping:
                 return
             self.live += 1
+            self.free += 1
         # Each thread starts in a copy of the worker loop's context: jobq.current_worker()
         # and anything the start hooks bound in it are seen by sync tasks, at no cost per job.
         ctx = contextvars.copy_context()
@@ -105,21 +115,36 @@ class ThreadRunner:
 
     def submit(self, token: Any, slot: RunSlot, task: Task[Any, Any], env: Envelope, info: JobInfo) -> None:
         self.submitted += 1
-        self.inbox.put((token, slot, task, env, info))
+        self.waiting.append((token, slot, task, env, info))
+        if not self.free:  # read without the lock; _wake looks again under it
+            self._wake(1, only_if_none_free=True)
         if not self.check_scheduled:
             self.check_scheduled = True
-            self.loop.call_later(SPAWN_AFTER_WAIT_S, self._grow)
+            self.loop.call_later(GROW_AFTER_S, self._grow)
+
+    def _wake(self, wanted: int, only_if_none_free: bool = False) -> int:
+        """Wake up to `wanted` idle threads, most recent first; how many were woken."""
+        woken = 0
+        with self.lock:
+            if only_if_none_free and self.free:
+                return 0
+            while woken < wanted and self.sleepers:
+                self.free += 1
+                self.sleepers.pop().release()
+                woken += 1
+        return woken
 
     def _grow(self) -> None:
-        """Runs on the loop: give a thread to every job still waiting for one."""
+        """Runs on the loop: jobs still waiting get more threads, as many as are busy."""
         self.check_scheduled = False
-        waiting = self.inbox.qsize()
-        if waiting and self.idle == 0:
-            for _ in range(min(waiting, self.size - self.live)):
-                self._spawn()
-        if waiting:
-            self.check_scheduled = True
-            self.loop.call_later(SPAWN_AFTER_WAIT_S, self._grow)
+        waiting = len(self.waiting)
+        if not waiting:
+            return
+        wanted = min(waiting, max(1, self.live - self.idle - self.free))
+        for _ in range(wanted - self._wake(wanted)):
+            self._spawn()
+        self.check_scheduled = True
+        self.loop.call_later(GROW_AFTER_S, self._grow)
 
     def replace_one(self) -> None:
         """A job's thread may be stuck for good: allow one more thread, and start it."""
@@ -130,33 +155,46 @@ class ThreadRunner:
     def shutdown(self) -> None:
         with self.lock:
             self.stopping = True
-            live = self.live
-        for _ in range(live):
-            self.inbox.put(None)
+            for asleep in self.sleepers:
+                self.free += 1
+                asleep.release()
+            self.sleepers.clear()
 
-    def _next(self) -> Work | None:
-        with self.lock:
-            self.idle += 1
-        try:
-            return self.inbox.get(timeout=IDLE_EXIT_S)
-        except queue.Empty:
-            return None
-        finally:
+    def _next(self, asleep: threading.Lock) -> Work | None:
+        """The next job to run; None when this thread should leave."""
+        while True:
             with self.lock:
-                self.idle -= 1
+                self.free -= 1  # first: a job handed over from now on finds it asleep
+                if self.waiting:
+                    return self.waiting.popleft()
+                if self.stopping:
+                    self.live -= 1
+                    return None
+                self.sleepers.append(asleep)
+            if not asleep.acquire(timeout=IDLE_EXIT_S):
+                with self.lock:
+                    if asleep in self.sleepers and self.live > 1:  # idle too long, not the last
+                        self.sleepers.remove(asleep)
+                        self.live -= 1
+                        return None
+                    if asleep in self.sleepers:  # the last thread stays
+                        self.sleepers.remove(asleep)
+                        self.free += 1
+                        continue
+                asleep.acquire()  # woken as the wait ran out: take that wake-up
+            # woken (free counted by the waker) or staying: look for work again
 
     def _serve(self) -> None:
+        asleep = threading.Lock()
+        asleep.acquire()
         while True:
-            work = self._next()
+            work = self._next(asleep)
             if work is None:
-                with self.lock:
-                    if self.stopping or self.live > 1:
-                        self.live -= 1
-                        return
-                continue
+                return
             token, slot, task, env, info = work
             self.outbox.append((token, self._run(slot, task, env, info)))
             with self.lock:
+                self.free += 1
                 self.finished += 1
                 lending, over = self.lending, self.finished == self.submitted
             if lending:  # the loop is waiting: it takes the results itself
@@ -168,7 +206,7 @@ class ThreadRunner:
                 # others still run or wait gives them GATHER_S to join it, so a burst of
                 # short jobs comes back whole, to be settled and refilled in one batch
                 # rather than in the slivers that happened to finish first.
-                alone = self.inbox.empty() and self.live - self.idle <= 1
+                alone = not self.waiting and self.live - self.idle - self.free <= 0
                 self.loop.call_soon_threadsafe(self._deliver if alone else self._gather)
 
     def _run(self, slot: RunSlot, task: Task[Any, Any], env: Envelope, info: JobInfo) -> Finished:
