@@ -21,7 +21,7 @@ CONCURRENCY = 4
 
 def test_the_room_of_a_read_is_two_bursts_only_while_bursts_come_back_quick() -> None:
     async def main() -> None:
-        runner = Runner(CONCURRENCY, LatencyWindow(), lambda h, fin: None, lambda why: None)
+        runner = Runner(CONCURRENCY, LatencyWindow(), lambda done: None, lambda why: None)
         runner.bind(asyncio.get_running_loop())
         assert runner.room(0) == CONCURRENCY
         runner.threads.quick = True

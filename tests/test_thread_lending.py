@@ -24,7 +24,7 @@ def _runner(
             gate[task].wait(DEADLINE_S)
         return OK_NULL
 
-    return ThreadRunner(4, loop, lambda token, fin: delivered.append(token), run)
+    return ThreadRunner(4, loop, lambda done: delivered.extend(token for token, _ in done), run)
 
 
 def _hand_over(runner: ThreadRunner, tokens: list[str]) -> None:

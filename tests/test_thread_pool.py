@@ -37,7 +37,9 @@ def test_slow_jobs_grow_the_pool_and_quick_ones_shrink_it_to_one_thread(monkeypa
 
     async def main() -> None:
         delivered: list[Any] = []
-        runner = ThreadRunner(8, asyncio.get_running_loop(), lambda token, fin: delivered.append(token), run)
+        runner = ThreadRunner(
+            8, asyncio.get_running_loop(), lambda done: delivered.extend(token for token, _ in done), run
+        )
         slow = [f"slow-{i}" for i in range(8)]
         for token in slow:
             runner.submit(token, RunSlot(), token, None, None)  # type: ignore[arg-type]

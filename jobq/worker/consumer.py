@@ -224,7 +224,7 @@ class Worker:
             if deadline is not None and time.monotonic() >= deadline:
                 log.warning("worker.shutdown_timeout", unfinished=self.running + len(self.runner.ready))
                 return
-            self.start_ready()
+            self.runner.start_ready()
             await self._rest(0.2)
 
     async def _rest(self, seconds: float) -> None:
@@ -261,7 +261,7 @@ class Worker:
             if free <= 0 or self.runner.ready:
                 self._wake.clear()
                 await self._wake.wait()
-                self.start_ready()
+                self.runner.start_ready()
                 continue
             if self.fetcher.paused and not self.fetcher.active():
                 await self._rest(0.25)  # every queue paused: wait for a resume
@@ -280,11 +280,8 @@ class Worker:
 
     def paused_now(self, queues: set[str]) -> None:
         """The queues paused now (from maintenance); a resume wakes the fetch loop."""
-        if queues != self.fetcher.paused:
-            log.info("worker.paused_queues", queues=sorted(queues))
-            self.fetcher.paused = frozenset(queues)
-            if self._wake is not None:
-                self._wake.set()
+        if self.fetcher.pause_only(queues) and self._wake is not None:
+            self._wake.set()
 
     async def _read(self, count: int, block_ms: int) -> list[Any]:
         try:
@@ -310,7 +307,7 @@ class Worker:
             queue = self.streams[stream]
             for stream_id, fields in items:
                 self.accept(queue, stream_id, (fields or {}).get(records.ENTRY_ENVELOPE), 1, now)
-        self.start_ready()
+        self.runner.start_ready()
 
     def accept(self, queue: str, stream_id: str, raw: str | None, deliveries: int, now: float) -> None:
         """Take one delivered entry: dead-letter it at once if it cannot run, else queue it."""
@@ -327,20 +324,18 @@ class Worker:
 
     # running -----------------------------------------------------------------------
 
-    def start_ready(self) -> None:
-        self.runner.start_ready()
-
     def start_limited(self, h: Held) -> None:
         self.runner.ready.append(h)
-        self.start_ready()
+        self.runner.start_ready()
 
-    def _finished(self, h: Held, fin: Finished) -> None:
-        if h.lost:
-            self.held.pop(h.stream_id, None)
-            log.warning("job.lost_lease", job_id=h.env.id, task=h.env.task, queue=h.queue)
-        elif h.stop_reason != ABANDONED:  # an abandoned job was released, to run again
-            self.settler.add_finished(h, fin, h.finished_at - h.started)
-        self.maintenance.check_memory()  # after each job, not per tick: a fast leak is caught
+    def _finished(self, done: list[tuple[Held, Finished]]) -> None:
+        for h, _ in done:
+            if h.lost:
+                self.held.pop(h.stream_id, None)
+                log.warning("job.lost_lease", job_id=h.env.id, task=h.env.task, queue=h.queue)
+        # an abandoned job was released, to run again
+        self.settler.add_finished([(h, f) for h, f in done if not h.lost and h.stop_reason != ABANDONED])
+        self.maintenance.check_memory()  # after each burst, not per tick: a fast leak is caught
         assert self._wake is not None
         self._wake.set()
 

@@ -33,7 +33,7 @@ class Runner:
         self,
         concurrency: int,
         latency: LatencyWindow,
-        on_finished: Callable[[Held, Finished], None],
+        on_finished: Callable[[list[tuple[Held, Finished]]], None],
         on_stuck: Callable[[str], None],
         on_progress: Callable[[Held, str], None] | None = None,
         hooks: RunHooks | None = None,
@@ -70,7 +70,7 @@ class Runner:
         if self._threads is None:
             assert self._loop is not None
             run = run_sync if self.hooks is None else self.hooks.run_sync
-            self._threads = ThreadRunner(self.concurrency, self._loop, self._thread_done, run)
+            self._threads = ThreadRunner(self.concurrency, self._loop, self._threads_done, run)
         return self._threads
 
     @property
@@ -156,11 +156,13 @@ class Runner:
     async def _run_hooked(self, h: Held, info: JobInfo, hooks: RunHooks) -> None:
         self._complete(h, await hooks.run_async(h.task, h.env, info, lambda: self._stopped(h)))
 
-    def _thread_done(self, h: Any, fin: Finished) -> None:
-        if h.finished:  # failed already by its timeout; the thread has now come back
-            self.stuck_threads = max(0, self.stuck_threads - 1)
-            return
-        self._complete(h, fin)
+    def _threads_done(self, done: list[tuple[Any, Finished]]) -> None:
+        """A burst of sync jobs came back from their threads."""
+        fresh = [(h, fin) for h, fin in done if not h.finished]
+        if len(fresh) < len(done):  # failed already by their timeout; the threads came back
+            self.stuck_threads = max(0, self.stuck_threads - len(done) + len(fresh))
+        if fresh:
+            self._complete_all(fresh)
 
     def _stopped(self, h: Held) -> Finished:
         if h.stop_reason == "timeout":
@@ -204,10 +206,17 @@ class Runner:
             h.slot.interrupt(JobCancelled)
 
     def _complete(self, h: Held, fin: Finished) -> None:
-        h.finish()
-        if h.timer is not None:
-            h.timer.cancel()
-        if self.running == self.concurrency:
-            self.freed_at = time.monotonic()
-        self.running -= 1
-        self.on_finished(h, fin)
+        self._complete_all([(h, fin)])
+
+    def _complete_all(self, done: list[tuple[Held, Finished]]) -> None:
+        """Runs that ended, handed on together: a burst of sync jobs shares one clock
+        reading and one hand-over, rather than each paying for its own."""
+        now = time.monotonic()
+        for h, _ in done:
+            h.finished, h.finished_at = True, now  # Held.finish, with the burst's clock
+            if h.timer is not None:
+                h.timer.cancel()
+            if self.running == self.concurrency:
+                self.freed_at = now
+            self.running -= 1
+        self.on_finished(done)

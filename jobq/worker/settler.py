@@ -145,12 +145,14 @@ def cancelled_outcome(h: Held, attempts: int, run: tuple[int, int] | None = None
     return outcome_blob(JobStatus.CANCELLED, kept, attempts=attempts, ended_ms=ended_ms, took_us=took_us)
 
 
-def settlement_for(h: Held, fin: Finished, decision: Decision, origin: Origin, seconds: float) -> Settlement:
+def settlement_for(
+    h: Held, fin: Finished, decision: Decision, origin: Origin, seconds: float, end_ms: int
+) -> Settlement:
     """How to settle a finished attempt. Every outcome keeps the envelope (task, arguments),
-    the attempts made, and when the last attempt ended (Unix ms) after how long (µs):
-    integers, which cost the hot path a fraction of what formatting floats does."""
+    the attempts made, and when the last attempt ended (Unix ms, `end_ms`) after how long
+    (µs): integers, which cost the hot path a fraction of what formatting floats does."""
     ttl = h.task.options.result_ttl
-    end_ms, took_us = time.time_ns() // 1_000_000, int(seconds * 1_000_000)
+    took_us = int(seconds * 1_000_000)
     if isinstance(decision, Ack):  # the hot path
         blob = succeeded_blob(h.attempt, end_ms, took_us, kept_text(h.raw, h.env), fin.result_json)
         link, result = h.env.workflow, fin.result_json
@@ -207,23 +209,27 @@ class Settler:
         self.closing = False
         self.log_successes = log.bind().is_enabled_for(logging.DEBUG)
 
-    def add_finished(self, h: Held, fin: Finished, seconds: float) -> None:
-        """Queue the settlement of a finished attempt. If making it fails (a bug), say so as
-        an error naming the job and dead-letter the entry: it is never left held unsettled."""
-        try:
-            self._add_finished(h, fin, seconds)
-        except Exception as exc:
-            error = f"{type(exc).__name__}: {exc}"
-            log.error("job.outcome_failed", error=error, exc_info=True, **h.log_fields())
-            ttl = h.task.options.result_ttl
-            why = OUTCOME_FAILED
-            tb = format_exc()
-            dead = dead_letter(
-                h.queue, h.stream_id, h.raw, h.env, h.attempt, why, error, tb, self.origin, ttl
-            )
-            self.add(h.queue, dead, {FAILED: 1})
+    def add_finished(self, done: list[tuple[Held, Finished]]) -> None:
+        """Queue the settlements of finished attempts (a burst ends on one clock reading).
+        If making one fails (a bug), say so as an error naming the job and dead-letter the
+        entry: it is never left held unsettled."""
+        end_ms = time.time_ns() // 1_000_000
+        for h, fin in done:
+            try:
+                self._add_finished(h, fin, h.finished_at - h.started, end_ms)
+            except Exception as exc:
+                error = f"{type(exc).__name__}: {exc}"
+                log.error("job.outcome_failed", error=error, exc_info=True, **h.log_fields())
+                ttl = h.task.options.result_ttl
+                why = OUTCOME_FAILED
+                tb = format_exc()
+                dead = dead_letter(
+                    h.queue, h.stream_id, h.raw, h.env, h.attempt, why, error, tb, self.origin, ttl
+                )
+                self.add(h.queue, dead, {FAILED: 1})
+        self.wake.set()
 
-    def _add_finished(self, h: Held, fin: Finished, seconds: float) -> None:
+    def _add_finished(self, h: Held, fin: Finished, seconds: float, end_ms: int) -> None:
         if fin.outcome.kind == OutcomeKind.OK and h.stop_reason != "cancelled":
             decision: Decision = ACK  # the common case, without the decision table
             if self.log_successes:
@@ -235,13 +241,12 @@ class Settler:
                 decision = Cancel()
             _log_decision(h, fin, decision)
             total = FAILED if fin.outcome.kind in FAILED_KINDS else None
-        settlement = settlement_for(h, fin, decision, self.origin, seconds)  # first: it may fail
+        settlement = settlement_for(h, fin, decision, self.origin, seconds, end_ms)  # first: it may fail
         keys = self.task_keys.get(h.env.task) or self.task_keys.setdefault(
             h.env.task, TaskCounters.of(h.env.task)
         )
         count_run(self.counts[h.queue], keys, seconds, total)
         self.pending.append((h.queue, settlement))
-        self.wake.set()
 
     def add_progress(self, h: Held, blob: str) -> None:
         """Keep a job's latest progress report for the next flush (an older one is replaced)."""

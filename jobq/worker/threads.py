@@ -55,8 +55,8 @@ LEND_BACKOFF_S = 1.0  # after two bursts in a row outlasted LEND_S, the loop sto
 
 
 class ThreadRunner:
-    """Up to `size` threads running sync jobs; results go to `on_done(token, finished)` on the
-    loop.
+    """Up to `size` threads running sync jobs; results go to `on_done([(token, finished)...])`
+    on the loop, a burst at a time.
 
     The pool is elastic and wakes as few threads as keep jobs moving. A job handed over
     wakes an idle thread only when no awake thread is free to take it; a thread that
@@ -73,7 +73,7 @@ class ThreadRunner:
         self,
         size: int,
         loop: asyncio.AbstractEventLoop,
-        on_done: Callable[[Any, Finished], None],
+        on_done: Callable[[list[tuple[Any, Finished]]], None],
         run: Callable[[Task[Any, Any], Envelope, JobInfo], Finished] = run_sync,
     ) -> None:
         self.size = size
@@ -254,7 +254,6 @@ class ThreadRunner:
 
     def _deliver(self) -> None:
         self.signalled = False  # before draining: a result appended after this re-signals
-        outbox, on_done = self.outbox, self.on_done
-        while outbox:
-            token, fin = outbox.popleft()
-            on_done(token, fin)
+        outbox = self.outbox
+        if outbox:  # only the loop takes from it: what is there now stays there
+            self.on_done([outbox.popleft() for _ in range(len(outbox))])

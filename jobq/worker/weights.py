@@ -11,8 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import structlog
+
 from jobq.broker import AsyncBroker
 from jobq.worker.priorities import Levels
+
+log = structlog.get_logger("jobq.worker")
 
 
 class WeightedShares:
@@ -52,6 +56,14 @@ class Fetcher:
         self.shares = None if shares.uniform else shares
         self.paused: frozenset[str] = frozenset()
         self.levels = Levels(broker, list(queues), self.streams)
+
+    def pause_only(self, queues: set[str]) -> bool:
+        """Read no queue of `queues` (and every other); True if that changed anything."""
+        if queues == self.paused:
+            return False
+        log.info("worker.paused_queues", queues=sorted(queues))
+        self.paused = frozenset(queues)
+        return True
 
     def active(self) -> dict[str, str]:
         """The default-level streams to read: those of queues not paused."""
