@@ -26,10 +26,12 @@ Without a key, signed and unsigned entries both decode and nothing is verified.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any
+
+import orjson
 
 from jobq.errors import SerializationError
 from jobq.flow import DEFAULT_PRIORITY, PRIORITIES
@@ -64,6 +66,7 @@ _raw_decode = json.JSONDecoder().raw_decode  # skips decode()'s whitespace regex
 
 ENVELOPE_ARGS = "a"  # the members holding the call's arguments: what jobq.records.kept_text
 ENVELOPE_KWARGS = "k"  # leaves out of a large envelope kept with a finished job's outcome
+ENVELOPE_HEADERS = "h"  # the caller's headers (tracing context and the like)
 ENVELOPE_WORKFLOW = "w"  # a workflow member's link, read by Lua too (jobq.luascripts.LUA_VALUES)
 ENVELOPE_PRIORITY = "p"  # the priority level (requeue_dead.lua reads it to replay a job there)
 
@@ -100,7 +103,7 @@ def encode(env: Envelope, max_bytes: int, key: str | bytes | None = None) -> str
     if env.expires is not None:
         body["x"] = env.expires
     if env.headers:
-        body["h"] = env.headers
+        body[ENVELOPE_HEADERS] = env.headers
     if env.rate_key:
         body["rk"] = env.rate_key
     if env.cap_key:
@@ -195,7 +198,56 @@ def _claimed(text: str) -> Envelope | None:
         return None
 
 
+_EXACT_BELOW = float(1 << 63)
+
+
+def _read_exactly(body: Any) -> bool:
+    """No number in the arguments or headers that orjson may have read inexactly: it reads
+    an integer past 64 bits as a float, where the standard library keeps it whole. Plain
+    positional arguments are looked at here; anything nested, kwargs or headers by _whole."""
+    if body.__class__ is not dict:
+        return True  # from_object refuses it either way
+    args = body.get(ENVELOPE_ARGS)
+    if args.__class__ is list:
+        for value in args:
+            kind = value.__class__
+            if kind is float:
+                if not -_EXACT_BELOW < value < _EXACT_BELOW:
+                    return False
+            elif kind is list or kind is dict:
+                return _whole((args, body.get(ENVELOPE_KWARGS), body.get(ENVELOPE_HEADERS)))
+    if ENVELOPE_KWARGS in body or ENVELOPE_HEADERS in body:
+        return _whole((args, body.get(ENVELOPE_KWARGS), body.get(ENVELOPE_HEADERS)))
+    return True
+
+
+def _whole(values: Iterable[Any]) -> bool:
+    """The same for any values, nested lists and objects too."""
+    stack = [values]
+    while stack:
+        for value in stack.pop():
+            kind = value.__class__
+            if kind is float:
+                if not -_EXACT_BELOW < value < _EXACT_BELOW:
+                    return False
+            elif kind is list:
+                stack.append(value)
+            elif kind is dict:
+                stack.append(value.values())
+    return True
+
+
 def _parse(text: str) -> Envelope:
+    """orjson reads an envelope in a quarter of the standard library's time (a worker's
+    largest cost per job after the job itself). Whatever orjson refuses (NaN, a lone
+    surrogate) or may have read inexactly goes to the standard library, which decides."""
+    try:
+        body = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        pass
+    else:
+        if _read_exactly(body):
+            return from_object(body)
     try:
         body, end = _raw_decode(text)
         if end != len(text) and text[end:].strip():
@@ -232,7 +284,7 @@ def from_object(body: Any) -> Envelope:
         prior = int(body.get("n", 0))
         expires = body.get("x")
         expires = None if expires is None else float(expires)
-        headers = body.get("h")
+        headers = body.get(ENVELOPE_HEADERS)
         rate_key, cap_key = body.get("rk", ""), body.get("ck", "")
         priority = body.get(ENVELOPE_PRIORITY, DEFAULT_PRIORITY)
         workflow = body.get(ENVELOPE_WORKFLOW, "")

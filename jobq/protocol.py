@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from jobq import luascripts
 from jobq.flow import DEFAULT_PRIORITY
 from jobq.keys import GROUP, QueueKeys
@@ -159,7 +161,10 @@ def parse_settle(reply: Any) -> tuple[list[str], list[tuple[str, int]], list[tup
     return list(lost), [(str(job_id), int(n)) for job_id, n in woken], members
 
 
-_json_array = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+def _json_array(values: list[Any]) -> bytes:
+    """A flat list of strings and numbers for a script (cjson reads it); orjson writes one
+    in a tenth of the standard library's time."""
+    return orjson.dumps(values)
 
 
 def renew(k: QueueKeys, consumer: str, held: Iterable[tuple[str, str]]) -> Call:

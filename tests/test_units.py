@@ -70,6 +70,35 @@ def test_envelope_round_trip() -> None:
     assert decode(encode(env, 1 << 20)) == env
 
 
+BIG = 2**70 + 1  # past 64 bits, and no float equals it: orjson would read it as one
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "headers"),
+    [
+        ((BIG, -BIG, 1e20, -1e300, 2.5), {}, None),  # integers stay whole, floats stay floats
+        ((1, [2, [BIG]]), {}, None),
+        ((1,), {"deep": {"n": [BIG]}}, None),
+        ((), {}, {"trace": BIG}),
+        (("\ud800 lone surrogate text", "é", "\n\t"), {"k": "v"}, None),
+    ],
+)
+def test_an_envelope_reads_back_exactly_whatever_the_reader(
+    args: tuple[object, ...], kwargs: dict[str, object], headers: dict[str, object] | None
+) -> None:
+    env = Envelope("abc", "t", args, kwargs, 1700000000.25, headers=headers)
+    back = decode(encode(env, 1 << 20))
+    assert back == env
+    assert [type(a) for a in back.args] == [type(a) for a in args]
+
+
+def test_what_only_the_standard_library_reads_still_decodes() -> None:
+    """orjson refuses these; the standard library reads them as before."""
+    raw = '{"id":"a","t":"t","a":[NaN, Infinity, "\\ud800"],"e":1.0}'
+    env = decode(raw)
+    assert env.args[2] == "\ud800" and env.args[1] == float("inf")
+
+
 def test_envelope_omits_empty_fields() -> None:
     text = encode(Envelope("abc", "t", (), {}, 1.5), 1 << 20)
     assert text == '{"id":"abc","t":"t","a":[],"e":1.5}'
