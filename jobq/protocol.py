@@ -111,7 +111,7 @@ def settle(
     levelled = False
     long: list[str] = []
     for s in batch:
-        flat_jobs += (s.op, s.stream_id, s.job_id, s.ttl, s.x2, s.x3)
+        flat_jobs += (s.op, s.stream_id, s.job_id, str(s.ttl), s.x2, s.x3)
         long.append(s.x1)
         keys.append(result(s.job_id))
         levelled = levelled or LEVEL_SEP in s.stream_id

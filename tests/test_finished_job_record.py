@@ -116,3 +116,20 @@ def test_a_large_payload_is_not_kept_after_the_job_finishes(app: jobq.App, tasks
         assert "args:        (a " in text
         assert explain.explain(explain.gather(app, job.id))[-1] == "called as size(...)"
     assert done.result(timeout=1) == len(big)
+
+
+def test_an_outcome_is_kept_for_its_tasks_result_ttl_and_not_at_all_with_zero(app: jobq.App) -> None:
+    @app.task(name="kept_a_minute", result_ttl=60)
+    def kept_a_minute() -> str:
+        return "kept"
+
+    @app.task(name="kept_never", result_ttl=0)
+    def kept_never() -> str:
+        return "gone"
+
+    kept, never = kept_a_minute.delay(), kept_never.delay()
+    work_until(app, lambda: app.broker.client.hlen(app.broker.queue_keys("default").jobs) == 0)
+    k = app.broker.queue_keys("default")
+    assert 0 < app.broker.client.ttl(k.result(kept.id)) <= 60
+    assert kept.result(timeout=1) == "kept"
+    assert not app.broker.client.exists(k.result(never.id))

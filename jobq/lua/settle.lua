@@ -8,7 +8,7 @@
 -- then the state hashes of workflows this step applies members to (one server only)
 -- ARGV[1] group   ARGV[2] consumer
 -- ARGV[3] JSON array of counter (field, increment) pairs, flattened
--- ARGV[4] JSON array of 6 values per job, flattened: op, stream id, job id, result ttl s,
+-- ARGV[4] JSON array of 6 values per job, flattened: op, stream id, job id, result ttl s (text),
 --         x2, x3
 -- ARGV[5] the level block's index in KEYS (0: no level block)
 -- ARGV[5 + n] x1 of the n-th job (the long value: copied, not decoded out of JSON)
@@ -118,7 +118,7 @@ end
 local function finish(id, result_key, ttl, blob, succeeded)
   finished[#finished + 1] = id
   if any_told then to_outbox(id, blob, succeeded) end
-  if ttl > 0 then
+  if ttl ~= '0' then  -- as text: SET takes it as it came, with no number to format
     redis.call('SET', result_key, blob, 'EX', ttl)
   end
 end
@@ -126,7 +126,7 @@ end
 local lost, settled = {}, {}
 for j = 1, #batch, 6 do
   local n = (j + 5) / 6
-  local op, sid, id, ttl = batch[j], batch[j + 1], batch[j + 2], tonumber(batch[j + 3])
+  local op, sid, id, ttl = batch[j], batch[j + 1], batch[j + 2], batch[j + 3]
   local x1, x2, x3 = ARGV[5 + n], batch[j + 4], batch[j + 5]
   local result_key = KEYS[8 + n]
   if not mine[sid] then
