@@ -1,4 +1,4 @@
-"""While the sync bursts a worker waits for come back in time, it reads two bursts at once
+"""While the sync bursts a worker waits for come back in time, it reads several bursts at once
 (Runner.room); it still never runs more than `concurrency` jobs, and slow jobs end the
 read-ahead."""
 
@@ -14,21 +14,22 @@ import pytest
 import jobq
 from jobq.worker import Worker, threads
 from jobq.worker.latency import LatencyWindow
-from jobq.worker.running import Runner
+from jobq.worker.running import READ_BURSTS, Runner
 
 CONCURRENCY = 4
 
 
-def test_the_room_of_a_read_is_two_bursts_only_while_bursts_come_back_quick() -> None:
+def test_the_room_of_a_read_is_several_bursts_only_while_bursts_come_back_quick() -> None:
     async def main() -> None:
         runner = Runner(CONCURRENCY, LatencyWindow(), lambda done: None, lambda why: None)
         runner.bind(asyncio.get_running_loop())
         assert runner.room(0) == CONCURRENCY
         runner.threads.quick = True
-        assert runner.room(0) == 2 * CONCURRENCY
-        assert runner.room(3 * CONCURRENCY) == CONCURRENCY  # held: at most 2 x the slots read
+        assert runner.room(0) == READ_BURSTS * CONCURRENCY
+        held = (2 * READ_BURSTS - 1) * CONCURRENCY
+        assert runner.room(held) == CONCURRENCY  # held: at most 2 x the slots read
         runner.running = 1
-        assert runner.room(1) == 2 * CONCURRENCY - 1
+        assert runner.room(1) == READ_BURSTS * CONCURRENCY - 1
         runner.threads.quick = False
         assert runner.room(1) == CONCURRENCY - 1
         runner.shutdown()
@@ -70,8 +71,8 @@ def test_reading_ahead_never_runs_more_than_the_concurrency(
     assert asyncio.run(worker.run()) == 0
     assert sorted(ran) == list(range(300))  # every job once
     assert state["peak"] <= CONCURRENCY
-    assert 2 * CONCURRENCY in asked  # quick bursts: two read at once
-    ahead = asked.index(2 * CONCURRENCY)
+    assert READ_BURSTS * CONCURRENCY in asked  # quick bursts: several read at once
+    ahead = asked.index(READ_BURSTS * CONCURRENCY)
     assert any(n <= CONCURRENCY for n in asked[ahead:])  # the slow jobs ended it
 
 

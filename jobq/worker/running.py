@@ -26,6 +26,7 @@ from jobq.worker.threads import RunSlot, ThreadRunner
 log = structlog.get_logger("jobq.worker")
 
 STUCK_GRACE_S = 1.0  # after a sync job's timeout, how long its thread gets to give up
+READ_BURSTS = 4  # bursts of `concurrency` jobs a read carries while sync bursts come back quick
 
 
 class Runner:
@@ -84,19 +85,20 @@ class Runner:
 
     def room(self, held: int) -> int:
         """How many entries the next read may ask for. One burst: slots for `concurrency`
-        jobs, less those running. Two while the loop's waits for sync bursts come back in
-        time (ThreadRunner.quick): jobs that quick wait a millisecond or so for a slot, and
-        each read and each settle carries twice as many of them. Finished jobs stay held
-        until their settle lands, so they count too: a slow settle never lets a worker
-        hoard entries (held <= 2 x the slots of the bursts read)."""
-        bursts = 2 if self._threads is not None and self._threads.quick else 1
+        jobs, less those running. READ_BURSTS while the loop's waits for sync bursts come
+        back in time (ThreadRunner.quick): jobs that quick wait a few milliseconds at most
+        for a slot, and each read and each settle carries four times as many of them, so
+        what each round trip costs is shared by four times as many jobs. Finished jobs
+        stay held until their settle lands, so they count too: a slow settle never lets a
+        worker hoard entries (held <= 2 x the slots of the bursts read)."""
+        bursts = READ_BURSTS if self._threads is not None and self._threads.quick else 1
         slots = bursts * self.concurrency
         return min(slots - self.running, 2 * slots - held)
 
     def start_ready(self) -> None:
         """Start what waits, up to `concurrency`. A sync burst handed to an idle runner is
         waited for (ThreadRunner.lend); when it came back whole, the next burst starts at
-        once, so a read of two bursts is run and then settled in one batch."""
+        once, so a read of several bursts is run and then settled in one batch."""
         while True:
             threads = self._threads if not self.running else None
             handed_before = threads.submitted if threads is not None else 0

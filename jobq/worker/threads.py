@@ -228,7 +228,7 @@ class ThreadRunner:
         While the loop waits, the task thread runs the burst alone: no wake-up of the loop
         per burst, and no bouncing of the interpreter lock between the two threads each
         time a job releases it (any system call: a write, a sleep). Quick jobs come back
-        settled in one batch, and `quick` says so (the worker then reads two bursts at a
+        settled in one batch, and `quick` says so (the worker then reads several bursts at a
         time: Runner.room); a second burst in a row that outlasts LEND_S stops the waiting
         for LEND_BACKOFF_S, so slow jobs cost the loop at most two such waits a second.
         """
