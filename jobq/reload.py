@@ -105,7 +105,7 @@ class Reloader:
             yield_on_timeout=True,
         ):
             if not changes and unchecked:  # the watcher is up: anything it cannot have seen?
-                unchecked = True
+                unchecked = False
                 now = self.modified_times(root)
                 changes = {
                     (None, p) for p in now.keys() | self._loaded.keys() if now.get(p) != self._loaded.get(p)
