@@ -32,11 +32,11 @@ class Held:
     finished: bool = False
     lost: bool = False
 
-    def finish(self) -> None:
+    def finish(self, now: float | None = None) -> None:
         """Its run is over (or it is handed back unrun): what is left is writing the outcome,
-        which the watchdog times from here."""
+        which the watchdog times from here (`now`: a burst's one clock reading)."""
         self.finished = True
-        self.finished_at = time.monotonic()
+        self.finished_at = time.monotonic() if now is None else now
 
     def log_fields(self) -> dict[str, Any]:
         """What every log line about this run names."""

@@ -215,7 +215,7 @@ class Runner:
         reading and one hand-over, rather than each paying for its own."""
         now = time.monotonic()
         for h, _ in done:
-            h.finished, h.finished_at = True, now  # Held.finish, with the burst's clock
+            h.finish(now)
             if h.timer is not None:
                 h.timer.cancel()
             if self.running == self.concurrency:

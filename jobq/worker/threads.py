@@ -173,12 +173,11 @@ class ThreadRunner:
                 self.sleepers.append(asleep)
             if not asleep.acquire(timeout=IDLE_EXIT_S):
                 with self.lock:
-                    if asleep in self.sleepers and self.live > 1:  # idle too long, not the last
+                    if asleep in self.sleepers:  # idle too long: leave, unless the last
                         self.sleepers.remove(asleep)
-                        self.live -= 1
-                        return None
-                    if asleep in self.sleepers:  # the last thread stays
-                        self.sleepers.remove(asleep)
+                        if self.live > 1:
+                            self.live -= 1
+                            return None
                         self.free += 1
                         continue
                 asleep.acquire()  # woken as the wait ran out: take that wake-up
